@@ -1,0 +1,193 @@
+/**
+ * fetchQuote(): connect, read the challenge, solve it, answer on the same connection or on a new one,
+ * and return the quote. Retries refusals (BUSY, RATE_LIMITED, SHUTTING_DOWN) and expired challenges
+ * with backoff while the overall timeout allows. The library entry point behind `wisdom fetch`.
+ * @module
+ */
+import { MessageType } from "../protocol/frame.ts";
+import { type Challenge, encodeSolution, type Message } from "../protocol/messages.ts";
+import { RETRYABLE_CODES } from "../protocol/errors.ts";
+import { challengePrefix } from "../pow/challenge.ts";
+import { encodeCounter } from "../pow/hashcash.ts";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { ConnectError, type Conn, type Transport } from "../transport/types.ts";
+import { FetchError } from "./errors.ts";
+import { FrameReader } from "./frame-reader.ts";
+
+/** The part of the solver (pow/solver) that the client uses. */
+export interface SolverLike {
+  readonly kernel: string;
+  readonly threads: number;
+  solve(
+    prefix: Uint8Array,
+    bits: number,
+    opts?: { signal?: AbortSignal; onProgress?: (attempts: number, elapsedMs: number) => void; progressIntervalMs?: number },
+  ): Promise<{ counter: number; attempts: number; elapsedMs: number }>;
+}
+
+export type AnswerMode = "auto" | "same" | "reconnect";
+
+export interface FetchOptions {
+  readonly transport: Transport;
+  readonly solver: SolverLike;
+  /** Overall deadline for this quote, ms (default 30000). */
+  readonly timeoutMs?: number;
+  /** Refuse puzzles above this many bits (default 28). */
+  readonly maxDifficulty?: number;
+  readonly mode?: AnswerMode;
+  /** Solver speed used to predict the solve time before the first solve, attempts/s. */
+  readonly rateEstimate?: number;
+  readonly onProgress?: (p: { attempts: number; elapsedMs: number; bits: number }) => void;
+  readonly onRetry?: (p: { code: string; waitMs: number; attempt: number }) => void;
+  readonly progressIntervalMs?: number;
+}
+
+export interface FetchResult {
+  quote: string;
+  author: string;
+  source?: string;
+  difficulty: number;
+  solve_ms: number;
+  attempts: number;
+  mode: "same" | "reconnect";
+  total_ms: number;
+  retries: number;
+}
+
+interface _Open {
+  conn: Conn;
+  reader: FrameReader;
+}
+
+/** Rate learned from solves in this process, shared by later calls. */
+let learnedRate = 0;
+
+async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): Promise<T> {
+  const left = deadline - performance.now();
+  if (left <= 0) throw new FetchError("TIMEOUT", `Timed out ${what}`);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new FetchError("TIMEOUT", `Timed out ${what}`)), left);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function dial(t: Transport, host: string, port: number, deadline: number): Promise<_Open> {
+  const reader = new FrameReader();
+  try {
+    const conn = await withDeadline(t.connect(host, port, reader), deadline, `connecting to ${host}:${port}`);
+    return { conn, reader };
+  } catch (err) {
+    if (err instanceof FetchError) throw err;
+    if (err instanceof ConnectError) throw new FetchError("CONNECT", err.message, { cause: err });
+    throw new FetchError("CONNECT", `Cannot connect to ${host}:${port}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+class _Retry extends Error {
+  constructor(readonly code: string, readonly retryAfterMs: number | undefined) {
+    super(code);
+  }
+}
+
+/** Turn an Error message (or anything unexpected) into the right failure. */
+function refuse(m: Message, expecting: string): never {
+  if (m.type === MessageType.Error) {
+    const { code, message, retry_after_ms } = m.body;
+    if (RETRYABLE_CODES.has(code)) throw new _Retry(code, retry_after_ms);
+    throw new FetchError("REJECTED", `Server refused: ${code}: ${message}`, { serverCode: code });
+  }
+  throw new FetchError("PROTOCOL", `Expected ${expecting} from server, got message type ${m.type}`);
+}
+
+async function readChallenge(o: _Open, deadline: number): Promise<Challenge> {
+  const m = await withDeadline(o.reader.next(), deadline, "waiting for a challenge");
+  if (m.type !== MessageType.Challenge) refuse(m, "a Challenge");
+  return m.body;
+}
+
+async function once(host: string, port: number, opts: FetchOptions, deadline: number, retries: number): Promise<FetchResult> {
+  const t0 = performance.now();
+  const maxBits = opts.maxDifficulty ?? 28;
+  let o: _Open | null = await dial(opts.transport, host, port, deadline);
+  try {
+    const ch = await readChallenge(o, deadline);
+    if (ch.bits > maxBits) {
+      throw new FetchError("TOO_HARD", `Puzzle needs ${ch.bits} bits, more than --max-difficulty ${maxBits}`);
+    }
+    const rate = learnedRate || opts.rateEstimate || 2_000_000 * Math.max(1, opts.solver.threads);
+    const expectedMs = (2 ** ch.bits / rate) * 1000;
+    let mode: "same" | "reconnect";
+    if (opts.mode === "same" || opts.mode === "reconnect") mode = opts.mode;
+    else mode = ch.window_ms === undefined || expectedMs * 3 < ch.window_ms ? "same" : "reconnect";
+    if (mode === "reconnect") {
+      o.conn.end();
+      o = null;
+    }
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), Math.max(0, Math.min(deadline, performance.now() + (ch.exp - Date.now())) - performance.now()));
+    let solved;
+    try {
+      solved = await opts.solver.solve(challengePrefix(ch), ch.bits, {
+        signal: ac.signal,
+        progressIntervalMs: opts.progressIntervalMs,
+        onProgress: opts.onProgress ? (attempts, elapsedMs) => opts.onProgress!({ attempts, elapsedMs, bits: ch.bits }) : undefined,
+      });
+    } catch (err) {
+      if (ac.signal.aborted) {
+        if (performance.now() >= deadline) throw new FetchError("TIMEOUT", `Timed out solving a ${ch.bits}-bit puzzle`);
+        throw new _Retry("EXPIRED", 0);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (solved.elapsedMs > 20 && solved.attempts > 0) learnedRate = (solved.attempts / solved.elapsedMs) * 1000;
+    if (!o) {
+      o = await dial(opts.transport, host, port, deadline);
+      await readChallenge(o, deadline); // a fresh one, not needed: we answer the one we solved
+    }
+    o.conn.write(encodeSolution({ challenge: ch, counter: bytesToHex(encodeCounter(solved.counter)) }));
+    const reply = await withDeadline(o.reader.next(), deadline, "waiting for the quote");
+    if (reply.type !== MessageType.Quote) refuse(reply, "a Quote");
+    return {
+      quote: reply.body.quote,
+      author: reply.body.author,
+      ...(reply.body.source !== undefined ? { source: reply.body.source } : {}),
+      difficulty: ch.bits,
+      solve_ms: Math.round(solved.elapsedMs * 1000) / 1000,
+      attempts: solved.attempts,
+      mode,
+      total_ms: Math.round((performance.now() - t0) * 1000) / 1000,
+      retries,
+    };
+  } finally {
+    o?.conn.end();
+  }
+}
+
+/** Fetch one quote from `host:port`. Throws FetchError. */
+export async function fetchQuote(host: string, port: number, opts: FetchOptions): Promise<FetchResult> {
+  const deadline = performance.now() + (opts.timeoutMs ?? 30_000);
+  let backoff = 100;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await once(host, port, opts, deadline, attempt);
+    } catch (err) {
+      if (!(err instanceof _Retry)) throw err;
+      const wait = Math.min(err.retryAfterMs ?? backoff, 5000) * (0.5 + Math.random());
+      backoff = Math.min(backoff * 2, 5000);
+      if (performance.now() + wait >= deadline) {
+        throw new FetchError("REFUSED", `Server refused (${err.code}) and the timeout left no room to retry`);
+      }
+      opts.onRetry?.({ code: err.code, waitMs: wait, attempt });
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}

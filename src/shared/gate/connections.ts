@@ -1,0 +1,173 @@
+/**
+ * Connection handling for the gate: one small state machine per TCP connection, deadlines against
+ * slowloris (first byte, per frame, whole handshake) checked by one sweep over open connections,
+ * and a drain for graceful shutdown. Implements the transport's ConnHandler, so it runs on any adapter.
+ * @module
+ */
+import { ProtocolError, type ErrorCode } from "../protocol/errors.ts";
+import { FrameDecoder, MessageType } from "../protocol/frame.ts";
+import { decodeMessage, encodeError } from "../protocol/messages.ts";
+import type { Conn, ConnHandler } from "../transport/types.ts";
+import type { Gate } from "./gate.ts";
+import type { CloseReason } from "./types.ts";
+
+const enum Phase {
+  Waiting = 0, // challenge sent, waiting for a Solution
+  Verifying = 1, // solution received, answer pending
+  Done = 2, // answer written, closing
+}
+
+export interface Session {
+  readonly conn: Conn;
+  readonly openedAt: number;
+  decoder: FrameDecoder | null;
+  phase: Phase;
+  gotByte: boolean;
+  frameStartedAt: number;
+  reason: CloseReason;
+}
+
+export class GateConnections implements ConnHandler<Session> {
+  private readonly _open = new Set<Session>();
+  private _sweeper: ReturnType<typeof setInterval> | null = null;
+  private _draining = false;
+  private _drained: (() => void) | null = null;
+
+  constructor(private readonly _gate: Gate, private readonly _sweepMs = 100) {}
+
+  get openCount(): number {
+    return this._open.size;
+  }
+
+  get draining(): boolean {
+    return this._draining;
+  }
+
+  /** Start the deadline sweep (idempotent). */
+  start(): void {
+    if (this._sweeper) return;
+    this._sweeper = setInterval(() => this.sweep(this._gate.mono()), this._sweepMs);
+    (this._sweeper as { unref?: () => void }).unref?.();
+  }
+
+  open(conn: Conn): Session {
+    const now = this._gate.mono();
+    const s: Session = { conn, openedAt: now, decoder: null, phase: Phase.Waiting, gotByte: false, frameStartedAt: 0, reason: "peer" };
+    this._open.add(s);
+    this._gate.observer.connOpened?.(conn.remoteAddress);
+    if (this._draining) {
+      this._fail(s, "SHUTTING_DOWN", "Server is shutting down", "shutdown", 1000);
+      return s;
+    }
+    const t = this._gate.settings.timeouts;
+    conn.write(this._gate.issueFrame(conn.remoteAddress, Math.min(t.firstByteMs, t.handshakeMs)));
+    return s;
+  }
+
+  data(s: Session, chunk: Uint8Array): void {
+    if (s.phase !== Phase.Waiting) return; // one solution per connection; the rest is ignored
+    s.gotByte = true;
+    s.decoder ??= new FrameDecoder(this._gate.settings.maxPayload);
+    let frames;
+    try {
+      frames = s.decoder.push(chunk);
+    } catch (err) {
+      const code: ErrorCode = err instanceof ProtocolError ? err.code : "BAD_FRAME";
+      this._gate.observer.frameRejected?.(code);
+      this._fail(s, code, (err as Error).message, "rejected");
+      return;
+    }
+    if (frames.length === 0) {
+      if (s.decoder.buffered > 0 && s.frameStartedAt === 0) s.frameStartedAt = this._gate.mono();
+      return;
+    }
+    const frame = frames[0]!;
+    if (frame.type !== MessageType.Solution) {
+      this._gate.observer.frameRejected?.("UNEXPECTED_MESSAGE");
+      this._fail(s, "UNEXPECTED_MESSAGE", `Expected a Solution frame, got type ${frame.type}`, "rejected");
+      return;
+    }
+    let msg;
+    try {
+      msg = decodeMessage(frame);
+    } catch (err) {
+      this._gate.observer.frameRejected?.("BAD_FRAME");
+      this._fail(s, "BAD_FRAME", (err as Error).message, "rejected");
+      return;
+    }
+    if (msg.type !== MessageType.Solution) return; // narrowed above; keeps the type checker honest
+    s.phase = Phase.Verifying;
+    s.decoder = null;
+    void this._gate.redeem(msg.body, s.conn.remoteAddress).then((r) => {
+      if (s.phase !== Phase.Verifying) return; // closed (deadline or peer) meanwhile
+      this._finish(s, r.frame, r.ok ? "served" : "rejected");
+    });
+  }
+
+  close(s: Session): void {
+    if (!this._open.delete(s)) return;
+    s.phase = Phase.Done;
+    this._gate.observer.connClosed?.(s.reason, this._gate.mono() - s.openedAt);
+    if (this._draining && this._open.size === 0) this._drained?.();
+  }
+
+  /** Close every connection whose deadline has passed. Called by the sweep timer; public for tests. */
+  sweep(now: number): void {
+    const t = this._gate.settings.timeouts;
+    for (const s of this._open) {
+      const age = now - s.openedAt;
+      if (s.phase === Phase.Done) {
+        // Answered, but the peer does not read what is queued: do not let it hold the slot.
+        if (age > t.handshakeMs + t.frameMs) s.conn.destroy();
+        continue;
+      }
+      if (age > t.handshakeMs) {
+        this._fail(s, "TIMEOUT", `Handshake not finished within ${t.handshakeMs} ms`, "timeout");
+      } else if (!s.gotByte && age > t.firstByteMs) {
+        this._fail(s, "TIMEOUT", `No data within ${t.firstByteMs} ms`, "timeout");
+      } else if (s.phase === Phase.Waiting && s.frameStartedAt > 0 && now - s.frameStartedAt > t.frameMs) {
+        this._fail(s, "TIMEOUT", `Frame not complete within ${t.frameMs} ms`, "timeout");
+      }
+    }
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections with SHUTTING_DOWN, let open ones finish until `deadlineMs`
+   * has passed, then close the rest. Resolves with how many were closed by force.
+   */
+  async drain(deadlineMs: number): Promise<number> {
+    this._draining = true;
+    if (this._open.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadlineMs);
+        this._drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    let forced = 0;
+    for (const s of [...this._open]) {
+      forced++;
+      s.reason = "shutdown";
+      s.conn.destroy();
+      this.close(s); // adapters call close too; the second call is a no-op
+    }
+    if (this._sweeper) clearInterval(this._sweeper);
+    this._sweeper = null;
+    return forced;
+  }
+
+  private _fail(s: Session, code: ErrorCode, message: string, reason: CloseReason, retryAfterMs?: number): void {
+    this._finish(s, encodeError(code, message, retryAfterMs), reason);
+  }
+
+  private _finish(s: Session, frame: Uint8Array, reason: CloseReason): void {
+    if (s.phase === Phase.Done) return;
+    s.phase = Phase.Done;
+    s.reason = reason;
+    s.decoder = null;
+    s.conn.write(frame);
+    s.conn.end();
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The proof-of-work gate without sockets: mint a challenge for a client, redeem a solution for a quote.
+ * Verification (pow/challenge.ts) is pure; the replay check is the last step and goes to the store.
+ * @module
+ */
+import { type Challenge, encodeChallenge, encodeError, encodeQuote, type Solution } from "../protocol/messages.ts";
+import type { ErrorCode } from "../protocol/errors.ts";
+import { mintChallenge, NONCE_BYTES, verifySolution } from "../pow/challenge.ts";
+import type { KeyRing } from "../pow/keys.ts";
+import type { QuoteSource } from "../quotes/types.ts";
+import { type SpentStore, StoreUnavailableError } from "../store/types.ts";
+import type { DifficultyPolicy, GateObserver, GateSettings } from "./types.ts";
+
+export interface GateDeps {
+  ring: KeyRing;
+  store: SpentStore;
+  quotes: QuoteSource;
+  policy: DifficultyPolicy;
+  settings: GateSettings;
+  observer?: GateObserver;
+  /** Wall clock in ms (Date.now). */
+  now?: () => number;
+  /** Monotonic clock in ms (performance.now), for durations. */
+  mono?: () => number;
+  randomBytes?: (n: number) => Uint8Array;
+}
+
+export type Redemption =
+  | { ok: true; frame: Uint8Array }
+  | { ok: false; frame: Uint8Array; code: ErrorCode };
+
+const defaultRandom = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
+
+export class Gate {
+  ring: KeyRing;
+  store: SpentStore;
+  quotes: QuoteSource;
+  policy: DifficultyPolicy;
+  settings: GateSettings;
+  readonly observer: GateObserver;
+  readonly now: () => number;
+  readonly mono: () => number;
+  private readonly _random: (n: number) => Uint8Array;
+
+  constructor(d: GateDeps) {
+    this.ring = d.ring;
+    this.store = d.store;
+    this.quotes = d.quotes;
+    this.policy = d.policy;
+    this.settings = d.settings;
+    this.observer = d.observer ?? {};
+    this.now = d.now ?? Date.now;
+    this.mono = d.mono ?? (() => performance.now());
+    this._random = d.randomBytes ?? defaultRandom;
+  }
+
+  /** A fresh challenge for `addr`; `windowMs` tells the client how long this connection waits for an answer. */
+  issue(addr: string, windowMs?: number): Challenge {
+    const now = this.now();
+    const bits = this.policy.bitsFor(addr, now);
+    const c = mintChallenge(this.ring, { bits, nowMs: now, ttlMs: this.settings.ttlMs, addr, nonce: this._random(NONCE_BYTES), windowMs });
+    this.observer.challengeIssued?.(bits);
+    return c;
+  }
+
+  issueFrame(addr: string, windowMs?: number): Uint8Array {
+    return encodeChallenge(this.issue(addr, windowMs));
+  }
+
+  /** Verify a solution from `addr` and answer with a Quote or an Error frame. Never throws. */
+  async redeem(s: Solution, addr: string): Promise<Redemption> {
+    const t0 = this.mono();
+    const now = this.now();
+    const s_ = this.settings;
+    const verdict = verifySolution(this.ring, s, { nowMs: now, addr, skewMs: s_.skewMs, maxTtlMs: s_.maxTtlMs });
+    if (!verdict.ok) return this._reject(verdict.code, verdict.message);
+    let fresh: boolean;
+    try {
+      fresh = await this.store.markSpent(verdict.spentKey, verdict.expiresAtMs, now);
+    } catch (err) {
+      const msg = err instanceof StoreUnavailableError ? err.message : "Spent store failed";
+      return this._reject("BUSY", `Cannot check replay: ${msg}`, 1000);
+    }
+    if (!fresh) return this._reject("REPLAY", "This challenge was already spent");
+    this.observer.proofAccepted?.(verdict.bits, this.mono() - t0, Math.max(0, now - s.challenge.iat));
+    try {
+      const q = await this.quotes.next();
+      this.observer.quoteServed?.(q.source);
+      return { ok: true, frame: encodeQuote({ quote: q.text, author: q.author, source: q.source }) };
+    } catch {
+      return this._reject("INTERNAL", "No quote source could serve a quote");
+    }
+  }
+
+  private _reject(code: ErrorCode, message: string, retryAfterMs?: number): Redemption {
+    this.observer.proofRejected?.(code);
+    return { ok: false, code, frame: encodeError(code, message, retryAfterMs) };
+  }
+}

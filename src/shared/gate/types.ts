@@ -1,0 +1,59 @@
+/**
+ * What the gate is built from. server.ts (the composition root) hands in each part, so every part can be
+ * replaced in tests and by later features (adaptive difficulty, Redis store, metrics).
+ * @module
+ */
+import type { ErrorCode } from "../protocol/errors.ts";
+
+/** Chooses the difficulty of the next challenge for a client. */
+export interface DifficultyPolicy {
+  bitsFor(addr: string, nowMs: number): number;
+}
+
+/** A fixed difficulty (the foundation's policy; the adaptive controller implements the same interface). */
+export class FixedDifficulty implements DifficultyPolicy {
+  constructor(public bits: number) {}
+  bitsFor(): number {
+    return this.bits;
+  }
+}
+
+/** Why a connection ended. */
+export type CloseReason =
+  | "served" // a quote was sent
+  | "rejected" // a proof or frame was refused with an Error frame
+  | "timeout" // a deadline passed
+  | "peer" // the client closed first
+  | "shutdown" // drained at shutdown
+  | "refused"; // not admitted (caps, limits)
+
+/** Events the gate reports; metrics and logs subscribe. Every method is optional to implement. */
+export interface GateObserver {
+  connOpened?(addr: string): void;
+  connClosed?(reason: CloseReason, lifetimeMs: number): void;
+  challengeIssued?(bits: number): void;
+  proofAccepted?(bits: number, verifyMs: number, solveMs: number): void;
+  proofRejected?(code: ErrorCode): void;
+  quoteServed?(source: string): void;
+  frameRejected?(code: ErrorCode): void;
+}
+
+export interface GateTimeouts {
+  /** Time from accept to the first byte from the client; also the window to answer on the same connection. */
+  readonly firstByteMs: number;
+  /** Time to receive a whole frame once its first byte has arrived. */
+  readonly frameMs: number;
+  /** Whole life of a connection, from accept to the quote. */
+  readonly handshakeMs: number;
+}
+
+export interface GateSettings {
+  readonly timeouts: GateTimeouts;
+  /** Challenge lifetime. */
+  readonly ttlMs: number;
+  /** Accepted clock skew for issue times in the future. */
+  readonly skewMs: number;
+  /** Longest lifetime any key ever signed (verification refuses longer ones). */
+  readonly maxTtlMs: number;
+  readonly maxPayload: number;
+}

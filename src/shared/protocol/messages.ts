@@ -1,0 +1,101 @@
+/**
+ * Message payloads of wire protocol v1 (docs/PROTOCOL.md, "Messages"): valibot schemas, encoders and the
+ * decoder that turns a frame into a typed message or a ProtocolError. Pure code over bytes.
+ * @module
+ */
+import * as v from "valibot";
+import { ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
+import { encodeFrame, type Frame, MAX_PAYLOAD, MessageType, messageTypeName } from "./frame.ts";
+
+const hex = (bytes: number) => v.pipe(v.string(), v.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `${bytes * 2} lowercase hex digits`));
+const u53 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+
+/** Algorithm name of PoW v1 (docs/POW.md). */
+export const ALG_SHA256_HASHCASH = "sha256-hashcash";
+
+export const ChallengeSchema = v.object({
+  v: v.literal(1),
+  alg: v.pipe(v.string(), v.maxLength(32)),
+  bits: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255)),
+  iat: u53,
+  exp: u53,
+  nonce: hex(16),
+  addr: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
+  kid: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/, "1 to 32 characters of A-Z a-z 0-9 . _ -")),
+  mac: hex(32),
+  /** Not signed: how long (ms) this connection stays open for an answer on it. */
+  window_ms: v.optional(u53),
+});
+export type Challenge = v.InferOutput<typeof ChallengeSchema>;
+
+export const SolutionSchema = v.object({
+  challenge: ChallengeSchema,
+  /** The 8-byte big-endian counter, as 16 lowercase hex digits. */
+  counter: hex(8),
+});
+export type Solution = v.InferOutput<typeof SolutionSchema>;
+
+export const QuoteSchema = v.object({
+  quote: v.pipe(v.string(), v.minLength(1)),
+  author: v.string(),
+  source: v.optional(v.pipe(v.string(), v.maxLength(64))),
+});
+export type QuoteMessage = v.InferOutput<typeof QuoteSchema>;
+
+export const ErrorSchema = v.object({
+  code: v.picklist(ERROR_CODES),
+  message: v.pipe(v.string(), v.maxLength(512)),
+  retry_after_ms: v.optional(u53),
+});
+export type ErrorMessage = v.InferOutput<typeof ErrorSchema>;
+
+export type Message =
+  | { type: typeof MessageType.Challenge; body: Challenge }
+  | { type: typeof MessageType.Solution; body: Solution }
+  | { type: typeof MessageType.Quote; body: QuoteMessage }
+  | { type: typeof MessageType.Error; body: ErrorMessage };
+
+const SCHEMAS = {
+  [MessageType.Challenge]: ChallengeSchema,
+  [MessageType.Solution]: SolutionSchema,
+  [MessageType.Quote]: QuoteSchema,
+  [MessageType.Error]: ErrorSchema,
+} as const;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const enc = new TextEncoder();
+
+/** Decode and validate a frame's payload. Throws ProtocolError("BAD_FRAME") on bad UTF-8, JSON or fields. */
+export function decodeMessage(frame: Frame): Message {
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8.decode(frame.payload));
+  } catch (err) {
+    throw new ProtocolError("BAD_FRAME", `Cannot decode ${messageTypeName(frame.type)} payload: not UTF-8 JSON`, { cause: err });
+  }
+  const result = v.safeParse(SCHEMAS[frame.type], json);
+  if (!result.success) {
+    const where = result.issues
+      .slice(0, 3)
+      .map((i) => `${v.getDotPath(i) ?? "(root)"}: ${i.message}`)
+      .join("; ");
+    throw new ProtocolError("BAD_FRAME", `Cannot decode ${messageTypeName(frame.type)} payload: ${where}`);
+  }
+  return { type: frame.type, body: result.output } as Message;
+}
+
+/** Encode any message as a frame. */
+export function encodeMessage(msg: Message, maxPayload = MAX_PAYLOAD): Uint8Array {
+  return encodeFrame(msg.type, enc.encode(JSON.stringify(msg.body)), maxPayload);
+}
+
+export const encodeChallenge = (body: Challenge): Uint8Array => encodeMessage({ type: MessageType.Challenge, body });
+export const encodeSolution = (body: Solution): Uint8Array => encodeMessage({ type: MessageType.Solution, body });
+export const encodeQuote = (body: QuoteMessage): Uint8Array => encodeMessage({ type: MessageType.Quote, body });
+
+/** Encode an Error frame; the message is cut to the schema's limit so encoding never fails. */
+export function encodeError(code: ErrorCode, message: string, retryAfterMs?: number): Uint8Array {
+  const body: ErrorMessage = { code, message: message.slice(0, 512) };
+  if (retryAfterMs !== undefined) body.retry_after_ms = Math.max(0, Math.round(retryAfterMs));
+  return encodeMessage({ type: MessageType.Error, body });
+}

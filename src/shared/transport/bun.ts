@@ -1,0 +1,119 @@
+/**
+ * Bun adapter: Bun.listen / Bun.connect (usockets), the fastest TCP path on Bun.
+ * @module
+ */
+import { canonicalAddress } from "../net/address.ts";
+import { type Conn, ConnectError, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
+
+declare const Bun: any;
+
+interface _Slot<S> {
+  conn: _BunConn;
+  state: S;
+  closed: boolean;
+}
+
+class _BunConn implements Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private _pending: Uint8Array | null = null;
+  private _ending = false;
+  private _closed = false;
+
+  constructor(private readonly _sock: any) {
+    this.remoteAddress = canonicalAddress(String(_sock.remoteAddress ?? ""));
+    this.remotePort = Number(_sock.remotePort ?? 0);
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this._closed || this._ending) return;
+    if (this._pending) {
+      const joined = new Uint8Array(this._pending.length + bytes.length);
+      joined.set(this._pending);
+      joined.set(bytes, this._pending.length);
+      this._pending = joined;
+      return;
+    }
+    const n = this._sock.write(bytes);
+    if (n < bytes.length) this._pending = bytes.subarray(Math.max(0, n));
+  }
+
+  /** Called from the drain event. */
+  flush(): void {
+    if (!this._pending || this._closed) return;
+    const p = this._pending;
+    const n = this._sock.write(p);
+    this._pending = n < p.length ? p.subarray(Math.max(0, n)) : null;
+    if (!this._pending && this._ending) this._sock.end();
+  }
+
+  end(): void {
+    if (this._closed || this._ending) return;
+    this._ending = true;
+    if (!this._pending) this._sock.end();
+  }
+
+  destroy(): void {
+    if (this._closed) return;
+    this._closed = true;
+    this._pending = null;
+    this._sock.terminate();
+  }
+
+  markClosed(): void {
+    this._closed = true;
+    this._pending = null;
+  }
+}
+
+function socketHandlers<S>(handler: ConnHandler<S>) {
+  return {
+    binaryType: "uint8array",
+    open(sock: any) {
+      const conn = new _BunConn(sock);
+      const slot: _Slot<S> = { conn, state: undefined as S, closed: false };
+      sock.data = slot;
+      slot.state = handler.open(conn);
+    },
+    data(sock: any, chunk: Uint8Array) {
+      const slot = sock.data as _Slot<S> | undefined;
+      if (slot && !slot.closed) handler.data(slot.state, chunk);
+    },
+    drain(sock: any) {
+      (sock.data as _Slot<S> | undefined)?.conn.flush();
+    },
+    close(sock: any) {
+      const slot = sock.data as _Slot<S> | undefined;
+      if (!slot || slot.closed) return;
+      slot.closed = true;
+      slot.conn.markClosed();
+      handler.close(slot.state);
+    },
+    error(_sock: any, _err: Error) {
+      // The close event follows; nothing to report per socket here.
+    },
+  };
+}
+
+export const bunTransport: Transport = {
+  name: "bun",
+  async listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
+    const server = Bun.listen({ hostname: opts.host, port: opts.port, socket: socketHandlers(handler) });
+    return {
+      host: opts.host,
+      port: server.port,
+      async stop() {
+        server.stop(false);
+      },
+    };
+  },
+  async connect<S>(host: string, port: number, handler: ConnHandler<S>): Promise<Conn> {
+    let sock: any;
+    try {
+      sock = await Bun.connect({ hostname: host, port, socket: socketHandlers(handler) });
+    } catch (err) {
+      throw new ConnectError(`Cannot connect to ${host}:${port}: ${(err as Error).message}`, { cause: err });
+    }
+    return (sock.data as _Slot<S>).conn;
+  },
+};

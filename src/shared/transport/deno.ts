@@ -1,0 +1,144 @@
+/**
+ * Deno adapter: Deno.listen / Deno.connect with one read loop per connection and a write queue.
+ * Needs --allow-net.
+ * @module
+ */
+import { canonicalAddress } from "../net/address.ts";
+import { type Conn, ConnectError, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
+
+declare const Deno: any;
+
+const READ_BYTES = 4104; // one maximal frame (4 + 4096) and a little more
+
+class _DenoConn implements Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private _queue: Uint8Array[] = [];
+  private _writing = false;
+  private _ending = false;
+  closed = false;
+
+  constructor(private readonly _raw: any, private readonly _onClosed: () => void) {
+    this.remoteAddress = canonicalAddress(String(_raw.remoteAddr?.hostname ?? ""));
+    this.remotePort = Number(_raw.remoteAddr?.port ?? 0);
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.closed || this._ending) return;
+    this._queue.push(bytes);
+    if (!this._writing) void this._pump();
+  }
+
+  private async _pump(): Promise<void> {
+    this._writing = true;
+    try {
+      while (this._queue.length > 0 && !this.closed) {
+        let b = this._queue.shift()!;
+        while (b.length > 0 && !this.closed) b = b.subarray(await this._raw.write(b));
+      }
+    } catch {
+      this.destroy();
+      return;
+    } finally {
+      this._writing = false;
+    }
+    if (this._ending) this.destroy();
+  }
+
+  end(): void {
+    if (this.closed || this._ending) return;
+    this._ending = true;
+    if (!this._writing) this.destroy();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this._queue = [];
+    try {
+      this._raw.close();
+    } catch {
+      // already closed by the peer
+    }
+    this._onClosed();
+  }
+}
+
+function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void): void {
+  let state: S;
+  let closedOnce = false;
+  const conn = new _DenoConn(raw, () => {
+    if (closedOnce) return;
+    closedOnce = true;
+    handler.close(state);
+  });
+  state = handler.open(conn);
+  opened?.(conn);
+  void (async () => {
+    const buf = new Uint8Array(READ_BYTES);
+    try {
+      while (!conn.closed) {
+        const n = await raw.read(buf);
+        if (n === null) break;
+        if (conn.closed) break;
+        handler.data(state, buf.subarray(0, n));
+      }
+    } catch {
+      // reset or closed under us: handled below
+    }
+    conn.destroy();
+  })();
+}
+
+export const denoTransport: Transport = {
+  name: "deno",
+  async listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
+    const listener = Deno.listen({ hostname: opts.host, port: opts.port, transport: "tcp" });
+    let stopped = false;
+    const loop = (async () => {
+      while (!stopped) {
+        let raw: any;
+        try {
+          raw = await listener.accept();
+        } catch (err) {
+          if (stopped) return;
+          // EMFILE and friends: back off briefly rather than spin or die
+          if ((err as Error)?.name === "BadResource") return;
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        try {
+          raw.setNoDelay?.(true);
+        } catch {
+          // not fatal
+        }
+        serve(raw, handler);
+      }
+    })();
+    return {
+      host: opts.host,
+      port: listener.addr.port,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        try {
+          listener.close();
+        } catch {
+          // already closed
+        }
+        await loop;
+      },
+    };
+  },
+  async connect<S>(host: string, port: number, handler: ConnHandler<S>): Promise<Conn> {
+    let raw: any;
+    try {
+      raw = await Deno.connect({ hostname: host, port, transport: "tcp" });
+    } catch (err) {
+      throw new ConnectError(`Cannot connect to ${host}:${port}: ${(err as Error).message}`, { cause: err });
+    }
+    let out!: Conn;
+    serve(raw, handler, (c) => (out = c));
+    return out;
+  },
+};

@@ -1,0 +1,73 @@
+/**
+ * node:net adapter: works on any runtime with Node compatibility (Node, Bun, Deno). The fallback when
+ * neither native adapter applies, and a second implementation that the shared transport suite checks.
+ * @module
+ */
+import * as net from "node:net";
+import { canonicalAddress } from "../net/address.ts";
+import { type Conn, ConnectError, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
+
+class _NodeConn implements Conn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  constructor(private readonly _sock: net.Socket) {
+    this.remoteAddress = canonicalAddress(_sock.remoteAddress ?? "");
+    this.remotePort = _sock.remotePort ?? 0;
+  }
+  write(bytes: Uint8Array): void {
+    if (!this._sock.destroyed && this._sock.writable) this._sock.write(bytes);
+  }
+  end(): void {
+    if (!this._sock.destroyed) this._sock.end();
+  }
+  destroy(): void {
+    this._sock.destroy();
+  }
+}
+
+function attach<S>(sock: net.Socket, handler: ConnHandler<S>): Conn {
+  const conn = new _NodeConn(sock);
+  const state = handler.open(conn);
+  let closed = false;
+  sock.on("data", (chunk: Uint8Array) => {
+    if (!closed) handler.data(state, chunk);
+  });
+  sock.on("error", () => {
+    // 'close' follows
+  });
+  sock.on("close", () => {
+    if (closed) return;
+    closed = true;
+    handler.close(state);
+  });
+  return conn;
+}
+
+export const nodeTransport: Transport = {
+  name: "node",
+  listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({ noDelay: true }, (sock) => attach(sock, handler));
+      server.once("error", reject);
+      server.listen({ host: opts.host, port: opts.port }, () => {
+        const addr = server.address() as net.AddressInfo;
+        resolve({
+          host: opts.host,
+          port: addr.port,
+          stop: () => new Promise<void>((r) => server.close(() => r())),
+        });
+      });
+    });
+  },
+  connect<S>(host: string, port: number, handler: ConnHandler<S>): Promise<Conn> {
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host, port, noDelay: true });
+      const onError = (err: Error) => reject(new ConnectError(`Cannot connect to ${host}:${port}: ${err.message}`, { cause: err }));
+      sock.once("error", onError);
+      sock.once("connect", () => {
+        sock.off("error", onError);
+        resolve(attach(sock, handler));
+      });
+    });
+  },
+};

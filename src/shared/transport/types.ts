@@ -1,0 +1,54 @@
+/**
+ * The one interface above every runtime's TCP: the gate and the client see only these types.
+ * Adapters: bun.ts (Bun.listen/Bun.connect), deno.ts (Deno.listen/Deno.connect), node.ts (node:net, any runtime).
+ * @module
+ */
+
+/** One TCP connection, as the protocol code sees it. */
+export interface Conn {
+  /** Canonical peer IP (see net/address.ts). */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Queue bytes; partial writes are finished by the adapter. Ignored after close. */
+  write(bytes: Uint8Array): void;
+  /** Flush what is queued, then close. */
+  end(): void;
+  /** Close now, dropping anything queued. */
+  destroy(): void;
+}
+
+/** Event callbacks for connections; `S` is the handler's own per-connection state. */
+export interface ConnHandler<S> {
+  open(conn: Conn): S;
+  data(state: S, chunk: Uint8Array): void;
+  /** Called exactly once per opened connection, whoever closed it. */
+  close(state: S): void;
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  /** Stop accepting; connections already open stay open. */
+  stop(): Promise<void>;
+}
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Thrown by connect() when the peer cannot be reached; `code` is stable. */
+export class ConnectError extends Error {
+  readonly code = "CONNECT_FAILED";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ConnectError";
+  }
+}
+
+export interface Transport {
+  readonly name: string;
+  listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener>;
+  /** Connect; resolves once connected (handler.open has run), rejects with ConnectError. */
+  connect<S>(host: string, port: number, handler: ConnHandler<S>): Promise<Conn>;
+}
