@@ -1,0 +1,113 @@
+#!/usr/bin/env bun
+/**
+ * The `wisdom` command line: subcommands load lazily, so `wisdom version` starts fast.
+ * main() takes argv and an Io, so tests run the CLI in-process.
+ * @module
+ */
+import { ConfigError } from "./shared/config/load.ts";
+import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
+import { COMMIT, VERSION, BUILD_DATE } from "./shared/version.ts";
+
+export const MAIN_HELP = `Usage: wisdom <command> [options]
+
+A proof-of-work guarded quote server and its client.
+
+Commands:
+  serve      run the server (wisdom serve --help)
+  fetch      solve a challenge and print a quote (wisdom fetch --help)
+  bench      measure solver, verification and codec speed (wisdom bench --help)
+  keygen     print a fresh HMAC secret for WISDOM_SECRET
+  version    print the version (--json for details)
+
+Options:
+  -h, --help      show this help
+  -v, --version   print the version
+`;
+
+async function runtimeInfo(): Promise<{ runtime: string; runtime_version: string }> {
+  const t = await import("./shared/transport/index.ts");
+  return { runtime: t.runtimeName(), runtime_version: t.runtimeVersion() };
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case "serve":
+        return await (await import("./server.ts")).runServe(rest, io);
+      case "fetch":
+        return await (await import("./client.ts")).runFetch(rest, io);
+      case "bench":
+        return await (await import("./bench.ts")).runBench(rest, io);
+      case "keygen": {
+        if (rest.includes("-h") || rest.includes("--help")) {
+          io.stdout("Usage: wisdom keygen\n\nPrint a fresh random HMAC secret (32 bytes, base64url) for WISDOM_SECRET or a secret file.\n");
+          return EXIT.OK;
+        }
+        if (rest.length > 0) throw new UsageError(`keygen takes no arguments, got ${rest.join(" ")}`);
+        const { generateSecret } = await import("./shared/config/secrets.ts");
+        io.stdout(`${generateSecret((n) => crypto.getRandomValues(new Uint8Array(n)))}\n`);
+        return EXIT.OK;
+      }
+      case "version":
+      case "--version":
+      case "-v": {
+        if (rest.includes("-h") || rest.includes("--help")) {
+          io.stdout("Usage: wisdom version [--json]\n\nPrint the version; --json adds commit, runtime and platform.\n");
+          return EXIT.OK;
+        }
+        const unknown = rest.filter((r) => r !== "--json");
+        if (unknown.length > 0) throw new UsageError(`version: unknown argument ${unknown[0]}`);
+        if (rest.includes("--json")) {
+          const info = { version: VERSION, commit: COMMIT, build_date: BUILD_DATE, ...(await runtimeInfo()), platform: `${process.platform}-${process.arch}` };
+          io.stdout(`${JSON.stringify(info)}\n`);
+        } else {
+          io.stdout(`wisdom ${VERSION} (${COMMIT})\n`);
+        }
+        return EXIT.OK;
+      }
+      case undefined:
+      case "help":
+      case "-h":
+      case "--help":
+        io.stdout(MAIN_HELP);
+        return cmd === undefined ? EXIT.USAGE : EXIT.OK;
+      default:
+        throw new UsageError(`Unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`wisdom: ${err.message}\nRun 'wisdom ${cmd && !cmd.startsWith("-") ? `${cmd} ` : ""}--help' for usage.\n`);
+      return EXIT.USAGE;
+    }
+    if (err instanceof ConfigError) {
+      io.stderr(`wisdom: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
+    io.stderr(`wisdom: ${(err as Error).message}\n`);
+    return EXIT.FAILURE;
+  }
+}
+
+/** The process's Io: real streams, env and signals. */
+export function processIo(): Io {
+  let stop: Promise<string> | null = null;
+  // Signal handlers are installed only by commands that wait for a stop, so Ctrl-C still ends `fetch` at once.
+  const waitForStop = () =>
+    (stop ??= new Promise<string>((resolve) => {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => resolve(sig));
+    }));
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    env: process.env,
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+    waitForStop,
+  };
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2), processIo());
+  process.exit(code);
+}

@@ -1,0 +1,62 @@
+/**
+ * Plain counters fed by the gate's events: what tests, logs and `wisdom load` read. The Prometheus
+ * registry subscribes to the same events.
+ * @module
+ */
+import type { ErrorCode } from "../protocol/errors.ts";
+import type { CloseReason, GateObserver } from "../gate/types.ts";
+
+export class GateStats implements GateObserver {
+  accepted = 0;
+  open = 0;
+  closed: Record<string, number> = {};
+  challenges = 0;
+  proofsOk = 0;
+  proofsFailed: Record<string, number> = {};
+  framesRejected: Record<string, number> = {};
+  quotes: Record<string, number> = {};
+
+  connOpened(): void {
+    this.accepted++;
+    this.open++;
+  }
+  connClosed(reason: CloseReason): void {
+    this.open--;
+    this.closed[reason] = (this.closed[reason] ?? 0) + 1;
+  }
+  challengeIssued(): void {
+    this.challenges++;
+  }
+  proofAccepted(): void {
+    this.proofsOk++;
+  }
+  proofRejected(code: ErrorCode): void {
+    this.proofsFailed[code] = (this.proofsFailed[code] ?? 0) + 1;
+  }
+  frameRejected(code: ErrorCode): void {
+    this.framesRejected[code] = (this.framesRejected[code] ?? 0) + 1;
+  }
+  quoteServed(source: string): void {
+    this.quotes[source] = (this.quotes[source] ?? 0) + 1;
+  }
+}
+
+/** Fan one event stream out to several observers. */
+export function fanOut(...observers: GateObserver[]): GateObserver {
+  const pick = <K extends keyof GateObserver>(k: K) => observers.map((o) => o[k]?.bind(o)).filter((f) => f !== undefined) as NonNullable<GateObserver[K]>[];
+  const call = <K extends keyof GateObserver>(k: K) => {
+    const fs = pick(k) as ((...a: unknown[]) => void)[];
+    return (...a: unknown[]) => {
+      for (const f of fs) f(...a);
+    };
+  };
+  return {
+    connOpened: call("connOpened"),
+    connClosed: call("connClosed"),
+    challengeIssued: call("challengeIssued"),
+    proofAccepted: call("proofAccepted"),
+    proofRejected: call("proofRejected"),
+    quoteServed: call("quoteServed"),
+    frameRejected: call("frameRejected"),
+  };
+}

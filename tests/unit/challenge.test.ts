@@ -1,0 +1,114 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { challengePrefix, mintChallenge, verifySolution, type VerifyContext } from "../../src/shared/pow/challenge.ts";
+import { encodeCounter, solveReference } from "../../src/shared/pow/hashcash.ts";
+import { KeyRing, KeyError, timingSafeEqual, deriveKeyId } from "../../src/shared/pow/keys.ts";
+import type { Challenge, Solution } from "../../src/shared/protocol/messages.ts";
+
+const enc = new TextEncoder();
+const ring = new KeyRing([{ id: "a", secret: enc.encode("secret-a-0123456789abcdef") }, { id: "b", secret: enc.encode("secret-b-0123456789abcdef") }]);
+const T0 = 1_800_000_000_000;
+const nonce = new Uint8Array(16).fill(7);
+const ctx = (over: Partial<VerifyContext> = {}): VerifyContext => ({ nowMs: T0 + 1000, addr: "192.0.2.1", skewMs: 2000, maxTtlMs: 60_000, ...over });
+
+function solved(c: Challenge): Solution {
+  const counter = solveReference(challengePrefix(c), c.bits, 0, 1 << 22);
+  return { challenge: c, counter: bytesToHex(encodeCounter(counter)) };
+}
+const base = mintChallenge(ring, { bits: 8, nowMs: T0, ttlMs: 60_000, addr: "192.0.2.1", nonce });
+const good = solved(base);
+
+describe("verifySolution()", () => {
+  test("accepts a correct proof and names the spent key and expiry", () => {
+    const v = verifySolution(ring, good, ctx());
+    assert.equal(v.ok, true);
+    if (v.ok) {
+      assert.equal(v.expiresAtMs, T0 + 60_000);
+      assert.equal(v.spentKey, base.mac.slice(0, 32));
+      assert.equal(v.bits, 8);
+    }
+  });
+  test("accepts a proof for a challenge signed by a non-signing key still in the ring", () => {
+    const other = new KeyRing([{ id: "b", secret: enc.encode("secret-b-0123456789abcdef") }]);
+    const c = mintChallenge(other, { bits: 4, nowMs: T0, ttlMs: 60_000, addr: "192.0.2.1", nonce });
+    assert.equal(verifySolution(ring, solved(c), ctx()).ok, true);
+  });
+  const rejects: [string, Solution, Partial<VerifyContext>, string][] = [
+    ["expired", good, { nowMs: T0 + 60_000 }, "EXPIRED"],
+    ["issued in the future beyond the skew", good, { nowMs: T0 - 2001 }, "NOT_YET_VALID"],
+    ["from another client address", good, { addr: "192.0.2.2" }, "WRONG_ADDRESS"],
+    ["with an unknown key id", { ...good, challenge: { ...base, kid: "zzz" } }, {}, "UNKNOWN_KEY"],
+    ["with difficulty lowered", { ...good, challenge: { ...base, bits: 1 } }, {}, "BAD_SIGNATURE"],
+    ["with difficulty raised", { ...good, challenge: { ...base, bits: 9 } }, {}, "BAD_SIGNATURE"],
+    ["with iat tampered", { ...good, challenge: { ...base, iat: base.iat + 1 } }, {}, "BAD_SIGNATURE"],
+    ["with exp extended", { ...good, challenge: { ...base, exp: base.exp + 1000 } }, {}, "BAD_SIGNATURE"],
+    ["with a lifetime longer than the server signs", { ...good, challenge: { ...base, exp: base.iat + 600_000 } }, {}, "BAD_SIGNATURE"],
+    ["with nonce tampered", { ...good, challenge: { ...base, nonce: "08".repeat(16) } }, {}, "BAD_SIGNATURE"],
+    ["with addr rewritten to the presenter's", { ...good, challenge: { ...base, addr: "192.0.2.2" } }, { addr: "192.0.2.2" }, "BAD_SIGNATURE"],
+    ["signed by key b but labelled a", { ...good, challenge: { ...base, kid: "b" } }, {}, "BAD_SIGNATURE"],
+    ["with one bit of the tag flipped", { ...good, challenge: { ...base, mac: (parseInt(base.mac[0]!, 16) ^ 1).toString(16) + base.mac.slice(1) } }, {}, "BAD_SIGNATURE"],
+    ["with another algorithm", { ...good, challenge: { ...base, alg: "scrypt" } }, {}, "UNSUPPORTED_PUZZLE"],
+    ["with difficulty above 32", { ...good, challenge: { ...base, bits: 33 } }, {}, "UNSUPPORTED_PUZZLE"],
+    ["with exp before iat", { ...good, challenge: { ...base, exp: base.iat - 1 } }, { nowMs: T0 - 5 }, "BAD_SIGNATURE"],
+  ];
+  for (const [name, s, over, code] of rejects) {
+    test(`rejects a proof ${name} with ${code}`, () => {
+      const v = verifySolution(ring, s, ctx(over));
+      assert.equal(v.ok, false);
+      if (!v.ok) assert.equal(v.code, code);
+    });
+  }
+  test("rejects a counter that does not meet the difficulty with INSUFFICIENT_WORK", () => {
+    // find a counter whose digest has fewer than 8 zero bits
+    const prefix = challengePrefix(base);
+    let bad = 0;
+    while (solveReference(prefix, 8, bad, 1) === bad) bad++;
+    const v = verifySolution(ring, { challenge: base, counter: bytesToHex(encodeCounter(bad)) }, ctx());
+    assert.equal(v.ok, false);
+    if (!v.ok) {
+      assert.equal(v.code, "INSUFFICIENT_WORK");
+      assert.match(v.message, /8 required/);
+    }
+  });
+  test("accepts within the skew allowance", () => {
+    assert.equal(verifySolution(ring, good, ctx({ nowMs: T0 - 2000 })).ok, true);
+  });
+});
+
+describe("KeyRing", () => {
+  test("refuses short secrets, bad ids, duplicates, an empty ring and a missing signing key", () => {
+    assert.throws(() => new KeyRing([{ id: "a", secret: new Uint8Array(15) }]), KeyError);
+    assert.throws(() => new KeyRing([{ id: "a b", secret: new Uint8Array(16) }]), KeyError);
+    assert.throws(() => new KeyRing([{ id: "a", secret: new Uint8Array(16) }, { id: "a", secret: new Uint8Array(16) }]), KeyError);
+    assert.throws(() => new KeyRing([]), KeyError);
+    assert.throws(() => new KeyRing([{ id: "a", secret: new Uint8Array(16) }], "b"), KeyError);
+  });
+  test("never serializes a secret", () => {
+    const r = new KeyRing([{ id: "a", secret: enc.encode("super-secret-value-123") }]);
+    assert.doesNotMatch(JSON.stringify(r), /super-secret/);
+    assert.doesNotMatch(JSON.stringify({ r }), /115,117,112/);
+  });
+  test("deriveKeyId() is stable for a secret and differs between secrets", () => {
+    assert.equal(deriveKeyId(enc.encode("x".repeat(20))), deriveKeyId(enc.encode("x".repeat(20))));
+    assert.notEqual(deriveKeyId(enc.encode("x".repeat(20))), deriveKeyId(enc.encode("y".repeat(20))));
+    assert.match(deriveKeyId(enc.encode("x".repeat(20))), /^k[0-9a-f]{8}$/);
+  });
+  test("timingSafeEqual()", () => {
+    assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])), true);
+    assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])), false);
+    assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1])), false);
+  });
+});
+
+describe("mintChallenge()", () => {
+  test("refuses difficulty outside 0..32 and a short nonce", () => {
+    assert.throws(() => mintChallenge(ring, { bits: 33, nowMs: T0, ttlMs: 1000, addr: "x", nonce }), RangeError);
+    assert.throws(() => mintChallenge(ring, { bits: 1, nowMs: T0, ttlMs: 1000, addr: "x", nonce: new Uint8Array(8) }), RangeError);
+  });
+  test("two challenges with different nonces have different tags", () => {
+    const a = mintChallenge(ring, { bits: 1, nowMs: T0, ttlMs: 1000, addr: "x", nonce });
+    const b = mintChallenge(ring, { bits: 1, nowMs: T0, ttlMs: 1000, addr: "x", nonce: new Uint8Array(16) });
+    assert.notEqual(a.mac, b.mac);
+  });
+});

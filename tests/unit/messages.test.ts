@@ -1,0 +1,44 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ProtocolError } from "../../src/shared/protocol/errors.ts";
+import { encodeFrame, FrameDecoder, MessageType } from "../../src/shared/protocol/frame.ts";
+import { decodeMessage, encodeError, encodeQuote } from "../../src/shared/protocol/messages.ts";
+
+const enc = new TextEncoder();
+const frame = (type: MessageType, text: string) => ({ type, payload: enc.encode(text) });
+const isBad = (e: unknown) => e instanceof ProtocolError && e.code === "BAD_FRAME";
+
+describe("decodeMessage()", () => {
+  test("round trips a Quote and an Error through frames", () => {
+    const d = new FrameDecoder();
+    const [q, e] = d.push(new Uint8Array([...encodeQuote({ quote: "q", author: "a" }), ...encodeError("BUSY", "later", 250)]));
+    assert.deepEqual(decodeMessage(q!), { type: MessageType.Quote, body: { quote: "q", author: "a" } });
+    assert.deepEqual(decodeMessage(e!), { type: MessageType.Error, body: { code: "BUSY", message: "later", retry_after_ms: 250 } });
+  });
+  test("rejects bad JSON, bad UTF-8 and a non-object", () => {
+    assert.throws(() => decodeMessage(frame(MessageType.Quote, "{")), isBad);
+    assert.throws(() => decodeMessage({ type: MessageType.Quote, payload: new Uint8Array([0xff, 0xfe]) }), isBad);
+    assert.throws(() => decodeMessage(frame(MessageType.Solution, "[1,2]")), isBad);
+  });
+  test("rejects a wrong field type and names the field", () => {
+    assert.throws(() => decodeMessage(frame(MessageType.Solution, '{"challenge":{},"counter":5}')), (e: unknown) => isBad(e) && /challenge\.v|counter/.test((e as Error).message));
+    assert.throws(() => decodeMessage(frame(MessageType.Error, '{"code":"NOPE","message":"x"}')), (e: unknown) => isBad(e) && /code/.test((e as Error).message));
+  });
+  test("rejects a counter that is not 16 hex digits and a challenge with uppercase hex", () => {
+    const ch = { v: 1, alg: "sha256-hashcash", bits: 1, iat: 1, exp: 2, nonce: "00".repeat(16), addr: "a", kid: "k", mac: "00".repeat(32) };
+    assert.ok(decodeMessage(frame(MessageType.Solution, JSON.stringify({ challenge: ch, counter: "00".repeat(8) }))));
+    assert.throws(() => decodeMessage(frame(MessageType.Solution, JSON.stringify({ challenge: ch, counter: "00".repeat(9) }))), isBad);
+    assert.throws(() => decodeMessage(frame(MessageType.Solution, JSON.stringify({ challenge: { ...ch, mac: "AA".repeat(32) }, counter: "00".repeat(8) }))), isBad);
+    assert.throws(() => decodeMessage(frame(MessageType.Solution, JSON.stringify({ challenge: { ...ch, iat: -1 }, counter: "00".repeat(8) }))), isBad);
+    assert.throws(() => decodeMessage(frame(MessageType.Solution, JSON.stringify({ challenge: { ...ch, bits: 1.5 }, counter: "00".repeat(8) }))), isBad);
+  });
+  test("encodeError() cuts an overlong message so the frame always encodes", () => {
+    const f = encodeError("INTERNAL", "x".repeat(10_000));
+    assert.ok(f.length < 600);
+  });
+  test("encodeFrame + decodeMessage agree on Unicode text", () => {
+    const f = encodeFrame(MessageType.Quote, enc.encode(JSON.stringify({ quote: "Γνῶθι σεαυτόν", author: "Delphi" })));
+    const [fr] = new FrameDecoder().push(f);
+    assert.deepEqual(decodeMessage(fr!).body, { quote: "Γνῶθι σεαυτόν", author: "Delphi" });
+  });
+});
