@@ -56,7 +56,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const stats = new GateStats();
   const ring = new KeyRing(opts.keys, opts.signingId);
   const store = opts.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
-  const quotes = opts.quotes ?? new EmbeddedQuoteSource();
+  const quotes: QuoteSource = opts.quotes ?? new EmbeddedQuoteSource();
   const gate = new Gate({
     ring,
     store,

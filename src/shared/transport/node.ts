@@ -54,7 +54,8 @@ export const nodeTransport: Transport = {
         resolve({
           host: opts.host,
           port: addr.port,
-          stop: () => new Promise<void>((r) => server.close(() => r())),
+          // server.close()'s callback waits for every open connection; stopping accepting is immediate.
+          stop: async () => void server.close(),
         });
       });
     });
