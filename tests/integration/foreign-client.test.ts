@@ -1,0 +1,30 @@
+/** A client written from docs/PROTOCOL.md alone, in Python, interoperates with the server. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { testServer } from "../helpers/server.ts";
+
+const script = fileURLToPath(new URL("../foreign/client.py", import.meta.url));
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile("python3", [script, ...args], { timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe("a Python client written from docs/PROTOCOL.md", () => {
+  for (const mode of ["same", "reconnect"]) {
+    test(`gets a quote (${mode} connection)`, async () => {
+      await using srv = await testServer({ difficulty: 10 });
+      const r = await run(["127.0.0.1", String(srv.port), mode]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.type, 3, r.stdout);
+      assert.ok(out.body.quote.length > 0);
+      assert.equal(srv.stats.proofsOk, 1);
+    });
+  }
+});

@@ -1,0 +1,92 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, loadServeConfig } from "../../src/shared/config/load.ts";
+import { SERVE_DEFAULTS } from "../../src/shared/config/schema.ts";
+import { generateSecret, loadSecrets } from "../../src/shared/config/secrets.ts";
+
+const problems = (f: () => unknown): string[] => {
+  try {
+    f();
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+    return [...e.problems];
+  }
+  assert.fail("expected a ConfigError");
+};
+
+describe("loadServeConfig() precedence: defaults < file < env < flags", () => {
+  test("defaults alone", () => {
+    assert.deepEqual(loadServeConfig({ env: {}, flags: {} }).config, SERVE_DEFAULTS);
+  });
+  test("file over defaults, env over file, flags over env", () => {
+    const file = { path: "w.yaml", text: "difficulty: 10\nlisten: 127.0.0.1:1\nlog_level: warn\nchallenge_ttl_ms: 30000\n" };
+    const r = loadServeConfig({ file, env: { WISDOM_DIFFICULTY: "12", WISDOM_LOG_LEVEL: "debug" }, flags: { difficulty: "14" } });
+    assert.equal(r.config.difficulty, 14);
+    assert.equal(r.config.log_level, "debug");
+    assert.equal(r.config.listen, "127.0.0.1:1");
+    assert.equal(r.config.challenge_ttl_ms, 30_000);
+    assert.deepEqual([r.origins.difficulty, r.origins.log_level, r.origins.listen, r.origins.frame_timeout_ms], ["flag", "env", "file", "default"]);
+  });
+  test("an empty YAML file is the defaults", () => {
+    assert.deepEqual(loadServeConfig({ file: { path: "e.yaml", text: "" }, env: {}, flags: {} }).config, SERVE_DEFAULTS);
+  });
+});
+
+describe("loadServeConfig() errors", () => {
+  test("reports every problem at once, each with its key and origin", () => {
+    const file = { path: "bad.yaml", text: "difficulty: 40\nlistne: x\nlog_format: xml\n" };
+    const ps = problems(() => loadServeConfig({ file, env: { WISDOM_FRAME_TIMEOUT_MS: "soon" }, flags: { listen: "nowhere" } }));
+    const joined = ps.join("\n");
+    assert.match(joined, /difficulty \(from bad\.yaml\)/);
+    assert.match(joined, /listne \(from bad\.yaml\): unknown key/);
+    assert.match(joined, /log_format \(from bad\.yaml\)/);
+    assert.match(joined, /frame_timeout_ms \(from WISDOM_FRAME_TIMEOUT_MS\): "soon" is not a number/);
+    assert.match(joined, /listen \(from --listen\): expected HOST:PORT/);
+    assert.ok(ps.length >= 5, joined);
+  });
+  test("rejects YAML that does not parse and YAML that is not a mapping", () => {
+    assert.match(problems(() => loadServeConfig({ file: { path: "x.yaml", text: "a: [1," }, env: {}, flags: {} }))[0]!, /x\.yaml: not valid YAML/);
+    assert.match(problems(() => loadServeConfig({ file: { path: "y.yaml", text: "- 1\n- 2\n" }, env: {}, flags: {} }))[0]!, /mapping/);
+  });
+  test("rejects a negative or fractional difficulty and cross-field conflicts", () => {
+    assert.match(problems(() => loadServeConfig({ env: {}, flags: { difficulty: "-1" } })).join(), /difficulty/);
+    assert.match(problems(() => loadServeConfig({ env: {}, flags: { difficulty: "2.5" } })).join(), /difficulty/);
+    assert.match(problems(() => loadServeConfig({ env: {}, flags: { first_byte_timeout_ms: "9000", handshake_timeout_ms: "8000" } })).join(), /must not exceed handshake_timeout_ms/);
+  });
+  test("a number where a string belongs is reported, not coerced", () => {
+    assert.match(problems(() => loadServeConfig({ file: { path: "z.yaml", text: "listen: 7077\n" }, env: {}, flags: {} })).join(), /listen \(from z\.yaml\)/);
+  });
+});
+
+describe("loadSecrets()", () => {
+  const rnd = (n: number) => new Uint8Array(n).fill(9);
+  const base = { readFile: () => { throw Object.assign(new Error("nope"), { code: "ENOENT" }); }, randomBytes: rnd };
+  test("WISDOM_SECRET gives one key with a derived id, stable across calls", () => {
+    const a = loadSecrets({ ...base, env: { WISDOM_SECRET: "0123456789abcdef0123" } });
+    const b = loadSecrets({ ...base, env: { WISDOM_SECRET: "0123456789abcdef0123" } });
+    assert.equal(a.origin, "env");
+    assert.equal(a.signingId, b.signingId);
+    assert.equal(a.keys.length, 1);
+  });
+  test("a secret file is read and trimmed; key_id overrides the derived id", () => {
+    const s = loadSecrets({ ...base, env: {}, secretFile: "/s", keyId: "prod-1", readFile: () => "0123456789abcdef0123\n" });
+    assert.equal(s.origin, "file");
+    assert.equal(s.signingId, "prod-1");
+    assert.equal(new TextDecoder().decode(s.keys[0]!.secret), "0123456789abcdef0123");
+  });
+  test("no secret: a random per-process key", () => {
+    const s = loadSecrets({ ...base, env: {} });
+    assert.equal(s.origin, "random");
+    assert.equal(s.keys[0]!.secret.length, 32);
+  });
+  test("errors name the source and never the secret", () => {
+    const short = problems(() => loadSecrets({ ...base, env: { WISDOM_SECRET: "tooshort" } })).join();
+    assert.match(short, /WISDOM_SECRET.*at least 16/);
+    assert.doesNotMatch(short, /tooshort/);
+    assert.match(problems(() => loadSecrets({ ...base, env: { WISDOM_SECRET_FILE: "/missing" } })).join(), /cannot read \/missing: ENOENT/);
+    assert.match(problems(() => loadSecrets({ ...base, env: { WISDOM_SECRET: "0123456789abcdef0123", WISDOM_SECRET_FILE: "/f" } })).join(), /not both/);
+  });
+  test("generateSecret() is 43 base64url characters", () => {
+    assert.match(generateSecret((n) => crypto.getRandomValues(new Uint8Array(n))), /^[A-Za-z0-9_-]{43}$/);
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { MemorySpentStore } from "../../src/shared/store/memory.ts";
+import { StoreUnavailableError } from "../../src/shared/store/types.ts";
+
+describe("MemorySpentStore", () => {
+  test("markSpent() is true once, then false for the same key", () => {
+    const s = new MemorySpentStore();
+    assert.equal(s.markSpent("a", 10_000, 0), true);
+    assert.equal(s.markSpent("a", 10_000, 1), false);
+    assert.equal(s.markSpent("b", 10_000, 1), true);
+    assert.equal(s.size(), 2);
+  });
+  test("entries are dropped once their expiry has passed, not before", () => {
+    const s = new MemorySpentStore({ bucketMs: 1000 });
+    s.markSpent("a", 5_000, 0);
+    s.markSpent("b", 9_000, 0);
+    s.sweep(4_999);
+    assert.equal(s.size(), 2);
+    s.sweep(5_000);
+    assert.equal(s.size(), 1);
+    assert.equal(s.markSpent("b", 9_000, 5_001), false, "b still spent");
+    s.sweep(9_000);
+    assert.equal(s.size(), 0);
+  });
+  test("sweeps by itself as time passes", () => {
+    const s = new MemorySpentStore({ bucketMs: 100 });
+    for (let i = 0; i < 1000; i++) s.markSpent(`k${i}`, 1_000 + i, 0);
+    s.markSpent("late", 100_000, 50_000);
+    assert.equal(s.size(), 1);
+  });
+  test("when full, refuses new keys instead of evicting old ones (a flood cannot reopen replays)", () => {
+    const s = new MemorySpentStore({ maxEntries: 3 });
+    for (const k of ["a", "b", "c"]) s.markSpent(k, 60_000, 0);
+    assert.throws(() => s.markSpent("d", 60_000, 1), StoreUnavailableError);
+    assert.equal(s.markSpent("a", 60_000, 2), false, "old entries still spent");
+    s.sweep(60_000);
+    assert.equal(s.markSpent("d", 120_000, 60_000), true, "room again once entries expired");
+  });
+});
