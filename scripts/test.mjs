@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// `npm test`: the whole suite on Bun, then on Deno; exits non-zero if either fails.
+// Extra arguments are test paths (default: tests/).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+const bin = (name) => {
+  const local = join(process.cwd(), "node_modules", ".bin", name);
+  return existsSync(local) ? local : name;
+};
+const paths = process.argv.slice(2);
+const targets = paths.length > 0 ? paths : ["tests/"];
+const runs = [
+  ["bun", [bin("bun"), "test", ...targets.map((p) => (p.startsWith(".") || p.startsWith("/") ? p : `./${p}`))]],
+  ["deno", [bin("deno"), "test", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", ...targets]],
+];
+const results = [];
+for (const [name, [cmd, ...args]] of runs) {
+  process.stdout.write(`\n=== npm test: ${name} ===\n`);
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { stdio: "inherit", env: { ...process.env, WISDOM_TEST_RUNTIME: name } });
+  const ok = r.status === 0;
+  results.push({ name, ok, status: r.status, seconds: (Date.now() - t0) / 1000 });
+}
+process.stdout.write("\n=== npm test: summary ===\n");
+for (const r of results) process.stdout.write(`${r.name}: ${r.ok ? "passed" : `FAILED (exit ${r.status})`} in ${r.seconds.toFixed(1)} s\n`);
+const failed = results.filter((r) => !r.ok).length;
+process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
+process.exit(failed === 0 ? 0 : 1);
