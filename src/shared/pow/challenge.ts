@@ -12,7 +12,8 @@
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { ErrorCode } from "../protocol/errors.ts";
 import { ALG_SHA256_HASHCASH, type Challenge, type Solution } from "../protocol/messages.ts";
-import { buildPrefix, leadingZeroBits, MAX_BITS, workDigest } from "./hashcash.ts";
+import { buildPrefix, MAX_BITS } from "./hashcash.ts";
+import { workFirstWord } from "./sha256-fast.ts";
 import { type KeyRing, timingSafeEqual } from "./keys.ts";
 
 export const CHALLENGE_VERSION = 1;
@@ -38,25 +39,62 @@ function putU64(out: Uint8Array, off: number, n: number): void {
   out[off + 4] = lo >>> 24; out[off + 5] = (lo >>> 16) & 255; out[off + 6] = (lo >>> 8) & 255; out[off + 7] = lo & 255;
 }
 
-/** The canonical byte string that the HMAC covers. */
-export function signedBytes(c: { v: number; alg: string; bits: number; iat: number; exp: number; nonce: Uint8Array; addr: string; kid: string }): Uint8Array {
-  const alg = enc.encode(c.alg);
-  const addr = enc.encode(c.addr);
-  const kid = enc.encode(c.kid);
-  for (const [name, f] of [["alg", alg], ["addr", addr], ["kid", kid], ["nonce", c.nonce]] as const) {
-    if (f.length > 255) throw new RangeError(`Cannot encode challenge: ${name} is ${f.length} bytes, at most 255`);
+export interface SignedFields {
+  v: number;
+  alg: string;
+  bits: number;
+  iat: number;
+  exp: number;
+  nonce: Uint8Array;
+  addr: string;
+  kid: string;
+}
+
+/** Longest signed encoding: fixed fields plus three strings of at most 255 UTF-8 bytes and the nonce. */
+export const MAX_SIGNED_BYTES = 1 + 1 + 255 + 1 + 8 + 8 + 1 + 255 + 1 + 255 + 1 + 255;
+
+/** Write a length-prefixed string at `o`; ASCII without allocating. Returns the new offset, or -1 if over 255 bytes. */
+function putString(out: Uint8Array, o: number, s: string): number {
+  const n = s.length;
+  let ascii = n <= 255;
+  for (let i = 0; ascii && i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) ascii = false;
+    else out[o + 1 + i] = c;
   }
-  const out = new Uint8Array(1 + 1 + alg.length + 1 + 8 + 8 + 1 + c.nonce.length + 1 + addr.length + 1 + kid.length);
+  if (ascii) {
+    out[o] = n;
+    return o + 1 + n;
+  }
+  const bytes = enc.encode(s);
+  if (bytes.length > 255) return -1;
+  out[o] = bytes.length;
+  out.set(bytes, o + 1);
+  return o + 1 + bytes.length;
+}
+
+/** Write the canonical signed encoding into `out` (at least MAX_SIGNED_BYTES long); returns its length. */
+export function writeSignedBytes(out: Uint8Array, c: SignedFields): number {
   let o = 0;
   out[o++] = c.v;
-  out[o++] = alg.length; out.set(alg, o); o += alg.length;
+  o = putString(out, o, c.alg);
+  if (o < 0) throw new RangeError("Cannot encode challenge: alg is over 255 bytes");
   out[o++] = c.bits;
   putU64(out, o, c.iat); o += 8;
   putU64(out, o, c.exp); o += 8;
+  if (c.nonce.length > 255) throw new RangeError("Cannot encode challenge: nonce is over 255 bytes");
   out[o++] = c.nonce.length; out.set(c.nonce, o); o += c.nonce.length;
-  out[o++] = addr.length; out.set(addr, o); o += addr.length;
-  out[o++] = kid.length; out.set(kid, o);
-  return out;
+  o = putString(out, o, c.addr);
+  if (o < 0) throw new RangeError("Cannot encode challenge: addr is over 255 bytes");
+  o = putString(out, o, c.kid);
+  if (o < 0) throw new RangeError("Cannot encode challenge: kid is over 255 bytes");
+  return o;
+}
+
+/** The canonical byte string that the HMAC covers. */
+export function signedBytes(c: SignedFields): Uint8Array {
+  const buf = new Uint8Array(MAX_SIGNED_BYTES);
+  return buf.slice(0, writeSignedBytes(buf, c));
 }
 
 /** Issue a challenge signed with the ring's signing key. */
@@ -94,6 +132,21 @@ export type Verdict =
   | { readonly ok: true; readonly spentKey: string; readonly expiresAtMs: number; readonly bits: number }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
+const _given = new Uint8Array(32);
+const _expected = new Uint8Array(32);
+const _nonce = new Uint8Array(NONCE_BYTES);
+const _counter = new Uint8Array(8);
+const _signed = new Uint8Array(MAX_SIGNED_BYTES);
+const _prefix = buildPrefix(0, new Uint8Array(32));
+
+/** Decode `n` bytes of lowercase hex (already validated by the message schema) into `out` at `off`. */
+function hexInto(hex: string, out: Uint8Array, off: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const hi = hex.charCodeAt(2 * i), lo = hex.charCodeAt(2 * i + 1);
+    out[off + i] = ((hi > 57 ? hi - 87 : hi - 48) << 4) | (lo > 57 ? lo - 87 : lo - 48);
+  }
+}
+
 const fail = (code: ErrorCode, message: string): Verdict => ({ ok: false, code, message });
 
 /**
@@ -108,19 +161,23 @@ export function verifySolution(ring: KeyRing, s: Solution, ctx: VerifyContext): 
   if (ctx.nowMs >= c.exp) return fail("EXPIRED", `Challenge expired ${ctx.nowMs - c.exp} ms ago`);
   if (c.iat > ctx.nowMs + ctx.skewMs) return fail("NOT_YET_VALID", `Challenge issued ${c.iat - ctx.nowMs} ms in the future`);
   if (!ring.has(c.kid)) return fail("UNKNOWN_KEY", `Unknown key id ${JSON.stringify(c.kid)}`);
-  const given = hexToBytes(c.mac);
-  const expected = new Uint8Array(32);
-  let signed: Uint8Array;
+  // Scratch buffers instead of fresh arrays: allocation dominated this path on V8 (docs/POW.md).
+  hexInto(c.mac, _given, 0, 32);
+  hexInto(c.nonce, _nonce, 0, 16);
+  let len: number;
   try {
-    signed = signedBytes({ v: c.v, alg: c.alg, bits: c.bits, iat: c.iat, exp: c.exp, nonce: hexToBytes(c.nonce), addr: c.addr, kid: c.kid });
+    len = writeSignedBytes(_signed, { v: c.v, alg: c.alg, bits: c.bits, iat: c.iat, exp: c.exp, nonce: _nonce, addr: c.addr, kid: c.kid });
   } catch {
     return fail("BAD_SIGNATURE", "Challenge fields cannot be encoded");
   }
-  ring.tagInto(c.kid, signed, expected);
-  if (!timingSafeEqual(given, expected)) return fail("BAD_SIGNATURE", "Challenge signature does not match its fields");
+  ring.tagInto(c.kid, _signed, _expected, len);
+  if (!timingSafeEqual(_given, _expected)) return fail("BAD_SIGNATURE", "Challenge signature does not match its fields");
   if (c.addr !== ctx.addr) return fail("WRONG_ADDRESS", `Challenge was issued to another address`);
-  const digest = workDigest(buildPrefix(c.bits, given), hexToBytes(s.counter));
-  const got = leadingZeroBits(digest);
+  _prefix[16] = c.bits;
+  _prefix.set(_given, 32);
+  hexInto(s.counter, _counter, 0, 8);
+  // bits <= 32, so the first digest word decides (hashcash.ts).
+  const got = Math.clz32(workFirstWord(_prefix, _counter));
   if (got < c.bits) return fail("INSUFFICIENT_WORK", `Proof has ${got} leading zero bits, ${c.bits} required`);
   return { ok: true, spentKey: c.mac.slice(0, 32), expiresAtMs: c.exp, bits: c.bits };
 }

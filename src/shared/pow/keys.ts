@@ -1,12 +1,12 @@
 /**
- * HMAC-SHA256 key ring (RFC 2104 via @noble/hashes): one key signs, every key verifies.
- * Each key's inner and outer hash states are computed once, so a tag costs only the message blocks
- * plus one outer block. Secrets never leave this module: there is no getter and toJSON hides them.
+ * HMAC-SHA256 key ring (RFC 2104): one key signs, every key verifies.
+ * Each key's inner and outer hash states are computed once (sha256-fast.ts), so a tag costs only the
+ * message blocks plus one outer block. Secrets never leave this module: there is no getter and toJSON hides them.
  * @module
  */
-import { hmac, type _HMAC } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { FastHmac } from "./sha256-fast.ts";
 
 export interface KeySpec {
   /** Key id, carried in every challenge: 1..32 of A-Z a-z 0-9 . _ - */
@@ -32,14 +32,9 @@ export function deriveKeyId(secret: Uint8Array): string {
   return `k${bytesToHex(h.subarray(0, 4))}`;
 }
 
-interface _Entry {
-  readonly template: _HMAC<any>;
-  readonly scratch: _HMAC<any>;
-}
-
 export class KeyRing {
   readonly signingId: string;
-  private readonly _keys = new Map<string, _Entry>();
+  private readonly _keys = new Map<string, FastHmac>();
 
   constructor(keys: readonly KeySpec[], signingId?: string) {
     if (keys.length === 0) throw new KeyError("Key ring is empty: at least one key is needed");
@@ -49,8 +44,7 @@ export class KeyRing {
         throw new KeyError(`Key ${k.id}: secret is ${k.secret.length} bytes, at least ${MIN_SECRET_BYTES} needed`);
       }
       if (this._keys.has(k.id)) throw new KeyError(`Key id ${k.id} appears twice`);
-      const template = hmac.create(sha256, k.secret);
-      this._keys.set(k.id, { template, scratch: template.clone() });
+      this._keys.set(k.id, new FastHmac(k.secret));
     }
     this.signingId = signingId ?? keys[0]!.id;
     if (!this._keys.has(this.signingId)) throw new KeyError(`Signing key ${this.signingId} is not in the key ring`);
@@ -64,13 +58,11 @@ export class KeyRing {
     return this._keys.has(id);
   }
 
-  /** HMAC-SHA256 of `message` under key `id`, written into `out` (32 bytes). False when the id is unknown. */
-  tagInto(id: string, message: Uint8Array, out: Uint8Array): boolean {
-    const e = this._keys.get(id);
-    if (!e) return false;
-    e.template._cloneInto(e.scratch);
-    e.scratch.update(message);
-    e.scratch.digestInto(out);
+  /** HMAC-SHA256 of the first `length` bytes of `message` under key `id`, into `out` (32 bytes). False when the id is unknown. */
+  tagInto(id: string, message: Uint8Array, out: Uint8Array, length = message.length): boolean {
+    const h = this._keys.get(id);
+    if (!h) return false;
+    h.tagInto(message, length, out);
     return true;
   }
 
