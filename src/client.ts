@@ -8,7 +8,6 @@ import { type AnswerMode, fetchQuote, type FetchResult, type SolverLike } from "
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { parseHostPort } from "./shared/net/address.ts";
 import { pickTransport } from "./shared/transport/index.ts";
-import { createSolver } from "./shared/pow/solver/solver.ts";
 
 export const FETCH_HELP = `Usage: wisdom fetch [HOST:PORT] [options]
 
@@ -115,7 +114,7 @@ export async function runFetch(argv: string[], io: Io, injected?: SolverLike): P
     return EXIT.OK;
   }
   const transport = await pickTransport();
-  const solver = injected ?? (await createSolver({ threads: a.threads }));
+  const solver = injected ?? (await (await import("./shared/pow/solver/solver.ts")).createSolver({ threads: a.threads }));
   const showProgress = io.stderrIsTTY && !a.json && !a.quiet;
   let progressShown = false;
   try {

@@ -164,6 +164,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
       hint: "wisdom keygen",
     });
   }
+  const stop = io.waitForStop?.() ?? new Promise<string>(() => {}); // handlers in place before "listening" is logged
   const server = await startServer({ config, keys: secrets.keys, signingId: secrets.signingId, logger: log });
   log.info("listening", {
     address: formatHostPort(server.host, server.port),
@@ -173,7 +174,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     key_id: secrets.signingId,
     key_source: secrets.origin,
   });
-  const signal = await (io.waitForStop?.() ?? new Promise<string>(() => {}));
+  const signal = await stop;
   log.info("shutting down", { signal, open_connections: server.connections.openCount, grace_ms: config.shutdown_grace_ms });
   await server.close();
   log.info("stopped", { quotes_served: Object.values(server.stats.quotes).reduce((a, b) => a + b, 0) });
