@@ -6,11 +6,14 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, envName, flagName, loadServeConfig } from "./shared/config/load.ts";
-import { CONFIG_KEYS, type ServeConfig } from "./shared/config/schema.ts";
+import { CONFIG_DOCS, CONFIG_KEYS, SERVE_DEFAULTS, type ServeConfig } from "./shared/config/schema.ts";
 import { loadSecrets } from "./shared/config/secrets.ts";
 import { GateConnections } from "./shared/gate/connections.ts";
 import { Gate } from "./shared/gate/gate.ts";
-import { FixedDifficulty, type GateObserver } from "./shared/gate/types.ts";
+import type { GateObserver } from "./shared/gate/types.ts";
+import { createDefence, type Defence } from "./shared/defence/from-config.ts";
+import { PressureSampler } from "./shared/defence/sampler.ts";
+import { LoopDelayMonitor } from "./shared/observe/loop-delay.ts";
 import { formatHostPort, parseHostPort } from "./shared/net/address.ts";
 import { type KeySpec, KeyRing } from "./shared/pow/keys.ts";
 import { EmbeddedQuoteSource } from "./shared/quotes/embedded.ts";
@@ -44,6 +47,7 @@ export interface RunningServer {
   readonly gate: Gate;
   readonly connections: GateConnections;
   readonly stats: GateStats;
+  readonly defence: Defence;
   /** Stop accepting, let in-flight handshakes finish within shutdown_grace_ms, release everything. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -57,11 +61,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ring = new KeyRing(opts.keys, opts.signingId);
   const store = opts.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
   const quotes: QuoteSource = opts.quotes ?? new EmbeddedQuoteSource();
+  const defence = createDefence(c);
+  const observer = opts.observer ? fanOut(stats, opts.observer) : stats;
   const gate = new Gate({
     ring,
     store,
     quotes,
-    policy: new FixedDifficulty(c.difficulty),
+    policy: defence.policy,
     settings: {
       timeouts: { firstByteMs: c.first_byte_timeout_ms, frameMs: c.frame_timeout_ms, handshakeMs: c.handshake_timeout_ms },
       ttlMs: c.challenge_ttl_ms,
@@ -69,11 +75,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       maxTtlMs: c.challenge_ttl_ms,
       maxPayload: c.max_frame_bytes,
     },
-    observer: opts.observer ? fanOut(stats, opts.observer) : stats,
+    observer,
     now: opts.now,
     mono: opts.mono,
   });
-  const connections = new GateConnections(gate);
+  const connections = new GateConnections(gate, defence.admission);
   const transport = opts.transport ?? (await pickTransport());
   const { host, port } = parseHostPort(c.listen, "0.0.0.0");
   let listener: Listener;
@@ -84,42 +90,63 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw new Error(`Cannot listen on ${formatHostPort(host, port)}: ${(err as Error).message}`, { cause: err });
   }
   connections.start();
+  stats.difficultyChanged(defence.controller?.bits ?? c.difficulty);
+  const loop = new LoopDelayMonitor().start();
+  let ticker: ReturnType<typeof setInterval> | null = null;
+  if (defence.controller) {
+    const controller = defence.controller;
+    const sampler = new PressureSampler({
+      accepted: () => stats.accepted,
+      failedProofs: () => Object.values(stats.proofsFailed).reduce((a, b) => a + b, 0),
+      validProofs: () => stats.proofsOk,
+      openConnections: () => connections.openCount,
+      loopDelayMs: () => loop.takeMax(),
+    });
+    sampler.sample(gate.mono());
+    ticker = setInterval(() => {
+      const from = controller.bits;
+      const step = controller.update(sampler.sample(gate.mono()));
+      if (step.changed) {
+        observer.difficultyChanged?.(step.bits, from, step.pressure, step.driver);
+        log.info("difficulty changed", { from, to: step.bits, pressure: Math.round(step.pressure * 100) / 100, driver: step.driver });
+      }
+    }, c.adaptive_tick_ms);
+    (ticker as { unref?: () => void }).unref?.();
+  }
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      if (ticker) clearInterval(ticker);
+      loop.stop();
       await listener.stop();
       const forced = await connections.drain(c.shutdown_grace_ms);
       if (forced > 0) log.warn("closed connections still open after the shutdown grace period", { forced });
       await store.close();
       await quotes.close?.();
     })());
-  return { host: listener.host, port: listener.port, gate, connections, stats, close, [Symbol.asyncDispose]: close };
+  return { host: listener.host, port: listener.port, gate, connections, stats, defence, close, [Symbol.asyncDispose]: close };
 }
 
-export const SERVE_HELP = `Usage: wisdom serve [options]
+export function serveHelp(): string {
+  const rows = CONFIG_KEYS.map((k) => {
+    const d = (SERVE_DEFAULTS as Record<string, unknown>)[k];
+    const flag = `  --${k.replaceAll("_", "-")}`;
+    return `${flag.padEnd(34)}${CONFIG_DOCS[k as keyof ServeConfig]}${d === undefined ? "" : ` (default ${d})`}`;
+  });
+  return `Usage: wisdom serve [options]
 
 Run the proof-of-work guarded quote server.
 
-Options (each also settable as a YAML key in --config, and as WISDOM_<KEY> in the environment):
-  --listen HOST:PORT            address to listen on (default 0.0.0.0:7077; [::]:7077 for IPv6)
-  --difficulty BITS             leading zero bits a proof needs, 0..32 (default 20)
-  --config FILE                 YAML config file (also WISDOM_CONFIG)
-  --log-format pretty|json      log format (default: pretty on a TTY, json otherwise)
-  --log-level LEVEL             silent, error, warn, info or debug (default info)
-  --challenge-ttl-ms MS         challenge lifetime (default 60000)
-  --clock-skew-ms MS            accepted skew for issue times (default 2000)
-  --first-byte-timeout-ms MS    deadline for the first byte, and the same-connection answer window (default 5000)
-  --frame-timeout-ms MS         deadline for a whole frame once started (default 2000)
-  --handshake-timeout-ms MS     deadline for a whole connection (default 10000)
-  --shutdown-grace-ms MS        how long shutdown waits for in-flight handshakes (default 5000)
-  --max-frame-bytes N           largest payload accepted (default 4096)
-  --spent-max-entries N         most spent proofs remembered (default 2000000)
-  --secret-file FILE            file holding the HMAC secret (or WISDOM_SECRET / WISDOM_SECRET_FILE)
-  --key-id ID                   id of the signing key (default: derived from the secret)
-  -h, --help                    show this help
+Every option is also a YAML key in --config (snake_case) and a WISDOM_<KEY> environment variable.
+Precedence: defaults < config file < environment < flags.
+
+  --config FILE                     YAML config file (also WISDOM_CONFIG)
+${rows.join("\n")}
+  -h, --help                        show this help
 
 Logs go to stderr. SIGINT or SIGTERM stops accepting, finishes in-flight handshakes, exits 0.
 `;
+}
 
 function parseServeArgs(argv: string[]) {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = { config: { type: "string" }, help: { type: "boolean", short: "h" } };
@@ -135,7 +162,7 @@ function parseServeArgs(argv: string[]) {
 export async function runServe(argv: string[], io: Io): Promise<number> {
   const values = parseServeArgs(argv);
   if (values.help) {
-    io.stdout(SERVE_HELP);
+    io.stdout(serveHelp());
     return EXIT.OK;
   }
   const flags: Record<string, string | undefined> = {};
@@ -169,6 +196,8 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
   log.info("listening", {
     address: formatHostPort(server.host, server.port),
     difficulty: config.difficulty,
+    defence: config.defence,
+    adaptive: config.defence === "on" ? config.adaptive : "off",
     runtime: runtimeName(),
     version: VERSION,
     key_id: secrets.signingId,

@@ -101,6 +101,9 @@ export function loadServeConfig(input: LoadInput): Loaded {
     if (c.first_byte_timeout_ms > c.handshake_timeout_ms) {
       problems.push(`first_byte_timeout_ms (${c.first_byte_timeout_ms}) must not exceed handshake_timeout_ms (${c.handshake_timeout_ms})`);
     }
+    if (c.difficulty > c.difficulty_max) {
+      problems.push(`difficulty (${c.difficulty}) must not exceed difficulty_max (${c.difficulty_max})`);
+    }
     if (c.handshake_timeout_ms > c.challenge_ttl_ms) {
       problems.push(`handshake_timeout_ms (${c.handshake_timeout_ms}) must not exceed challenge_ttl_ms (${c.challenge_ttl_ms})`);
     }

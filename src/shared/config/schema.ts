@@ -7,6 +7,8 @@ import * as v from "valibot";
 import { parseHostPort } from "../net/address.ts";
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const num = (min: number, max: number) => v.pipe(v.number(), v.minValue(min), v.maxValue(max));
+const onOff = v.picklist(["on", "off"]);
 const hostPort = v.pipe(
   v.string(),
   v.check((s) => {
@@ -46,6 +48,41 @@ export const ServeConfigSchema = v.strictObject({
   secret_file: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** Id of the signing key (default: derived from the secret, so instances sharing a secret agree). */
   key_id: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/, "1 to 32 of A-Z a-z 0-9 . _ -"))),
+
+  // Defence (docs/POW.md "Adaptive difficulty", README "Defence"). `defence: off` turns every cap, limit and adaptation off.
+  defence: onOff,
+  /** Most open connections in all. */
+  max_connections: int(1, 1_000_000),
+  /** Most open connections from one address. */
+  max_connections_per_addr: int(1, 1_000_000),
+  /** Most open connections from one network (IPv4 /24, IPv6 /64). */
+  max_connections_per_net: int(1, 1_000_000),
+  /** Challenges per second per address (token bucket rate) and burst. */
+  challenge_rate: num(0.001, 1_000_000),
+  challenge_burst: int(1, 1_000_000),
+  /** Challenges per second per network and burst. */
+  net_challenge_rate: num(0.001, 1_000_000),
+  net_challenge_burst: int(1, 1_000_000),
+  /** Solutions per second per address and burst. */
+  solution_rate: num(0.001, 1_000_000),
+  solution_burst: int(1, 1_000_000),
+  /** Most unsolved challenges per address within their lifetime. */
+  max_outstanding: int(1, 1_000_000),
+  /** Adaptive difficulty: `difficulty` is the floor, `difficulty_max` the ceiling. */
+  adaptive: onOff,
+  difficulty_max: int(0, 32),
+  /** Controller tick, ms. */
+  adaptive_tick_ms: int(100, 60_000),
+  /** Pressure thresholds: each signal at this level alone counts as full pressure. */
+  pressure_open_connections: num(1, 10_000_000),
+  pressure_accepts_per_s: num(1, 10_000_000),
+  pressure_failed_proofs_per_s: num(1, 10_000_000),
+  pressure_valid_proofs_per_s: num(1, 10_000_000),
+  pressure_loop_delay_ms: num(1, 60_000),
+  /** Per-client escalation: most extra bits, requests free of it, and the half-life of a client's count. */
+  escalation_max_bits: int(0, 16),
+  escalation_free_requests: num(1, 1_000_000),
+  escalation_half_life_ms: int(100, 3_600_000),
 });
 export type ServeConfig = v.InferOutput<typeof ServeConfigSchema>;
 
@@ -62,13 +99,79 @@ export const SERVE_DEFAULTS: ServeConfig = {
   spent_max_entries: 2_000_000,
   log_format: "pretty",
   log_level: "info",
+  defence: "on",
+  max_connections: 20_000,
+  max_connections_per_addr: 64,
+  max_connections_per_net: 512,
+  challenge_rate: 10,
+  challenge_burst: 40,
+  net_challenge_rate: 200,
+  net_challenge_burst: 800,
+  solution_rate: 10,
+  solution_burst: 40,
+  max_outstanding: 32,
+  adaptive: "on",
+  difficulty_max: 26,
+  adaptive_tick_ms: 1000,
+  pressure_open_connections: 4000,
+  pressure_accepts_per_s: 3000,
+  pressure_failed_proofs_per_s: 300,
+  pressure_valid_proofs_per_s: 3000,
+  pressure_loop_delay_ms: 150,
+  escalation_max_bits: 4,
+  escalation_free_requests: 20,
+  escalation_half_life_ms: 30_000,
 };
 
-/** Which keys hold numbers (env and flag values are strings until converted). */
-export const NUMERIC_KEYS: ReadonlySet<string> = new Set([
-  "difficulty", "challenge_ttl_ms", "clock_skew_ms", "first_byte_timeout_ms", "frame_timeout_ms",
-  "handshake_timeout_ms", "shutdown_grace_ms", "max_frame_bytes", "spent_max_entries",
-]);
+/** Which keys hold numbers (env and flag values are strings until converted): read off the schema. */
+export const NUMERIC_KEYS: ReadonlySet<string> = new Set(
+  Object.entries(ServeConfigSchema.entries)
+    .filter(([, schema]) => {
+      const base = schema.type === "optional" ? (schema as { wrapped: { type: string } }).wrapped : schema;
+      return base.type === "number";
+    })
+    .map(([k]) => k),
+);
 
 /** Every key of the schema, in a stable order (for help texts and the env mapping). */
 export const CONFIG_KEYS: readonly string[] = Object.keys(ServeConfigSchema.entries);
+
+/** One line per key for `wisdom serve --help` and the README. */
+export const CONFIG_DOCS: Readonly<Record<keyof ServeConfig, string>> = {
+  listen: "address to listen on; [::]:7077 for IPv6",
+  difficulty: "leading zero bits a proof needs, 0..32 (the floor when adaptive)",
+  challenge_ttl_ms: "challenge lifetime",
+  clock_skew_ms: "accepted skew of issue times between instances",
+  first_byte_timeout_ms: "deadline for the first byte; also the same-connection answer window",
+  frame_timeout_ms: "deadline for a whole frame once its first byte arrived",
+  handshake_timeout_ms: "deadline for a whole connection",
+  shutdown_grace_ms: "how long shutdown waits for in-flight handshakes",
+  max_frame_bytes: "largest frame payload accepted",
+  spent_max_entries: "most spent proofs remembered (full: new proofs get BUSY)",
+  log_format: "pretty or json (default: pretty on a TTY, json otherwise)",
+  log_level: "silent, error, warn, info or debug",
+  secret_file: "file holding the HMAC secret (or WISDOM_SECRET / WISDOM_SECRET_FILE)",
+  key_id: "id of the signing key (default: derived from the secret)",
+  defence: "on or off: every cap, rate limit and adaptation below",
+  max_connections: "most open connections in all (over it: BUSY)",
+  max_connections_per_addr: "most open connections from one address",
+  max_connections_per_net: "most open connections from one IPv4 /24 or IPv6 /64",
+  challenge_rate: "challenges per second per address (token bucket)",
+  challenge_burst: "burst of challenges per address",
+  net_challenge_rate: "challenges per second per network",
+  net_challenge_burst: "burst of challenges per network",
+  solution_rate: "solutions per second per address",
+  solution_burst: "burst of solutions per address",
+  max_outstanding: "most unsolved challenges per address within their lifetime",
+  adaptive: "on or off: raise the difficulty from measured pressure",
+  difficulty_max: "ceiling of the adaptive difficulty",
+  adaptive_tick_ms: "how often the controller samples pressure",
+  pressure_open_connections: "open connections that alone count as full pressure",
+  pressure_accepts_per_s: "accepts per second that alone count as full pressure",
+  pressure_failed_proofs_per_s: "failed proofs per second that alone count as full pressure",
+  pressure_valid_proofs_per_s: "valid proofs per second that alone count as full pressure",
+  pressure_loop_delay_ms: "event-loop delay that alone counts as full pressure",
+  escalation_max_bits: "most extra bits for a client that asks often",
+  escalation_free_requests: "requests (decaying count) before escalation starts",
+  escalation_half_life_ms: "half-life of a client's request count",
+};

@@ -6,8 +6,9 @@
  */
 import { ProtocolError, type ErrorCode } from "../protocol/errors.ts";
 import { FrameDecoder, MessageType } from "../protocol/frame.ts";
-import { decodeMessage, encodeError } from "../protocol/messages.ts";
+import { decodeMessage, encodeChallenge, encodeError } from "../protocol/messages.ts";
 import type { Conn, ConnHandler } from "../transport/types.ts";
+import type { Admission, Refusal } from "../defence/admission.ts";
 import type { Gate } from "./gate.ts";
 import type { CloseReason } from "./types.ts";
 
@@ -25,6 +26,10 @@ export interface Session {
   gotByte: boolean;
   frameStartedAt: number;
   reason: CloseReason;
+  /** Counted by admission (so its close must be uncounted). */
+  admitted: boolean;
+  /** Tag of the challenge this connection was given ("" if none). */
+  issuedMac: string;
 }
 
 export class GateConnections implements ConnHandler<Session> {
@@ -33,7 +38,8 @@ export class GateConnections implements ConnHandler<Session> {
   private _draining = false;
   private _drained: (() => void) | null = null;
 
-  constructor(private readonly _gate: Gate, private readonly _sweepMs = 100) {}
+  /** `admission` null: no caps or limits (the defence switched off). */
+  constructor(private readonly _gate: Gate, public admission: Admission | null = null, private readonly _sweepMs = 100) {}
 
   get openCount(): number {
     return this._open.size;
@@ -52,15 +58,26 @@ export class GateConnections implements ConnHandler<Session> {
 
   open(conn: Conn): Session {
     const now = this._gate.mono();
-    const s: Session = { conn, openedAt: now, decoder: null, phase: Phase.Waiting, gotByte: false, frameStartedAt: 0, reason: "peer" };
+    const s: Session = { conn, openedAt: now, decoder: null, phase: Phase.Waiting, gotByte: false, frameStartedAt: 0, reason: "peer", admitted: false, issuedMac: "" };
     this._open.add(s);
-    this._gate.observer.connOpened?.(conn.remoteAddress);
+    const addr = conn.remoteAddress;
+    this._gate.observer.connOpened?.(addr);
     if (this._draining) {
       this._fail(s, "SHUTTING_DOWN", "Server is shutting down", "shutdown", 1000);
       return s;
     }
+    const adm = this.admission;
+    if (adm) {
+      const r = adm.onOpen(addr);
+      if (r) return this._refuse(s, r);
+      s.admitted = true;
+      const rc = adm.allowChallenge(addr, this._gate.now());
+      if (rc) return this._refuse(s, rc);
+    }
     const t = this._gate.settings.timeouts;
-    conn.write(this._gate.issueFrame(conn.remoteAddress, Math.min(t.firstByteMs, t.handshakeMs)));
+    const ch = this._gate.issue(addr, Math.min(t.firstByteMs, t.handshakeMs));
+    s.issuedMac = ch.mac;
+    conn.write(encodeChallenge(ch));
     return s;
   }
 
@@ -96,9 +113,22 @@ export class GateConnections implements ConnHandler<Session> {
       return;
     }
     if (msg.type !== MessageType.Solution) return; // narrowed above; keeps the type checker honest
+    const addr = s.conn.remoteAddress;
+    const adm = this.admission;
+    if (adm) {
+      const r = adm.allowSolution(addr, this._gate.now());
+      if (r) {
+        this._refuse(s, r);
+        return;
+      }
+    }
     s.phase = Phase.Verifying;
     s.decoder = null;
-    void this._gate.redeem(msg.body, s.conn.remoteAddress).then((r) => {
+    const solution = msg.body;
+    void this._gate.redeem(solution, addr).then((r) => {
+      // A redeemed challenge stops counting as outstanding; so does this connection's own one when the
+      // client answered an earlier challenge (reconnect mode) instead.
+      if (r.ok && adm) adm.settle(addr, solution.challenge.mac === s.issuedMac ? 1 : 2);
       if (s.phase !== Phase.Verifying) return; // closed (deadline or peer) meanwhile
       this._finish(s, r.frame, r.ok ? "served" : "rejected");
     });
@@ -107,6 +137,7 @@ export class GateConnections implements ConnHandler<Session> {
   close(s: Session): void {
     if (!this._open.delete(s)) return;
     s.phase = Phase.Done;
+    if (s.admitted) this.admission?.onClose(s.conn.remoteAddress);
     this._gate.observer.connClosed?.(s.reason, this._gate.mono() - s.openedAt);
     if (this._draining && this._open.size === 0) this._drained?.();
   }
@@ -156,6 +187,12 @@ export class GateConnections implements ConnHandler<Session> {
     if (this._sweeper) clearInterval(this._sweeper);
     this._sweeper = null;
     return forced;
+  }
+
+  private _refuse(s: Session, r: Refusal): Session {
+    this._gate.observer.connRefused?.(r.reason);
+    this._fail(s, r.code, r.message, "refused", r.retryAfterMs);
+    return s;
   }
 
   private _fail(s: Session, code: ErrorCode, message: string, reason: CloseReason, retryAfterMs?: number): void {

@@ -3,7 +3,7 @@
  * Verification (pow/challenge.ts) is pure; the replay check is the last step and goes to the store.
  * @module
  */
-import { type Challenge, encodeChallenge, encodeError, encodeQuote, type Solution } from "../protocol/messages.ts";
+import { type Challenge, encodeError, encodeQuote, type Solution } from "../protocol/messages.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import { mintChallenge, NONCE_BYTES, verifySolution } from "../pow/challenge.ts";
 import type { KeyRing } from "../pow/keys.ts";
@@ -61,10 +61,6 @@ export class Gate {
     const c = mintChallenge(this.ring, { bits, nowMs: now, ttlMs: this.settings.ttlMs, addr, nonce: this._random(NONCE_BYTES), windowMs });
     this.observer.challengeIssued?.(bits);
     return c;
-  }
-
-  issueFrame(addr: string, windowMs?: number): Uint8Array {
-    return encodeChallenge(this.issue(addr, windowMs));
   }
 
   /** Verify a solution from `addr` and answer with a Quote or an Error frame. Never throws. */

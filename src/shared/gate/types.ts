@@ -36,6 +36,10 @@ export interface GateObserver {
   proofRejected?(code: ErrorCode): void;
   quoteServed?(source: string): void;
   frameRejected?(code: ErrorCode): void;
+  /** A connection or request refused by admission (caps, rate limits). */
+  connRefused?(reason: string): void;
+  /** The difficulty in force changed (adaptive controller). */
+  difficultyChanged?(bits: number, from: number, pressure: number, driver: string): void;
 }
 
 export interface GateTimeouts {

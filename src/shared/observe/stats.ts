@@ -15,6 +15,9 @@ export class GateStats implements GateObserver {
   proofsFailed: Record<string, number> = {};
   framesRejected: Record<string, number> = {};
   quotes: Record<string, number> = {};
+  refused: Record<string, number> = {};
+  difficulty = 0;
+  difficultyMax = 0;
 
   connOpened(): void {
     this.accepted++;
@@ -35,6 +38,13 @@ export class GateStats implements GateObserver {
   }
   frameRejected(code: ErrorCode): void {
     this.framesRejected[code] = (this.framesRejected[code] ?? 0) + 1;
+  }
+  connRefused(reason: string): void {
+    this.refused[reason] = (this.refused[reason] ?? 0) + 1;
+  }
+  difficultyChanged(bits: number): void {
+    this.difficulty = bits;
+    this.difficultyMax = Math.max(this.difficultyMax, bits);
   }
   quoteServed(source: string): void {
     this.quotes[source] = (this.quotes[source] ?? 0) + 1;
@@ -58,5 +68,7 @@ export function fanOut(...observers: GateObserver[]): GateObserver {
     proofRejected: call("proofRejected"),
     quoteServed: call("quoteServed"),
     frameRejected: call("frameRejected"),
+    connRefused: call("connRefused"),
+    difficultyChanged: call("difficultyChanged"),
   };
 }

@@ -1,0 +1,136 @@
+/**
+ * Admission: connection caps (global, per address, per network) and per-client rate limits (challenges
+ * issued, solutions submitted, outstanding unsolved challenges). Pure bookkeeping with the time handed in;
+ * the connection handler asks before doing any work and answers refusals with a short Error frame.
+ * @module
+ */
+import type { ErrorCode } from "../protocol/errors.ts";
+import { networkKey } from "./client-key.ts";
+import { type BucketSpec, TokenBuckets } from "./token-bucket.ts";
+
+export interface AdmissionSpec {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddr: number;
+  readonly maxConnectionsPerNet: number;
+  readonly challengesPerAddr: BucketSpec;
+  readonly challengesPerNet: BucketSpec;
+  readonly solutionsPerAddr: BucketSpec;
+  /** Challenges issued to one address and not redeemed, within their lifetime. */
+  readonly maxOutstandingPerAddr: number;
+  /** Challenge lifetime: outstanding challenges older than this no longer count. */
+  readonly ttlMs: number;
+  /** Most client keys tracked per table (memory bound). */
+  readonly maxKeys?: number;
+}
+
+export type RefusalReason = "conn_cap" | "addr_conn_cap" | "net_conn_cap" | "challenge_rate" | "net_challenge_rate" | "outstanding_cap" | "solution_rate";
+
+export interface Refusal {
+  readonly code: ErrorCode;
+  readonly reason: RefusalReason;
+  readonly retryAfterMs: number;
+  readonly message: string;
+}
+
+/** Refusal counters by reason, for metrics and `wisdom load`. */
+export type RefusalCounts = Record<RefusalReason, number>;
+
+export class Admission {
+  open = 0;
+  readonly refused: RefusalCounts = { conn_cap: 0, addr_conn_cap: 0, net_conn_cap: 0, challenge_rate: 0, net_challenge_rate: 0, outstanding_cap: 0, solution_rate: 0 };
+  private readonly _perAddr = new Map<string, number>();
+  private readonly _perNet = new Map<string, number>();
+  private readonly _chAddr: TokenBuckets;
+  private readonly _chNet: TokenBuckets;
+  private readonly _sol: TokenBuckets;
+  private readonly _outstanding = new Map<string, number[]>();
+  private readonly _maxKeys: number;
+
+  constructor(public spec: AdmissionSpec) {
+    this._maxKeys = spec.maxKeys ?? 100_000;
+    this._chAddr = new TokenBuckets(spec.challengesPerAddr, this._maxKeys);
+    this._chNet = new TokenBuckets(spec.challengesPerNet, this._maxKeys);
+    this._sol = new TokenBuckets(spec.solutionsPerAddr, this._maxKeys);
+  }
+
+  /** A new connection from `addr`: admitted (null, and counted) or refused. */
+  onOpen(addr: string): Refusal | null {
+    const s = this.spec;
+    if (this.open >= s.maxConnections) return this._refuse("conn_cap", "BUSY", 1000, `Server at its connection cap (${s.maxConnections})`);
+    const a = this._perAddr.get(addr) ?? 0;
+    if (a >= s.maxConnectionsPerAddr) return this._refuse("addr_conn_cap", "RATE_LIMITED", 1000, `Too many connections from this address (cap ${s.maxConnectionsPerAddr})`);
+    const net = networkKey(addr);
+    const n = this._perNet.get(net) ?? 0;
+    if (n >= s.maxConnectionsPerNet) return this._refuse("net_conn_cap", "RATE_LIMITED", 1000, `Too many connections from this network (cap ${s.maxConnectionsPerNet})`);
+    this.open++;
+    this._perAddr.set(addr, a + 1);
+    this._perNet.set(net, n + 1);
+    return null;
+  }
+
+  /** An admitted connection closed. */
+  onClose(addr: string): void {
+    this.open--;
+    const a = (this._perAddr.get(addr) ?? 1) - 1;
+    if (a <= 0) this._perAddr.delete(addr);
+    else this._perAddr.set(addr, a);
+    const net = networkKey(addr);
+    const n = (this._perNet.get(net) ?? 1) - 1;
+    if (n <= 0) this._perNet.delete(net);
+    else this._perNet.set(net, n);
+  }
+
+  /** May `addr` get a challenge now? Records it as outstanding when yes. */
+  allowChallenge(addr: string, nowMs: number): Refusal | null {
+    const out = this._pruned(addr, nowMs);
+    if (out.length >= this.spec.maxOutstandingPerAddr) {
+      return this._refuse("outstanding_cap", "RATE_LIMITED", Math.max(1, out[0]! + this.spec.ttlMs - nowMs), `Too many unsolved challenges for this address (cap ${this.spec.maxOutstandingPerAddr})`);
+    }
+    const t = this._chAddr.take(addr, nowMs);
+    if (!t.ok) return this._refuse("challenge_rate", "RATE_LIMITED", t.retryAfterMs, "Too many challenges for this address");
+    const tn = this._chNet.take(networkKey(addr), nowMs);
+    if (!tn.ok) return this._refuse("net_challenge_rate", "RATE_LIMITED", tn.retryAfterMs, "Too many challenges for this network");
+    out.push(nowMs);
+    if (!this._outstanding.has(addr)) {
+      if (this._outstanding.size >= this._maxKeys) {
+        const oldest = this._outstanding.keys().next().value;
+        if (oldest !== undefined) this._outstanding.delete(oldest);
+      }
+      this._outstanding.set(addr, out);
+    }
+    return null;
+  }
+
+  /** May `addr` submit a solution now? */
+  allowSolution(addr: string, nowMs: number): Refusal | null {
+    const t = this._sol.take(addr, nowMs);
+    return t.ok ? null : this._refuse("solution_rate", "RATE_LIMITED", t.retryAfterMs, "Too many solutions from this address");
+  }
+
+  /** `count` challenges of `addr` were redeemed or abandoned: they stop counting as outstanding. */
+  settle(addr: string, count = 1): void {
+    const out = this._outstanding.get(addr);
+    if (!out) return;
+    out.splice(0, count);
+    if (out.length === 0) this._outstanding.delete(addr);
+  }
+
+  outstanding(addr: string, nowMs: number): number {
+    return this._pruned(addr, nowMs).length;
+  }
+
+  private _pruned(addr: string, nowMs: number): number[] {
+    const out = this._outstanding.get(addr);
+    if (!out) return [];
+    let drop = 0;
+    while (drop < out.length && out[drop]! + this.spec.ttlMs <= nowMs) drop++;
+    if (drop > 0) out.splice(0, drop);
+    if (out.length === 0) this._outstanding.delete(addr);
+    return out;
+  }
+
+  private _refuse(reason: RefusalReason, code: ErrorCode, retryAfterMs: number, message: string): Refusal {
+    this.refused[reason]++;
+    return { code, reason, retryAfterMs, message };
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Per-client escalation: a client key that asks often gets harder puzzles than one that asks rarely.
+ * Each key has an exponentially decaying request count (half-life `halfLifeMs`); past `freeRequests`
+ * every doubling adds one bit, up to `maxExtraBits`. Bounded memory, time handed in.
+ * @module
+ */
+
+export interface EscalationSpec {
+  readonly halfLifeMs: number;
+  readonly freeRequests: number;
+  readonly maxExtraBits: number;
+  readonly maxKeys?: number;
+}
+
+interface _Count {
+  v: number;
+  at: number;
+}
+
+export class Escalation {
+  private readonly _map = new Map<string, _Count>();
+  constructor(public spec: EscalationSpec) {}
+
+  get size(): number {
+    return this._map.size;
+  }
+
+  /** Record one request by `key` at `nowMs`; returns the extra bits it now earns. */
+  hit(key: string, nowMs: number): number {
+    let c = this._map.get(key);
+    if (c) {
+      c.v = c.v * 2 ** (-(nowMs - c.at) / this.spec.halfLifeMs) + 1;
+      c.at = nowMs;
+      this._map.delete(key);
+    } else {
+      if (this._map.size >= (this.spec.maxKeys ?? 100_000)) {
+        const oldest = this._map.keys().next().value;
+        if (oldest !== undefined) this._map.delete(oldest);
+      }
+      c = { v: 1, at: nowMs };
+    }
+    this._map.set(key, c);
+    return this.extraFor(c.v);
+  }
+
+  extraFor(count: number): number {
+    if (count <= this.spec.freeRequests) return 0;
+    return Math.min(this.spec.maxExtraBits, Math.ceil(Math.log2(count / this.spec.freeRequests)));
+  }
+}

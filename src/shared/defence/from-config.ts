@@ -1,0 +1,61 @@
+/**
+ * Builds the defence parts from the serve configuration (the composition root calls this), and
+ * updates them in place when the configuration is reloaded.
+ * @module
+ */
+import type { ServeConfig } from "../config/schema.ts";
+import { FixedDifficulty, type DifficultyPolicy } from "../gate/types.ts";
+import { Admission, type AdmissionSpec } from "./admission.ts";
+import { type ControllerSpec, DifficultyController } from "./controller.ts";
+import { Escalation, type EscalationSpec } from "./escalation.ts";
+import { AdaptivePolicy } from "./policy.ts";
+
+export interface Defence {
+  readonly admission: Admission | null;
+  readonly controller: DifficultyController | null;
+  readonly escalation: Escalation | null;
+  readonly policy: DifficultyPolicy;
+}
+
+export function admissionSpec(c: ServeConfig): AdmissionSpec {
+  return {
+    maxConnections: c.max_connections,
+    maxConnectionsPerAddr: c.max_connections_per_addr,
+    maxConnectionsPerNet: c.max_connections_per_net,
+    challengesPerAddr: { ratePerSec: c.challenge_rate, burst: c.challenge_burst },
+    challengesPerNet: { ratePerSec: c.net_challenge_rate, burst: c.net_challenge_burst },
+    solutionsPerAddr: { ratePerSec: c.solution_rate, burst: c.solution_burst },
+    maxOutstandingPerAddr: c.max_outstanding,
+    ttlMs: c.challenge_ttl_ms,
+  };
+}
+
+export function controllerSpec(c: ServeConfig): ControllerSpec {
+  return {
+    floor: c.difficulty,
+    ceiling: c.difficulty_max,
+    thresholds: {
+      openConnections: c.pressure_open_connections,
+      acceptsPerSec: c.pressure_accepts_per_s,
+      failedProofsPerSec: c.pressure_failed_proofs_per_s,
+      validProofsPerSec: c.pressure_valid_proofs_per_s,
+      loopDelayMs: c.pressure_loop_delay_ms,
+    },
+  };
+}
+
+export function escalationSpec(c: ServeConfig): EscalationSpec {
+  return { halfLifeMs: c.escalation_half_life_ms, freeRequests: c.escalation_free_requests, maxExtraBits: c.escalation_max_bits };
+}
+
+export function createDefence(c: ServeConfig): Defence {
+  if (c.defence === "off") return { admission: null, controller: null, escalation: null, policy: new FixedDifficulty(c.difficulty) };
+  const admission = new Admission(admissionSpec(c));
+  const escalation = c.escalation_max_bits > 0 ? new Escalation(escalationSpec(c)) : null;
+  if (c.adaptive === "off") {
+    const fixed = new DifficultyController({ ...controllerSpec(c), ceiling: c.difficulty });
+    return { admission, controller: null, escalation, policy: new AdaptivePolicy(fixed, escalation) };
+  }
+  const controller = new DifficultyController(controllerSpec(c));
+  return { admission, controller, escalation, policy: new AdaptivePolicy(controller, escalation) };
+}

@@ -1,0 +1,164 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Admission, type AdmissionSpec } from "../../src/shared/defence/admission.ts";
+import { networkKey } from "../../src/shared/defence/client-key.ts";
+import { DifficultyController, type PressureSample } from "../../src/shared/defence/controller.ts";
+import { Escalation } from "../../src/shared/defence/escalation.ts";
+import { TokenBuckets } from "../../src/shared/defence/token-bucket.ts";
+
+describe("TokenBuckets", () => {
+  test("a new key has the full burst, then refills at the rate", () => {
+    const b = new TokenBuckets({ ratePerSec: 2, burst: 3 });
+    for (let i = 0; i < 3; i++) assert.equal(b.take("k", 0).ok, true);
+    const r = b.take("k", 0);
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.equal(r.retryAfterMs, 500);
+    assert.equal(b.take("k", 499).ok, false);
+    assert.equal(b.take("k", 1000).ok, true, "one token after 500 ms (the failed takes took nothing)");
+    assert.equal(b.level("k", 100_000), 3, "never above the burst");
+  });
+  test("keys are independent", () => {
+    const b = new TokenBuckets({ ratePerSec: 1, burst: 1 });
+    assert.equal(b.take("a", 0).ok, true);
+    assert.equal(b.take("b", 0).ok, true);
+    assert.equal(b.take("a", 0).ok, false);
+  });
+  test("memory stays bounded under many keys", () => {
+    const b = new TokenBuckets({ ratePerSec: 1, burst: 5 }, 1000);
+    for (let i = 0; i < 50_000; i++) b.take(`k${i}`, i);
+    assert.ok(b.size <= 1000, `size ${b.size}`);
+  });
+});
+
+describe("networkKey()", () => {
+  test("IPv4 /24 and IPv6 /64", () => {
+    assert.equal(networkKey("192.0.2.77"), "192.0.2.0/24");
+    assert.equal(networkKey("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+    assert.equal(networkKey("::1"), "::/64");
+  });
+});
+
+const spec = (over: Partial<AdmissionSpec> = {}): AdmissionSpec => ({
+  maxConnections: 100, maxConnectionsPerAddr: 3, maxConnectionsPerNet: 5,
+  challengesPerAddr: { ratePerSec: 1, burst: 100 }, challengesPerNet: { ratePerSec: 1, burst: 1000 },
+  solutionsPerAddr: { ratePerSec: 1, burst: 2 }, maxOutstandingPerAddr: 1000, ttlMs: 60_000, ...over,
+});
+
+describe("Admission", () => {
+  test("caps connections per address, per network and in all, and frees slots on close", () => {
+    const a = new Admission(spec({ maxConnections: 7 }));
+    for (let i = 0; i < 3; i++) assert.equal(a.onOpen("10.0.0.1"), null);
+    assert.equal(a.onOpen("10.0.0.1")?.reason, "addr_conn_cap");
+    assert.equal(a.onOpen("10.0.0.2"), null);
+    assert.equal(a.onOpen("10.0.0.3"), null);
+    assert.equal(a.onOpen("10.0.0.4")?.reason, "net_conn_cap");
+    assert.equal(a.onOpen("10.0.1.1"), null);
+    assert.equal(a.onOpen("10.0.2.1"), null);
+    const r = a.onOpen("10.0.3.1");
+    assert.equal(r?.reason, "conn_cap");
+    assert.equal(r?.code, "BUSY");
+    a.onClose("10.0.0.1");
+    assert.equal(a.open, 6);
+    assert.equal(a.onOpen("10.0.0.1"), null, "its slot is free again");
+    a.onClose("10.0.2.1");
+    assert.equal(a.onOpen("10.0.0.5")?.reason, "net_conn_cap", "the /24 is full again");
+    assert.equal(a.onOpen("10.0.4.1"), null);
+    assert.equal(a.refused.conn_cap, 1);
+  });
+  test("rate-limits challenges per address and per network with a retry time", () => {
+    const a = new Admission(spec({ challengesPerAddr: { ratePerSec: 10, burst: 2 }, challengesPerNet: { ratePerSec: 10, burst: 3 } }));
+    assert.equal(a.allowChallenge("10.0.0.1", 0), null);
+    assert.equal(a.allowChallenge("10.0.0.1", 0), null);
+    const r = a.allowChallenge("10.0.0.1", 0);
+    assert.equal(r?.reason, "challenge_rate");
+    assert.equal(r?.code, "RATE_LIMITED");
+    assert.equal(r?.retryAfterMs, 100);
+    assert.equal(a.allowChallenge("10.0.0.2", 0), null);
+    assert.equal(a.allowChallenge("10.0.0.3", 0)?.reason, "net_challenge_rate");
+  });
+  test("caps outstanding challenges; redemption and expiry free them", () => {
+    const a = new Admission(spec({ maxOutstandingPerAddr: 2, ttlMs: 1000 }));
+    assert.equal(a.allowChallenge("x", 0), null);
+    assert.equal(a.allowChallenge("x", 10), null);
+    const r = a.allowChallenge("x", 20);
+    assert.equal(r?.reason, "outstanding_cap");
+    assert.equal(r?.retryAfterMs, 980);
+    a.settle("x");
+    assert.equal(a.allowChallenge("x", 30), null);
+    assert.equal(a.outstanding("x", 30), 2);
+    assert.equal(a.outstanding("x", 1010), 1, "the one from t=10 expired");
+  });
+  test("rate-limits solutions per address", () => {
+    const a = new Admission(spec());
+    assert.equal(a.allowSolution("x", 0), null);
+    assert.equal(a.allowSolution("x", 0), null);
+    assert.equal(a.allowSolution("x", 0)?.reason, "solution_rate");
+    assert.equal(a.allowSolution("x", 1000), null);
+  });
+});
+
+const quiet: PressureSample = { openConnections: 0, acceptsPerSec: 0, failedProofsPerSec: 0, validProofsPerSec: 0, loopDelayMs: 0 };
+const thresholds = { openConnections: 100, acceptsPerSec: 100, failedProofsPerSec: 10, validProofsPerSec: 100, loopDelayMs: 100 };
+
+describe("DifficultyController", () => {
+  test("dormant at the floor on a quiet day", () => {
+    const c = new DifficultyController({ floor: 12, ceiling: 24, thresholds });
+    for (let i = 0; i < 100; i++) assert.equal(c.update(quiet).bits, 12);
+  });
+  test("rises quickly under sustained pressure, up to the ceiling, never from one spike", () => {
+    const c = new DifficultyController({ floor: 12, ceiling: 17, thresholds });
+    const hot = { ...quiet, acceptsPerSec: 500 };
+    assert.equal(c.update(hot).bits, 12, "one high tick is not sustained");
+    assert.equal(c.update(quiet).bits, 12);
+    assert.equal(c.update(hot).bits, 12);
+    const s = c.update(hot);
+    assert.deepEqual([s.bits, s.changed, s.driver], [14, true, "acceptsPerSec"]);
+    for (let i = 0; i < 20; i++) c.update(hot);
+    assert.equal(c.bits, 17, "clamped at the ceiling");
+  });
+  test("decays slowly (one bit per lowerAfter quiet ticks), with a dead band in between", () => {
+    const c = new DifficultyController({ floor: 10, ceiling: 20, thresholds, lowerAfter: 5 });
+    const hot = { ...quiet, failedProofsPerSec: 50 };
+    for (let i = 0; i < 10; i++) c.update(hot);
+    assert.equal(c.bits, 20);
+    const middling = { ...quiet, failedProofsPerSec: 7 }; // pressure 0.7: inside the band
+    for (let i = 0; i < 50; i++) c.update(middling);
+    assert.equal(c.bits, 20, "hysteresis: no change between 0.5 and 1.0");
+    for (let i = 0; i < 5; i++) c.update(quiet);
+    assert.equal(c.bits, 19);
+    for (let i = 0; i < 100; i++) c.update(quiet);
+    assert.equal(c.bits, 10, "back to the floor");
+  });
+  test("every signal can drive it", () => {
+    for (const k of Object.keys(thresholds) as (keyof PressureSample)[]) {
+      const c = new DifficultyController({ floor: 1, ceiling: 9, thresholds });
+      const s = { ...quiet, [k]: thresholds[k] * 2 };
+      c.update(s);
+      assert.equal(c.update(s).driver, k);
+      assert.equal(c.bits, 3, k);
+    }
+  });
+  test("refuses bounds outside 0..32", () => {
+    assert.throws(() => new DifficultyController({ floor: 5, ceiling: 40, thresholds }), RangeError);
+    assert.throws(() => new DifficultyController({ floor: 9, ceiling: 8, thresholds }), RangeError);
+  });
+});
+
+describe("Escalation", () => {
+  test("a client that asks rarely pays nothing extra; one that asks often pays more, up to the cap", () => {
+    const e = new Escalation({ halfLifeMs: 10_000, freeRequests: 4, maxExtraBits: 3 });
+    for (let i = 0; i < 10; i++) assert.equal(e.hit("rare", i * 60_000), 0);
+    const extras = [];
+    for (let i = 0; i < 64; i++) extras.push(e.hit("busy", i));
+    assert.deepEqual(extras.slice(0, 4), [0, 0, 0, 0]);
+    assert.equal(extras[4], 1, "5th request: above 4 free");
+    assert.equal(extras[8], 2, "9th: above 8");
+    assert.equal(extras[63], 3, "capped");
+  });
+  test("the count decays with its half-life", () => {
+    const e = new Escalation({ halfLifeMs: 1000, freeRequests: 4, maxExtraBits: 8 });
+    for (let i = 0; i < 16; i++) e.hit("x", 0);
+    assert.equal(e.hit("x", 0), 3);
+    assert.equal(e.hit("x", 10_000), 0, "after ten half-lives the client is quiet again");
+  });
+});
