@@ -12,7 +12,7 @@ const bin = (name) => {
 const paths = process.argv.slice(2);
 const targets = paths.length > 0 ? paths : ["tests/"];
 const runs = [
-  ["bun", [bin("bun"), "test", ...targets.map((p) => (p.startsWith(".") || p.startsWith("/") ? p : `./${p}`))]],
+  ["bun", [bin("bun"), "test", "--timeout", "120000", ...targets.map((p) => (p.startsWith(".") || p.startsWith("/") ? p : `./${p}`))]],
   ["deno", [bin("deno"), "test", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", ...targets]],
 ];
 const results = [];

@@ -11,6 +11,9 @@ interface _Slot<S> {
   conn: _BunConn;
   state: S;
   closed: boolean;
+  /** handler.open() is still running: a close seen now is reported after it returns. */
+  opening: boolean;
+  closedWhileOpening: boolean;
 }
 
 class _BunConn implements Conn {
@@ -71,9 +74,15 @@ function socketHandlers<S>(handler: ConnHandler<S>) {
     binaryType: "uint8array",
     open(sock: any) {
       const conn = new _BunConn(sock);
-      const slot: _Slot<S> = { conn, state: undefined as S, closed: false };
+      const slot: _Slot<S> = { conn, state: undefined as S, closed: false, opening: true, closedWhileOpening: false };
       sock.data = slot;
       slot.state = handler.open(conn);
+      slot.opening = false;
+      if (slot.closedWhileOpening) {
+        slot.closed = true;
+        conn.markClosed();
+        handler.close(slot.state);
+      }
     },
     data(sock: any, chunk: Uint8Array) {
       const slot = sock.data as _Slot<S> | undefined;
@@ -85,6 +94,10 @@ function socketHandlers<S>(handler: ConnHandler<S>) {
     close(sock: any) {
       const slot = sock.data as _Slot<S> | undefined;
       if (!slot || slot.closed) return;
+      if (slot.opening) {
+        slot.closedWhileOpening = true;
+        return;
+      }
       slot.closed = true;
       slot.conn.markClosed();
       handler.close(slot.state);

@@ -67,13 +67,25 @@ class _DenoConn implements Conn {
 function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void): void {
   let state: S;
   let closedOnce = false;
+  let opening = true;
+  let closedWhileOpening = false;
   const conn = new _DenoConn(raw, () => {
     if (closedOnce) return;
+    if (opening) {
+      closedWhileOpening = true; // reported once handler.open() has returned its state
+      return;
+    }
     closedOnce = true;
     handler.close(state);
   });
   state = handler.open(conn);
+  opening = false;
   opened?.(conn);
+  if (closedWhileOpening) {
+    closedOnce = true;
+    handler.close(state);
+    return;
+  }
   void (async () => {
     const buf = new Uint8Array(READ_BYTES);
     try {

@@ -1,0 +1,128 @@
+/** The defence on real sockets: caps, rate limits with client back-off, adaptive difficulty, escalation, and off. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { fetchQuote } from "../../src/shared/client/fetch.ts";
+import { FetchError } from "../../src/shared/client/errors.ts";
+import { FrameReader } from "../../src/shared/client/frame-reader.ts";
+import { MessageType } from "../../src/shared/protocol/frame.ts";
+import type { Challenge, ErrorMessage } from "../../src/shared/protocol/messages.ts";
+import { pickTransport } from "../../src/shared/transport/index.ts";
+import { referenceSolver, testServer, waitFor } from "../helpers/server.ts";
+
+const t = await pickTransport();
+
+async function firstMessage(port: number) {
+  const reader = new FrameReader();
+  const conn = await t.connect("127.0.0.1", port, reader);
+  const m = await reader.next();
+  return { conn, reader, m };
+}
+const codeOf = (m: { type: number; body: unknown }) => (m.type === MessageType.Error ? (m.body as ErrorMessage).code : "challenge");
+
+describe("defence on loopback", () => {
+  test("a per-address connection cap refuses the next connection at once with RATE_LIMITED, and frees on close", async () => {
+    await using srv = await testServer({ max_connections_per_addr: 2 });
+    const a = await firstMessage(srv.port);
+    const b = await firstMessage(srv.port);
+    const c = await firstMessage(srv.port);
+    assert.deepEqual([codeOf(a.m), codeOf(b.m), codeOf(c.m)], ["challenge", "challenge", "RATE_LIMITED"]);
+    assert.ok((c.m.body as ErrorMessage).retry_after_ms! > 0);
+    a.conn.end();
+    await waitFor(() => srv.connections.openCount === 1, 2000, "slot freed");
+    const r = await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 3000 });
+    assert.ok(r.quote);
+    assert.equal(srv.stats.refused.addr_conn_cap, 1);
+    b.conn.end();
+  });
+
+  test("the global cap answers BUSY and never queues", async () => {
+    await using srv = await testServer({ max_connections: 3 });
+    const held = [await firstMessage(srv.port), await firstMessage(srv.port), await firstMessage(srv.port)];
+    const over = await firstMessage(srv.port);
+    assert.equal(codeOf(over.m), "BUSY");
+    assert.equal(srv.connections.openCount <= 4, true);
+    for (const h of held) h.conn.end();
+  });
+
+  test("challenge rate limit: fetch backs off and retries within its timeout, and gives up with REFUSED", async () => {
+    await using srv = await testServer({ challenge_rate: 4, challenge_burst: 1, max_outstanding: 100 });
+    const retries: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 5000, onRetry: (p) => void retries.push(p.code) });
+      assert.ok(r.quote);
+    }
+    assert.ok(retries.length >= 1 && retries.every((c) => c === "RATE_LIMITED"), retries.join());
+    assert.ok(srv.stats.refused.challenge_rate! >= 1);
+    // a client whose timeout leaves no room for the wait gets REFUSED
+    await using slow = await testServer({ challenge_rate: 0.01, challenge_burst: 1 });
+    await fetchQuote("127.0.0.1", slow.port, { transport: t, solver: referenceSolver, timeoutMs: 3000 });
+    await assert.rejects(fetchQuote("127.0.0.1", slow.port, { transport: t, solver: referenceSolver, timeoutMs: 500 }), (e: unknown) => e instanceof FetchError && e.code === "REFUSED");
+  });
+
+  test("outstanding cap: a client that collects challenges without solving is refused", async () => {
+    await using srv = await testServer({ max_outstanding: 3, challenge_rate: 1000, challenge_burst: 1000 });
+    const codes: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const x = await firstMessage(srv.port);
+      codes.push(codeOf(x.m));
+      x.conn.end();
+    }
+    assert.deepEqual(codes, ["challenge", "challenge", "challenge", "RATE_LIMITED", "RATE_LIMITED"]);
+  });
+
+  test("solution rate limit: spam of wrong solutions is cut off", async () => {
+    await using srv = await testServer({ solution_rate: 0.5, solution_burst: 2, challenge_rate: 1000, challenge_burst: 1000, max_outstanding: 1000 });
+    const { encodeSolution } = await import("../../src/shared/protocol/messages.ts");
+    const codes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const x = await firstMessage(srv.port);
+      x.conn.write(encodeSolution({ challenge: (x.m.body as Challenge), counter: "ffffffffffffffff" }));
+      codes.push(codeOf(await x.reader.next()));
+    }
+    assert.equal(codes.filter((c) => c === "RATE_LIMITED").length, 2, codes.join());
+  });
+
+  test("adaptive difficulty rises under a connection burst, is logged as changed, and decays when quiet", async () => {
+    await using srv = await testServer({
+      difficulty: 2, difficulty_max: 10, adaptive_tick_ms: 100, pressure_accepts_per_s: 20,
+      challenge_rate: 10_000, challenge_burst: 10_000, max_outstanding: 100_000, escalation_max_bits: 0, max_connections_per_addr: 10_000, max_connections_per_net: 10_000,
+    });
+    const c = srv.defence.controller!;
+    assert.equal(c.bits, 2);
+    const end = performance.now() + 1500;
+    while (performance.now() < end && c.bits < 6) {
+      const x = await firstMessage(srv.port);
+      x.conn.end();
+    }
+    assert.ok(c.bits >= 6, `rose to ${c.bits}`);
+    assert.ok(srv.stats.difficultyMax >= 6);
+    const x = await firstMessage(srv.port);
+    assert.ok((x.m.body as Challenge).bits >= 6, "new challenges carry the raised difficulty");
+    x.conn.end();
+    const high = c.bits;
+    await waitFor(() => c.bits < high, 4000, "decay by one bit after ten quiet ticks");
+  });
+
+  test("per-client escalation: an address that asks often gets harder puzzles", async () => {
+    await using srv = await testServer({ difficulty: 3, escalation_free_requests: 2, escalation_max_bits: 3, challenge_rate: 1000, challenge_burst: 1000, max_outstanding: 1000 });
+    const bits: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const x = await firstMessage(srv.port);
+      bits.push((x.m.body as Challenge).bits);
+      x.conn.end();
+    }
+    assert.equal(bits[0], 3);
+    assert.equal(bits[9], 6, bits.join());
+    assert.ok(bits.every((b, i) => i === 0 || b >= bits[i - 1]!), bits.join());
+  });
+
+  test("defence off: no caps, no limits, fixed difficulty", async () => {
+    await using srv = await testServer({ defence: "off", max_connections_per_addr: 1, challenge_rate: 0.01, challenge_burst: 1, difficulty: 3 });
+    assert.equal(srv.defence.admission, null);
+    const xs = [];
+    for (let i = 0; i < 5; i++) xs.push(await firstMessage(srv.port));
+    assert.deepEqual(xs.map((x) => codeOf(x.m)), ["challenge", "challenge", "challenge", "challenge", "challenge"]);
+    assert.ok(xs.every((x) => (x.m.body as Challenge).bits === 3));
+    for (const x of xs) x.conn.end();
+  });
+});
