@@ -85,7 +85,7 @@ describe("defence on loopback", () => {
   test("adaptive difficulty rises under a connection burst, is logged as changed, and decays when quiet", async () => {
     await using srv = await testServer({
       difficulty: 2, difficulty_max: 10, adaptive_tick_ms: 100, pressure_accepts_per_s: 20,
-      challenge_rate: 10_000, challenge_burst: 10_000, max_outstanding: 100_000, escalation_max_bits: 0, max_connections_per_addr: 10_000, max_connections_per_net: 10_000,
+      challenge_rate: 10_000, challenge_burst: 10_000, max_outstanding: 100_000, escalation_max_bits: 0, max_connections_per_addr: 10_000, max_connections_per_net: 10_000, net_challenge_rate: 100_000, net_challenge_burst: 100_000,
     });
     const c = srv.defence.controller!;
     assert.equal(c.bits, 2);
@@ -97,6 +97,7 @@ describe("defence on loopback", () => {
     assert.ok(c.bits >= 6, `rose to ${c.bits}`);
     assert.ok(srv.stats.difficultyMax >= 6);
     const x = await firstMessage(srv.port);
+    assert.equal(codeOf(x.m), "challenge");
     assert.ok((x.m.body as Challenge).bits >= 6, "new challenges carry the raised difficulty");
     x.conn.end();
     const high = c.bits;
