@@ -16,6 +16,7 @@ Commands:
   serve      run the server (wisdom serve --help)
   fetch      solve a challenge and print a quote (wisdom fetch --help)
   bench      measure solver, verification and codec speed (wisdom bench --help)
+  load       load and attack generator against a server on loopback (wisdom load --help)
   keygen     print a fresh HMAC secret for WISDOM_SECRET
   version    print the version (--json for details)
 
@@ -39,6 +40,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await (await import("./client.ts")).runFetch(rest, io);
       case "bench":
         return await (await import("./bench.ts")).runBench(rest, io);
+      case "load":
+        return await (await import("./load.ts")).runLoad(rest, io);
       case "keygen": {
         if (rest.includes("-h") || rest.includes("--help")) {
           io.stdout("Usage: wisdom keygen\n\nPrint a fresh random HMAC secret (32 bytes, base64url) for WISDOM_SECRET or a secret file.\n");

@@ -40,6 +40,8 @@ export interface FetchOptions {
   readonly onProgress?: (p: { attempts: number; elapsedMs: number; bits: number }) => void;
   readonly onRetry?: (p: { code: string; waitMs: number; attempt: number }) => void;
   readonly progressIntervalMs?: number;
+  /** Source address to connect from (transports that support it). */
+  readonly localAddress?: string;
 }
 
 export interface FetchResult {
@@ -78,10 +80,10 @@ async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): P
   }
 }
 
-async function dial(t: Transport, host: string, port: number, deadline: number): Promise<_Open> {
+async function dial(t: Transport, host: string, port: number, deadline: number, localAddress?: string): Promise<_Open> {
   const reader = new FrameReader();
   try {
-    const conn = await withDeadline(t.connect(host, port, reader), deadline, `connecting to ${host}:${port}`);
+    const conn = await withDeadline(t.connect(host, port, reader, localAddress ? { localAddress } : undefined), deadline, `connecting to ${host}:${port}`);
     return { conn, reader };
   } catch (err) {
     if (err instanceof FetchError) throw err;
@@ -115,7 +117,7 @@ async function readChallenge(o: _Open, deadline: number): Promise<Challenge> {
 async function once(host: string, port: number, opts: FetchOptions, deadline: number, retries: number): Promise<FetchResult> {
   const t0 = performance.now();
   const maxBits = opts.maxDifficulty ?? 28;
-  let o: _Open | null = await dial(opts.transport, host, port, deadline);
+  let o: _Open | null = await dial(opts.transport, host, port, deadline, opts.localAddress);
   try {
     const ch = await readChallenge(o, deadline);
     if (ch.bits > maxBits) {
@@ -150,7 +152,7 @@ async function once(host: string, port: number, opts: FetchOptions, deadline: nu
     }
     if (solved.elapsedMs > 20 && solved.attempts > 0) learnedRate = (solved.attempts / solved.elapsedMs) * 1000;
     if (!o) {
-      o = await dial(opts.transport, host, port, deadline);
+      o = await dial(opts.transport, host, port, deadline, opts.localAddress);
       await readChallenge(o, deadline); // a fresh one, not needed: we answer the one we solved
     }
     o.conn.write(encodeSolution({ challenge: ch, counter: bytesToHex(encodeCounter(solved.counter)) }));

@@ -3,7 +3,7 @@
  * @module
  */
 import { canonicalAddress } from "../net/address.ts";
-import { type Conn, ConnectError, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
+import { type Conn, ConnectError, type ConnectOptions, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
 
 declare const Bun: any;
 
@@ -120,7 +120,8 @@ export const bunTransport: Transport = {
       },
     };
   },
-  async connect<S>(host: string, port: number, handler: ConnHandler<S>): Promise<Conn> {
+  async connect<S>(host: string, port: number, handler: ConnHandler<S>, opts?: ConnectOptions): Promise<Conn> {
+    if (opts?.localAddress) throw new ConnectError(`The ${this.name} transport cannot bind a source address; use the node transport`);
     let sock: any;
     try {
       sock = await Bun.connect({ hostname: host, port, socket: socketHandlers(handler) });

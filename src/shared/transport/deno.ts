@@ -4,7 +4,7 @@
  * @module
  */
 import { canonicalAddress } from "../net/address.ts";
-import { type Conn, ConnectError, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
+import { type Conn, ConnectError, type ConnectOptions, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
 
 declare const Deno: any;
 
@@ -142,7 +142,8 @@ export const denoTransport: Transport = {
       },
     };
   },
-  async connect<S>(host: string, port: number, handler: ConnHandler<S>): Promise<Conn> {
+  async connect<S>(host: string, port: number, handler: ConnHandler<S>, opts?: ConnectOptions): Promise<Conn> {
+    if (opts?.localAddress) throw new ConnectError(`The ${this.name} transport cannot bind a source address; use the node transport`);
     let raw: any;
     try {
       raw = await Deno.connect({ hostname: host, port, transport: "tcp" });

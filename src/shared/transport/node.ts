@@ -5,7 +5,7 @@
  */
 import * as net from "node:net";
 import { canonicalAddress } from "../net/address.ts";
-import { type Conn, ConnectError, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
+import { type Conn, ConnectError, type ConnectOptions, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
 
 class _NodeConn implements Conn {
   readonly remoteAddress: string;
@@ -60,9 +60,9 @@ export const nodeTransport: Transport = {
       });
     });
   },
-  connect<S>(host: string, port: number, handler: ConnHandler<S>): Promise<Conn> {
+  connect<S>(host: string, port: number, handler: ConnHandler<S>, opts?: ConnectOptions): Promise<Conn> {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ host, port, noDelay: true });
+      const sock = net.connect({ host, port, noDelay: true, ...(opts?.localAddress ? { localAddress: opts.localAddress } : {}) });
       const onError = (err: Error) => reject(new ConnectError(`Cannot connect to ${host}:${port}: ${err.message}`, { cause: err }));
       sock.once("error", onError);
       sock.once("connect", () => {

@@ -46,9 +46,14 @@ export class ConnectError extends Error {
   }
 }
 
+export interface ConnectOptions {
+  /** Source address to bind (only adapters that say so support it: node.ts). */
+  readonly localAddress?: string;
+}
+
 export interface Transport {
   readonly name: string;
   listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener>;
   /** Connect; resolves once connected (handler.open has run), rejects with ConnectError. */
-  connect<S>(host: string, port: number, handler: ConnHandler<S>): Promise<Conn>;
+  connect<S>(host: string, port: number, handler: ConnHandler<S>, opts?: ConnectOptions): Promise<Conn>;
 }
