@@ -3,7 +3,7 @@
  * precomputed (RFC 2104), and the hashcash digest of a 72-byte message. Built on the scalar compression
  * shared with the solver kernels (solver/sha256-core.ts); @noble/hashes stays the reference that the
  * tests compare against (tests/unit/sha256-fast.test.ts) and hashes over-long keys.
- * Verification runs about 3x (Bun) to 6x (Deno) faster than through @noble/hashes. object API (docs/POW.md).
+ * Verification runs about 3x (Bun) to 6x (Deno) faster than through the @noble/hashes object API (docs/POW.md).
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
