@@ -9,6 +9,13 @@ const bin = (name) => {
   const local = join(process.cwd(), "node_modules", ".bin", name);
   return existsSync(local) ? local : name;
 };
+// Debian packages some tests need (promtool, redis-server, haproxy, qemu-user-static): installed when
+// missing and possible, else this fails naming them.
+const deps = spawnSync(process.execPath, [join(process.cwd(), "scripts", "ensure-deps.mjs")], { stdio: "inherit" });
+if (deps.status !== 0) {
+  process.stderr.write("npm test: required system packages are missing (see above)\n");
+  process.exit(1);
+}
 const paths = process.argv.slice(2);
 const targets = paths.length > 0 ? paths : ["tests/"];
 const runs = [

@@ -25,7 +25,10 @@ import { createLogger, type Logger, silentLogger } from "./shared/observe/logger
 import { fanOut, GateStats } from "./shared/observe/stats.ts";
 import { pickTransport, runtimeName } from "./shared/transport/index.ts";
 import type { Listener, Transport } from "./shared/transport/types.ts";
-import { VERSION } from "./shared/version.ts";
+import { COMMIT, VERSION } from "./shared/version.ts";
+import { Metrics } from "./shared/observe/metrics.ts";
+import { createHttpApp, type Readiness } from "./shared/observe/http.ts";
+import { type HttpServer, serveHttp } from "./shared/transport/http.ts";
 
 export interface ServerOptions {
   readonly config: ServeConfig;
@@ -48,6 +51,10 @@ export interface RunningServer {
   readonly connections: GateConnections;
   readonly stats: GateStats;
   readonly defence: Defence;
+  readonly metrics: Metrics;
+  /** The HTTP side listener, when metrics_listen is set. */
+  readonly http: HttpServer | null;
+  readiness(): Readiness;
   /** Stop accepting, let in-flight handshakes finish within shutdown_grace_ms, release everything. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -62,7 +69,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = opts.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
   const quotes: QuoteSource = opts.quotes ?? new EmbeddedQuoteSource();
   const defence = createDefence(c);
-  const observer = opts.observer ? fanOut(stats, opts.observer) : stats;
+  const metrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName() });
+  const observer = fanOut(stats, metrics, ...(opts.observer ? [opts.observer] : []));
   const gate = new Gate({
     ring,
     store,
@@ -90,41 +98,93 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw new Error(`Cannot listen on ${formatHostPort(host, port)}: ${(err as Error).message}`, { cause: err });
   }
   connections.start();
-  stats.difficultyChanged(defence.controller?.bits ?? c.difficulty);
+  observer.difficultyChanged?.(defence.controller?.bits ?? c.difficulty, 0, 0, "start");
+  metrics.difficultyFloor.set(c.difficulty);
+  metrics.difficultyCeiling.set(defence.controller ? c.difficulty_max : c.difficulty);
+  metrics.keys.set(ring.ids.length);
   const loop = new LoopDelayMonitor().start();
-  let ticker: ReturnType<typeof setInterval> | null = null;
-  if (defence.controller) {
-    const controller = defence.controller;
-    const sampler = new PressureSampler({
-      accepted: () => stats.accepted,
-      failedProofs: () => Object.values(stats.proofsFailed).reduce((a, b) => a + b, 0),
-      validProofs: () => stats.proofsOk,
-      openConnections: () => connections.openCount,
-      loopDelayMs: () => loop.takeMax(),
+  const controller = defence.controller;
+  const sampler = new PressureSampler({
+    accepted: () => stats.accepted,
+    failedProofs: () => Object.values(stats.proofsFailed).reduce((a, b) => a + b, 0),
+    validProofs: () => stats.proofsOk,
+    openConnections: () => connections.openCount,
+    loopDelayMs: () => loop.takeMax(),
+  });
+  sampler.sample(gate.mono());
+  // One tick drives the controller and refreshes the sampled gauges.
+  const ticker = setInterval(() => {
+    const sample = sampler.sample(gate.mono());
+    metrics.loopDelay.set(sample.loopDelayMs / 1000);
+    metrics.spentEntries.set(gate.store.size());
+    metrics.storeUp.set(gate.store.healthy() ? 1 : 0);
+    metrics.ready.set(readiness().ready ? 1 : 0);
+    if (!controller) return;
+    const from = controller.bits;
+    const step = controller.update(sample);
+    metrics.pressure.set(step.pressure);
+    if (step.changed) {
+      observer.difficultyChanged?.(step.bits, from, step.pressure, step.driver);
+      log.info("difficulty changed", { from, to: step.bits, pressure: Math.round(step.pressure * 100) / 100, driver: step.driver });
+    }
+  }, c.adaptive_tick_ms);
+  (ticker as { unref?: () => void }).unref?.();
+  const startedAt = Date.now();
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    if (connections.draining) reasons.push("draining");
+    if (!gate.store.healthy()) reasons.push(`store ${gate.store.name} is down`);
+    return { ready: reasons.length === 0, reasons };
+  };
+  let http: HttpServer | null = null;
+  if (c.metrics_listen !== "") {
+    const hp = parseHostPort(c.metrics_listen, "127.0.0.1");
+    const app = createHttpApp({
+      metrics,
+      readiness,
+      startedAt,
+      debug:
+        c.debug_runtime === "on"
+          ? () => {
+              const m = process.memoryUsage();
+              return {
+                uptime_s: Math.round((Date.now() - startedAt) / 100) / 10,
+                rss_bytes: m.rss,
+                heap_used_bytes: m.heapUsed,
+                heap_total_bytes: m.heapTotal,
+                event_loop_delay_ms: Math.round(loop.last * 100) / 100,
+                open_connections: connections.openCount,
+                spent_entries: gate.store.size(),
+                difficulty_bits: controller?.bits ?? c.difficulty,
+                runtime: runtimeName(),
+                version: VERSION,
+              };
+            }
+          : null,
     });
-    sampler.sample(gate.mono());
-    ticker = setInterval(() => {
-      const from = controller.bits;
-      const step = controller.update(sampler.sample(gate.mono()));
-      if (step.changed) {
-        observer.difficultyChanged?.(step.bits, from, step.pressure, step.driver);
-        log.info("difficulty changed", { from, to: step.bits, pressure: Math.round(step.pressure * 100) / 100, driver: step.driver });
-      }
-    }, c.adaptive_tick_ms);
-    (ticker as { unref?: () => void }).unref?.();
+    try {
+      http = await serveHttp(app.fetch, hp.host, hp.port);
+    } catch (err) {
+      await listener.stop();
+      clearInterval(ticker);
+      loop.stop();
+      throw new Error(`Cannot listen for metrics on ${c.metrics_listen}: ${(err as Error).message}`, { cause: err });
+    }
   }
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      if (ticker) clearInterval(ticker);
+      clearInterval(ticker);
       loop.stop();
+      metrics.ready.set(0);
       await listener.stop();
       const forced = await connections.drain(c.shutdown_grace_ms);
       if (forced > 0) log.warn("closed connections still open after the shutdown grace period", { forced });
+      await http?.stop();
       await store.close();
       await quotes.close?.();
     })());
-  return { host: listener.host, port: listener.port, gate, connections, stats, defence, close, [Symbol.asyncDispose]: close };
+  return { host: listener.host, port: listener.port, gate, connections, stats, defence, metrics, http, readiness, close, [Symbol.asyncDispose]: close };
 }
 
 export function serveHelp(): string {
@@ -195,6 +255,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
   const server = await startServer({ config, keys: secrets.keys, signingId: secrets.signingId, logger: log });
   log.info("listening", {
     address: formatHostPort(server.host, server.port),
+    metrics: server.http ? formatHostPort(server.http.host, server.http.port) : "off",
     difficulty: config.difficulty,
     defence: config.defence,
     adaptive: config.defence === "on" ? config.adaptive : "off",

@@ -46,7 +46,7 @@ export function execCli(args: string[], env: Record<string, string> = {}, timeou
 
 /** Start `serve` as a subprocess on port 0 and wait for its "listening" log line (JSON logs on a pipe). */
 export async function spawnServer(args: string[] = [], env: Record<string, string> = {}) {
-  const child = spawnCli(["serve", "--listen", "127.0.0.1:0", ...args], env);
+  const child = spawnCli(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", ...args], env);
   let stderr = "";
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 20_000);

@@ -9,7 +9,7 @@ export const TEST_SECRET = new TextEncoder().encode("wisdom-test-secret-01234567
 
 export async function testServer(config: Partial<ServeConfig> = {}, extra: Partial<ServerOptions> = {}): Promise<RunningServer> {
   return startServer({
-    config: { ...SERVE_DEFAULTS, listen: "127.0.0.1:0", difficulty: 4, log_level: "silent", ...config },
+    config: { ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 4, log_level: "silent", ...config },
     keys: [{ id: "t1", secret: TEST_SECRET }],
     ...extra,
   });

@@ -49,6 +49,11 @@ export const ServeConfigSchema = v.strictObject({
   /** Id of the signing key (default: derived from the secret, so instances sharing a secret agree). */
   key_id: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/, "1 to 32 of A-Z a-z 0-9 . _ -"))),
 
+  /** HTTP side listener for /metrics, /healthz, /readyz ("" turns it off). */
+  metrics_listen: v.union([v.literal(""), hostPort]),
+  /** Serve /debug/runtime on the side listener. */
+  debug_runtime: onOff,
+
   // Defence (docs/POW.md "Adaptive difficulty", README "Defence"). `defence: off` turns every cap, limit and adaptation off.
   defence: onOff,
   /** Most open connections in all. */
@@ -99,6 +104,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   spent_max_entries: 2_000_000,
   log_format: "pretty",
   log_level: "info",
+  metrics_listen: "127.0.0.1:9077",
+  debug_runtime: "off",
   defence: "on",
   max_connections: 20_000,
   max_connections_per_addr: 64,
@@ -152,6 +159,8 @@ export const CONFIG_DOCS: Readonly<Record<keyof ServeConfig, string>> = {
   log_level: "silent, error, warn, info or debug",
   secret_file: "file holding the HMAC secret (or WISDOM_SECRET / WISDOM_SECRET_FILE)",
   key_id: "id of the signing key (default: derived from the secret)",
+  metrics_listen: "HTTP address for /metrics, /healthz, /readyz (empty: off)",
+  debug_runtime: "on or off: serve /debug/runtime on the metrics listener",
   defence: "on or off: every cap, rate limit and adaptation below",
   max_connections: "most open connections in all (over it: BUSY)",
   max_connections_per_addr: "most open connections from one address",

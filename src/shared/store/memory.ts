@@ -61,6 +61,10 @@ export class MemorySpentStore implements SpentStore {
     return this._size;
   }
 
+  healthy(): boolean {
+    return true;
+  }
+
   async close(): Promise<void> {
     this._buckets.clear();
     this._size = 0;

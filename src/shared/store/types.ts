@@ -22,5 +22,7 @@ export interface SpentStore {
   markSpent(key: string, expiresAtMs: number, nowMs: number): boolean | Promise<boolean>;
   /** Entries currently held (for metrics). */
   size(): number;
+  /** False while the backend cannot answer (readiness, metrics). */
+  healthy(): boolean;
   close(): Promise<void>;
 }

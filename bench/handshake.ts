@@ -1,0 +1,116 @@
+/**
+ * Handshake throughput: full PoW handshakes/s (connect, challenge, solve at difficulty 1, solution, quote)
+ * against `wisdom serve`, compared with a bare TCP server on the same runtime and transport that writes
+ * one line and closes. Server and load generator run in separate processes (one core each here).
+ *
+ *   npx bun bench/handshake.ts [--seconds 5] [--width 64]
+ *   npx deno run -A bench/handshake.ts [--seconds 5] [--width 64]
+ *
+ * Internally: `bench/handshake.ts server bare|gate` runs a server and prints its port;
+ * `bench/handshake.ts client bare|gate PORT SECONDS WIDTH` runs the generator and prints one JSON line.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { SERVE_DEFAULTS } from "../src/shared/config/schema.ts";
+import { challengePrefix } from "../src/shared/pow/challenge.ts";
+import { encodeCounter, solveReference } from "../src/shared/pow/hashcash.ts";
+import { FrameDecoder, MessageType } from "../src/shared/protocol/frame.ts";
+import { decodeMessage, encodeSolution } from "../src/shared/protocol/messages.ts";
+import { pickTransport, runtimeName, runtimeVersion } from "../src/shared/transport/index.ts";
+import type { Conn } from "../src/shared/transport/types.ts";
+import { startServer } from "../src/server.ts";
+
+const self = fileURLToPath(import.meta.url);
+const [mode, kind, portText, secondsText, widthText] = process.argv.slice(2);
+
+async function serve(kind: string): Promise<void> {
+  const t = await pickTransport();
+  if (kind === "bare") {
+    const line = new TextEncoder().encode("Know thyself. -- Socrates\n");
+    const l = await t.listen({ host: "127.0.0.1", port: 0 }, { open: (c: Conn) => (c.write(line), c.end(), null), data() {}, close() {} });
+    console.log(l.port);
+  } else {
+    const s = await startServer({
+      config: {
+        ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 1, difficulty_max: 1, log_level: "silent",
+        max_connections_per_addr: 1_000_000, max_connections_per_net: 1_000_000, max_outstanding: 1_000_000,
+        challenge_rate: 1e6, challenge_burst: 1e6, net_challenge_rate: 1e6, net_challenge_burst: 1e6, solution_rate: 1e6, solution_burst: 1e6,
+        escalation_max_bits: 0,
+      },
+      keys: [{ id: "bench", secret: new TextEncoder().encode("handshake-bench-secret-0123") }],
+      transport: t,
+    });
+    console.log(s.port);
+  }
+  await new Promise(() => {});
+}
+
+async function client(kind: string, port: number, seconds: number, width: number): Promise<void> {
+  const t = await pickTransport();
+  let done = 0, failed = 0;
+  const until = performance.now() + seconds * 1000;
+  const one = () =>
+    new Promise<boolean>((resolve) => {
+      const dec = new FrameDecoder();
+      let ok = false;
+      let conn: Conn;
+      t.connect("127.0.0.1", port, {
+        open: (c) => (conn = c),
+        data: (_s, chunk) => {
+          if (kind === "bare") {
+            ok = true;
+            return;
+          }
+          for (const f of dec.push(chunk)) {
+            const m = decodeMessage(f);
+            if (m.type === MessageType.Challenge) {
+              const counter = solveReference(challengePrefix(m.body), m.body.bits);
+              conn.write(encodeSolution({ challenge: m.body, counter: bytesToHex(encodeCounter(counter)) }));
+            } else ok = m.type === MessageType.Quote;
+          }
+        },
+        close: () => resolve(ok),
+      }).catch(() => resolve(false));
+    });
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (performance.now() < until) (await one()) ? done++ : failed++;
+    }),
+  );
+  console.log(JSON.stringify({ kind, per_s: Math.round(done / seconds), ok: done, failed }));
+  process.exit(0);
+}
+
+function run(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string> } {
+  const cmd = runtimeName() === "deno" ? [process.execPath, ["run", "-A", self, ...args]] : [process.execPath, [self, ...args]];
+  const child = spawn(cmd[0] as string, cmd[1] as string[], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  const firstLine = new Promise<string>((resolve) => child.stdout!.on("data", (d) => {
+    out += d;
+    if (out.includes("\n")) resolve(out.split("\n")[0]!);
+  }));
+  return { child, firstLine };
+}
+
+async function orchestrate(): Promise<void> {
+  const args = process.argv.slice(2);
+  const seconds = Number(args[args.indexOf("--seconds") + 1] ?? 5) || 5;
+  const width = Number(args[args.indexOf("--width") + 1] ?? 64) || 64;
+  const results: Record<string, number> = {};
+  for (const kind of ["bare", "gate"]) {
+    const srv = run(["server", kind]);
+    const port = await srv.firstLine;
+    const cli = run(["client", kind, port, String(seconds), String(width)]);
+    const line = JSON.parse(await cli.firstLine);
+    srv.child.kill("SIGKILL");
+    results[kind] = line.per_s;
+    console.error(`${kind}: ${line.per_s} connections/s (${line.failed} failed)`);
+  }
+  const ratio = results.gate! / results.bare!;
+  console.log(JSON.stringify({ runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, width, bare_per_s: results.bare, gate_handshakes_per_s: results.gate, ratio: Math.round(ratio * 100) / 100 }));
+}
+
+if (mode === "server") await serve(kind!);
+else if (mode === "client") await client(kind!, Number(portText), Number(secondsText), Number(widthText));
+else await orchestrate();

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Makes sure the Debian packages the tests need are installed: installs what is missing when running as
+// root with apt-get (CI and these machines), otherwise fails with a message naming the package.
+// Never skips silently. Usage: node scripts/ensure-deps.mjs [--check]
+import { spawnSync } from "node:child_process";
+
+export const NEEDED = [
+  { bin: "promtool", pkg: "prometheus", why: "promtool check metrics / test rules (tests/integration/observe*.test.ts, deploy/prometheus)" },
+  { bin: "redis-server", pkg: "redis-server", why: "the Redis store tests (tests/integration/redis*.test.ts, scale-out)" },
+  { bin: "haproxy", pkg: "haproxy", why: "the PROXY protocol and scale-out test behind HAProxy" },
+  { bin: "qemu-aarch64-static", pkg: "qemu-user-static", why: "running the linux-arm64 binary under emulation" },
+];
+
+const has = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
+const missing = NEEDED.filter((n) => !has(n.bin));
+if (missing.length === 0) process.exit(0);
+const names = missing.map((m) => m.pkg).join(" ");
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+const hasApt = has("apt-get");
+if (process.argv.includes("--check") || !isRoot || !hasApt) {
+  for (const m of missing) process.stderr.write(`missing: ${m.bin} (Debian package ${m.pkg}) for ${m.why}\n`);
+  process.stderr.write(`Install them first: apt-get install -y ${names}\n`);
+  process.exit(1);
+}
+process.stdout.write(`ensure-deps: installing ${names}\n`);
+const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+const run = (args) => spawnSync("apt-get", args, { stdio: "inherit", env }).status === 0;
+if (!run(["update", "-qq"]) || !run(["install", "-y", "-qq", "--no-install-recommends", ...missing.map((m) => m.pkg)])) {
+  process.stderr.write(`ensure-deps: apt-get could not install ${names}\n`);
+  process.exit(1);
+}
+const still = missing.filter((n) => !has(n.bin));
+if (still.length > 0) {
+  process.stderr.write(`ensure-deps: still missing after install: ${still.map((s) => s.bin).join(", ")}\n`);
+  process.exit(1);
+}

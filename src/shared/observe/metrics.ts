@@ -1,0 +1,134 @@
+/**
+ * Prometheus metrics (prom-client, its own registry, default runtime metrics included). Subscribes to the
+ * gate's events like any other observer; names and units follow Prometheus conventions (`promtool check
+ * metrics` is part of the tests). Alert rules in deploy/prometheus/alerts.yml use these names.
+ * @module
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ErrorCode } from "../protocol/errors.ts";
+import type { CloseReason, GateObserver } from "../gate/types.ts";
+
+const lower = (s: string) => s.toLowerCase();
+
+export interface MetricsInfo {
+  readonly version: string;
+  readonly commit: string;
+  readonly runtime: string;
+}
+
+export class Metrics implements GateObserver {
+  readonly registry = new Registry();
+  readonly accepted: Counter;
+  readonly open: Gauge;
+  readonly closed: Counter<"reason">;
+  readonly refused: Counter<"reason">;
+  readonly challenges: Counter;
+  readonly proofsVerified: Counter;
+  readonly proofsFailed: Counter<"reason">;
+  readonly framesRejected: Counter<"reason">;
+  readonly quotes: Counter<"source">;
+  readonly quoteSourceFailures: Counter<"source" | "reason">;
+  readonly quoteSourceBreaker: Gauge<"source">;
+  readonly handshake: Histogram;
+  readonly verification: Histogram;
+  readonly solve: Histogram;
+  readonly difficulty: Gauge;
+  readonly difficultyFloor: Gauge;
+  readonly difficultyCeiling: Gauge;
+  readonly pressure: Gauge;
+  readonly loopDelay: Gauge;
+  readonly spentEntries: Gauge;
+  readonly ready: Gauge;
+  readonly storeUp: Gauge;
+  readonly storeFallbacks: Counter;
+  readonly keys: Gauge;
+
+  constructor(info: MetricsInfo) {
+    const r = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    // A few of prom-client's defaults (nodejs_active_*_total) are gauges named like counters, which
+    // promtool rightly reports; they duplicate the un-suffixed gauges, so they are left out.
+    for (const m of this.registry.getMetricsAsArray()) {
+      if (m.name.endsWith("_total") && (m as { type?: unknown }).type !== "counter") this.registry.removeSingleMetric(m.name);
+    }
+    new Gauge({ name: "wisdom_build_info", help: "Version, commit and runtime of this process (always 1).", labelNames: ["version", "commit", "runtime"], registers: r }).set(
+      { version: info.version, commit: info.commit, runtime: info.runtime },
+      1,
+    );
+    this.accepted = new Counter({ name: "wisdom_connections_accepted_total", help: "TCP connections accepted.", registers: r });
+    this.open = new Gauge({ name: "wisdom_connections_open", help: "TCP connections open now.", registers: r });
+    this.closed = new Counter({ name: "wisdom_connections_closed_total", help: "TCP connections closed, by reason (served, rejected, timeout, peer, shutdown, refused).", labelNames: ["reason"], registers: r });
+    this.refused = new Counter({ name: "wisdom_connections_refused_total", help: "Connections or requests refused by caps and rate limits, by reason.", labelNames: ["reason"], registers: r });
+    this.challenges = new Counter({ name: "wisdom_challenges_issued_total", help: "Challenges issued.", registers: r });
+    this.proofsVerified = new Counter({ name: "wisdom_proofs_verified_total", help: "Proofs that verified and were redeemed for a quote.", registers: r });
+    this.proofsFailed = new Counter({ name: "wisdom_proofs_failed_total", help: "Proofs refused, by reason (expired, bad_signature, replay, insufficient_work, ...).", labelNames: ["reason"], registers: r });
+    this.framesRejected = new Counter({ name: "wisdom_frames_rejected_total", help: "Malformed or unexpected frames, by reason.", labelNames: ["reason"], registers: r });
+    this.quotes = new Counter({ name: "wisdom_quotes_served_total", help: "Quotes served, by source.", labelNames: ["source"], registers: r });
+    this.quoteSourceFailures = new Counter({ name: "wisdom_quote_source_failures_total", help: "Quote source failures, by source and reason (timeout, error, invalid, open).", labelNames: ["source", "reason"], registers: r });
+    this.quoteSourceBreaker = new Gauge({ name: "wisdom_quote_source_breaker_open", help: "1 while a quote source's circuit breaker is open (or half open), else 0.", labelNames: ["source"], registers: r });
+    this.handshake = new Histogram({ name: "wisdom_handshake_duration_seconds", help: "Connection lifetime from accept to close.", buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: r });
+    this.verification = new Histogram({ name: "wisdom_verification_duration_seconds", help: "Time to verify a proof and check it against the spent set.", buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1], registers: r });
+    this.solve = new Histogram({ name: "wisdom_solve_duration_seconds", help: "Time from a challenge's issue to its valid proof (client solve time plus network).", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60], registers: r });
+    this.difficulty = new Gauge({ name: "wisdom_difficulty", help: "Difficulty in force (before per-client escalation): leading zero bits a proof needs.", registers: r });
+    this.difficultyFloor = new Gauge({ name: "wisdom_difficulty_floor", help: "Configured lowest difficulty (leading zero bits).", registers: r });
+    this.difficultyCeiling = new Gauge({ name: "wisdom_difficulty_ceiling", help: "Configured highest difficulty (leading zero bits).", registers: r });
+    this.pressure = new Gauge({ name: "wisdom_pressure_ratio", help: "Pressure seen by the difficulty controller (1 = a signal at its threshold).", registers: r });
+    this.loopDelay = new Gauge({ name: "wisdom_event_loop_delay_seconds", help: "Worst event-loop delay in the last controller tick.", registers: r });
+    this.spentEntries = new Gauge({ name: "wisdom_spent_entries", help: "Spent proofs remembered by the replay store.", registers: r });
+    this.ready = new Gauge({ name: "wisdom_ready", help: "1 when ready to serve (not draining, dependencies up), else 0.", registers: r });
+    this.storeUp = new Gauge({ name: "wisdom_store_up", help: "1 when the spent store's backend answers, else 0.", registers: r });
+    this.storeFallbacks = new Counter({ name: "wisdom_store_fallbacks_total", help: "Proofs checked against the local memory store because the shared store was down (fail-open).", registers: r });
+    this.keys = new Gauge({ name: "wisdom_keys", help: "HMAC keys in the key ring (the signing key and those that still verify).", registers: r });
+    this.ready.set(1);
+    this.storeUp.set(1);
+  }
+
+  connOpened(): void {
+    this.accepted.inc();
+    this.open.inc();
+  }
+  connClosed(reason: CloseReason, lifetimeMs: number): void {
+    this.open.dec();
+    this.closed.inc({ reason });
+    this.handshake.observe(lifetimeMs / 1000);
+  }
+  connRefused(reason: string): void {
+    this.refused.inc({ reason });
+  }
+  challengeIssued(): void {
+    this.challenges.inc();
+  }
+  proofAccepted(_bits: number, verifyMs: number, solveMs: number): void {
+    this.proofsVerified.inc();
+    this.verification.observe(verifyMs / 1000);
+    this.solve.observe(solveMs / 1000);
+  }
+  proofRejected(code: ErrorCode): void {
+    this.proofsFailed.inc({ reason: lower(code) });
+  }
+  frameRejected(code: ErrorCode): void {
+    this.framesRejected.inc({ reason: lower(code) });
+  }
+  quoteServed(source: string): void {
+    this.quotes.inc({ source });
+  }
+  difficultyChanged(bits: number): void {
+    this.difficulty.set(bits);
+  }
+
+  /** Quote-source observer (see quotes/). */
+  quoteSourceFailed(source: string, reason: string): void {
+    this.quoteSourceFailures.inc({ source, reason });
+  }
+  quoteSourceBreakerState(source: string, state: string): void {
+    this.quoteSourceBreaker.set({ source }, state === "closed" ? 0 : 1);
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
