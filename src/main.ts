@@ -107,6 +107,9 @@ export function processIo(): Io {
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     waitForStop,
+    onReload: (fn) => {
+      if (process.platform !== "win32") process.on("SIGHUP", fn);
+    },
   };
 }
 

@@ -7,11 +7,11 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, envName, flagName, loadServeConfig } from "./shared/config/load.ts";
 import { CONFIG_DOCS, CONFIG_KEYS, SERVE_DEFAULTS, type ServeConfig } from "./shared/config/schema.ts";
-import { loadSecrets } from "./shared/config/secrets.ts";
+import { loadSecrets, type Secrets } from "./shared/config/secrets.ts";
 import { GateConnections } from "./shared/gate/connections.ts";
 import { Gate } from "./shared/gate/gate.ts";
-import type { GateObserver } from "./shared/gate/types.ts";
-import { createDefence, type Defence } from "./shared/defence/from-config.ts";
+import type { GateObserver, GateSettings } from "./shared/gate/types.ts";
+import { createDefence, type Defence, reconfigureDefence } from "./shared/defence/from-config.ts";
 import { PressureSampler } from "./shared/defence/sampler.ts";
 import { LoopDelayMonitor } from "./shared/observe/loop-delay.ts";
 import { formatHostPort, parseHostPort } from "./shared/net/address.ts";
@@ -50,8 +50,10 @@ export interface RunningServer {
   readonly gate: Gate;
   readonly connections: GateConnections;
   readonly stats: GateStats;
-  readonly defence: Defence;
+  defence: Defence;
   readonly metrics: Metrics;
+  /** Apply a new configuration and key ring without dropping connections (SIGHUP). */
+  reload(config: ServeConfig, keys: readonly KeySpec[], signingId?: string): ReloadReport;
   /** The HTTP side listener, when metrics_listen is set. */
   readonly http: HttpServer | null;
   readiness(): Readiness;
@@ -60,15 +62,33 @@ export interface RunningServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+function gateSettings(c: ServeConfig): GateSettings {
+  return {
+    timeouts: { firstByteMs: c.first_byte_timeout_ms, frameMs: c.frame_timeout_ms, handshakeMs: c.handshake_timeout_ms },
+    ttlMs: c.challenge_ttl_ms,
+    skewMs: c.clock_skew_ms,
+    maxTtlMs: c.challenge_ttl_ms,
+    maxPayload: c.max_frame_bytes,
+  };
+}
+
+/** Keys whose change takes a restart; a reload reports them and keeps the running value. */
+export const RESTART_KEYS: readonly (keyof ServeConfig)[] = ["listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime"];
+
+export interface ReloadReport {
+  readonly changed: string[];
+  readonly needRestart: string[];
+}
+
 /** Build every part from `opts` and start listening. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const c = opts.config;
+  let c = opts.config;
   const log = opts.logger ?? silentLogger;
   const stats = new GateStats();
   const ring = new KeyRing(opts.keys, opts.signingId);
   const store = opts.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
   const quotes: QuoteSource = opts.quotes ?? new EmbeddedQuoteSource();
-  const defence = createDefence(c);
+  let defence = createDefence(c);
   const metrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName() });
   const observer = fanOut(stats, metrics, ...(opts.observer ? [opts.observer] : []));
   const gate = new Gate({
@@ -76,13 +96,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     store,
     quotes,
     policy: defence.policy,
-    settings: {
-      timeouts: { firstByteMs: c.first_byte_timeout_ms, frameMs: c.frame_timeout_ms, handshakeMs: c.handshake_timeout_ms },
-      ttlMs: c.challenge_ttl_ms,
-      skewMs: c.clock_skew_ms,
-      maxTtlMs: c.challenge_ttl_ms,
-      maxPayload: c.max_frame_bytes,
-    },
+    settings: gateSettings(c),
     observer,
     now: opts.now,
     mono: opts.mono,
@@ -100,10 +114,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   connections.start();
   observer.difficultyChanged?.(defence.controller?.bits ?? c.difficulty, 0, 0, "start");
   metrics.difficultyFloor.set(c.difficulty);
-  metrics.difficultyCeiling.set(defence.controller ? c.difficulty_max : c.difficulty);
+  metrics.difficultyCeiling.set(defence.adaptive ? c.difficulty_max : c.difficulty);
   metrics.keys.set(ring.ids.length);
   const loop = new LoopDelayMonitor().start();
-  const controller = defence.controller;
   const sampler = new PressureSampler({
     accepted: () => stats.accepted,
     failedProofs: () => Object.values(stats.proofsFailed).reduce((a, b) => a + b, 0),
@@ -119,7 +132,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     metrics.spentEntries.set(gate.store.size());
     metrics.storeUp.set(gate.store.healthy() ? 1 : 0);
     metrics.ready.set(readiness().ready ? 1 : 0);
-    if (!controller) return;
+    const controller = defence.controller;
+    if (!controller || !defence.adaptive) return;
     const from = controller.bits;
     const step = controller.update(sample);
     metrics.pressure.set(step.pressure);
@@ -129,6 +143,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   }, c.adaptive_tick_ms);
   (ticker as { unref?: () => void }).unref?.();
+
+  const reload = (n: ServeConfig, keys: readonly KeySpec[], signingId?: string): ReloadReport => {
+    const nextRing = new KeyRing(keys, signingId); // throws before anything changes
+    const changed = CONFIG_KEYS.filter((k) => JSON.stringify((c as Record<string, unknown>)[k]) !== JSON.stringify((n as Record<string, unknown>)[k]));
+    const needRestart = changed.filter((k) => (RESTART_KEYS as readonly string[]).includes(k));
+    const applied: ServeConfig = { ...n };
+    for (const k of needRestart) (applied as Record<string, unknown>)[k] = (c as Record<string, unknown>)[k];
+    gate.ring = nextRing;
+    gate.settings = gateSettings(applied);
+    defence = reconfigureDefence(defence, c, applied);
+    gate.policy = defence.policy;
+    connections.admission = defence.admission;
+    c = applied;
+    metrics.difficultyFloor.set(c.difficulty);
+    metrics.difficultyCeiling.set(defence.adaptive ? c.difficulty_max : c.difficulty);
+    metrics.difficulty.set(defence.controller?.bits ?? c.difficulty);
+    metrics.keys.set(nextRing.ids.length);
+    return { changed, needRestart };
+  };
   const startedAt = Date.now();
   const readiness = (): Readiness => {
     const reasons: string[] = [];
@@ -155,7 +188,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
                 event_loop_delay_ms: Math.round(loop.last * 100) / 100,
                 open_connections: connections.openCount,
                 spent_entries: gate.store.size(),
-                difficulty_bits: controller?.bits ?? c.difficulty,
+                difficulty_bits: defence.controller?.bits ?? c.difficulty,
                 runtime: runtimeName(),
                 version: VERSION,
               };
@@ -184,7 +217,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await store.close();
       await quotes.close?.();
     })());
-  return { host: listener.host, port: listener.port, gate, connections, stats, defence, metrics, http, readiness, close, [Symbol.asyncDispose]: close };
+  return {
+    host: listener.host,
+    port: listener.port,
+    gate,
+    connections,
+    stats,
+    get defence() {
+      return defence;
+    },
+    metrics,
+    http,
+    readiness,
+    reload,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 export function serveHelp(): string {
@@ -218,13 +266,8 @@ function parseServeArgs(argv: string[]) {
   }
 }
 
-/** `wisdom serve`: returns the exit code once stopped. */
-export async function runServe(argv: string[], io: Io): Promise<number> {
-  const values = parseServeArgs(argv);
-  if (values.help) {
-    io.stdout(serveHelp());
-    return EXIT.OK;
-  }
+/** Read the whole configuration (file, env, flags) and the keys. Throws ConfigError listing every problem. */
+function readServeConfig(values: Record<string, string | boolean | undefined>, io: Io): { config: ServeConfig; secrets: Secrets } {
   const flags: Record<string, string | undefined> = {};
   for (const k of CONFIG_KEYS) flags[k] = values[k.replaceAll("_", "-")] as string | undefined;
   if (flags.log_format === undefined && io.env[envName("log_format")] === undefined && io.stderrIsTTY === false) flags.log_format = "json";
@@ -238,14 +281,27 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     }
   }
   const { config } = loadServeConfig({ file, env: io.env, flags });
-  const log = createLogger({ format: config.log_format, level: config.log_level, write: io.stderr, color: io.stderrIsTTY });
   const secrets = loadSecrets({
     env: io.env,
     secretFile: config.secret_file,
     keyId: config.key_id,
+    keysFile: config.keys_file,
     readFile: (p) => readFileSync(p, "utf8"),
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
   });
+  return { config, secrets };
+}
+
+/** `wisdom serve`: returns the exit code once stopped. */
+export async function runServe(argv: string[], io: Io): Promise<number> {
+  const values = parseServeArgs(argv);
+  if (values.help) {
+    io.stdout(serveHelp());
+    return EXIT.OK;
+  }
+  const read = () => readServeConfig(values, io);
+  const { config, secrets } = read();
+  const log = createLogger({ format: config.log_format, level: config.log_level, write: io.stderr, color: io.stderrIsTTY });
   if (secrets.origin === "random") {
     log.warn("no WISDOM_SECRET or secret file: using a random per-process key; challenges die with this process and other instances cannot verify them", {
       hint: "wisdom keygen",
@@ -263,6 +319,25 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     version: VERSION,
     key_id: secrets.signingId,
     key_source: secrets.origin,
+  });
+  io.onReload?.(() => {
+    let next;
+    try {
+      next = read();
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      log.error("reload refused: the new configuration is invalid; keeping the running one", { problems: problems.length });
+      for (const p of problems) log.error(`reload problem: ${p}`);
+      return;
+    }
+    if (secrets.origin === "random" && next.secrets.origin === "random") next.secrets = secrets; // keep the process key
+    try {
+      const r = server.reload(next.config, next.secrets.keys, next.secrets.signingId);
+      log.info("configuration reloaded", { changed: r.changed.join(",") || "nothing", key_id: next.secrets.signingId, keys: next.secrets.keys.length });
+      if (r.needRestart.length > 0) log.warn("some changes take effect only after a restart", { keys: r.needRestart.join(",") });
+    } catch (err) {
+      log.error("reload refused; keeping the running configuration", { error: (err as Error).message });
+    }
   });
   const signal = await stop;
   log.info("shutting down", { signal, open_connections: server.connections.openCount, grace_ms: config.shutdown_grace_ms });

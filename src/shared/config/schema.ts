@@ -46,6 +46,8 @@ export const ServeConfigSchema = v.strictObject({
   log_level: v.picklist(["silent", "error", "warn", "info", "debug"]),
   /** File holding the HMAC secret (WISDOM_SECRET takes the secret itself, from the environment only). */
   secret_file: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Keys file for rotation: several keys with ids, one of them signing (config/secrets.ts). */
+  keys_file: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** Id of the signing key (default: derived from the secret, so instances sharing a secret agree). */
   key_id: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/, "1 to 32 of A-Z a-z 0-9 . _ -"))),
 
@@ -159,6 +161,7 @@ export const CONFIG_DOCS: Readonly<Record<keyof ServeConfig, string>> = {
   log_level: "silent, error, warn, info or debug",
   secret_file: "file holding the HMAC secret (or WISDOM_SECRET / WISDOM_SECRET_FILE)",
   key_id: "id of the signing key (default: derived from the secret)",
+  keys_file: "YAML keys file for rotation: keys with ids, one signing (or WISDOM_KEYS_FILE)",
   metrics_listen: "HTTP address for /metrics, /healthz, /readyz (empty: off)",
   debug_runtime: "on or off: serve /debug/runtime on the metrics listener",
   defence: "on or off: every cap, rate limit and adaptation below",

@@ -40,9 +40,9 @@ export class Admission {
   readonly refused: RefusalCounts = { conn_cap: 0, addr_conn_cap: 0, net_conn_cap: 0, challenge_rate: 0, net_challenge_rate: 0, outstanding_cap: 0, solution_rate: 0 };
   private readonly _perAddr = new Map<string, number>();
   private readonly _perNet = new Map<string, number>();
-  private readonly _chAddr: TokenBuckets;
-  private readonly _chNet: TokenBuckets;
-  private readonly _sol: TokenBuckets;
+  private _chAddr: TokenBuckets;
+  private _chNet: TokenBuckets;
+  private _sol: TokenBuckets;
   private readonly _outstanding = new Map<string, number[]>();
   private readonly _maxKeys: number;
 
@@ -51,6 +51,15 @@ export class Admission {
     this._chAddr = new TokenBuckets(spec.challengesPerAddr, this._maxKeys);
     this._chNet = new TokenBuckets(spec.challengesPerNet, this._maxKeys);
     this._sol = new TokenBuckets(spec.solutionsPerAddr, this._maxKeys);
+  }
+
+  /** Take new limits (live reload). Open-connection counts stay; a bucket table restarts only if its spec changed. */
+  reconfigure(spec: AdmissionSpec): void {
+    const same = (a: { ratePerSec: number; burst: number }, b: { ratePerSec: number; burst: number }) => a.ratePerSec === b.ratePerSec && a.burst === b.burst;
+    if (!same(spec.challengesPerAddr, this.spec.challengesPerAddr)) this._chAddr = new TokenBuckets(spec.challengesPerAddr, this._maxKeys);
+    if (!same(spec.challengesPerNet, this.spec.challengesPerNet)) this._chNet = new TokenBuckets(spec.challengesPerNet, this._maxKeys);
+    if (!same(spec.solutionsPerAddr, this.spec.solutionsPerAddr)) this._sol = new TokenBuckets(spec.solutionsPerAddr, this._maxKeys);
+    this.spec = spec;
   }
 
   /** A new connection from `addr`: admitted (null, and counted) or refused. */

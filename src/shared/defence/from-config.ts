@@ -12,7 +12,10 @@ import { AdaptivePolicy } from "./policy.ts";
 
 export interface Defence {
   readonly admission: Admission | null;
+  /** The base difficulty (null with the defence off). Fixed at `difficulty` unless adaptive. */
   readonly controller: DifficultyController | null;
+  /** Whether the controller is driven by pressure. */
+  readonly adaptive: boolean;
   readonly escalation: Escalation | null;
   readonly policy: DifficultyPolicy;
 }
@@ -48,14 +51,31 @@ export function escalationSpec(c: ServeConfig): EscalationSpec {
   return { halfLifeMs: c.escalation_half_life_ms, freeRequests: c.escalation_free_requests, maxExtraBits: c.escalation_max_bits };
 }
 
+export function controllerSpecFor(c: ServeConfig): ControllerSpec {
+  return c.adaptive === "on" ? controllerSpec(c) : { ...controllerSpec(c), ceiling: c.difficulty };
+}
+
 export function createDefence(c: ServeConfig): Defence {
-  if (c.defence === "off") return { admission: null, controller: null, escalation: null, policy: new FixedDifficulty(c.difficulty) };
+  if (c.defence === "off") return { admission: null, controller: null, adaptive: false, escalation: null, policy: new FixedDifficulty(c.difficulty) };
   const admission = new Admission(admissionSpec(c));
   const escalation = c.escalation_max_bits > 0 ? new Escalation(escalationSpec(c)) : null;
-  if (c.adaptive === "off") {
-    const fixed = new DifficultyController({ ...controllerSpec(c), ceiling: c.difficulty });
-    return { admission, controller: null, escalation, policy: new AdaptivePolicy(fixed, escalation) };
-  }
-  const controller = new DifficultyController(controllerSpec(c));
-  return { admission, controller, escalation, policy: new AdaptivePolicy(controller, escalation) };
+  const controller = new DifficultyController(controllerSpecFor(c));
+  return { admission, controller, adaptive: c.adaptive === "on", escalation, policy: new AdaptivePolicy(controller, escalation) };
+}
+
+/**
+ * Apply a new configuration to running defence parts, in place where the mode is unchanged, so that
+ * rate-limit state and the difficulty in force survive a reload. Returns the defence to use from now on.
+ */
+export function reconfigureDefence(d: Defence, prev: ServeConfig, next: ServeConfig): Defence {
+  if (next.defence !== prev.defence || next.adaptive !== prev.adaptive || !d.admission || !d.controller) return createDefence(next);
+  d.admission.reconfigure(admissionSpec(next));
+  d.controller.spec = controllerSpecFor(next);
+  d.controller.bits = Math.min(d.controller.spec.ceiling, Math.max(d.controller.spec.floor, d.controller.bits));
+  let escalation = d.escalation;
+  if (next.escalation_max_bits > 0) {
+    if (escalation) escalation.spec = escalationSpec(next);
+    else escalation = new Escalation(escalationSpec(next));
+  } else escalation = null;
+  return { ...d, escalation, policy: new AdaptivePolicy(d.controller, escalation) };
 }

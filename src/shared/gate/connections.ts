@@ -26,8 +26,8 @@ export interface Session {
   gotByte: boolean;
   frameStartedAt: number;
   reason: CloseReason;
-  /** Counted by admission (so its close must be uncounted). */
-  admitted: boolean;
+  /** The admission that counted this connection (its close is uncounted there, even after a reload). */
+  admittedBy: Admission | null;
   /** Tag of the challenge this connection was given ("" if none). */
   issuedMac: string;
 }
@@ -58,7 +58,7 @@ export class GateConnections implements ConnHandler<Session> {
 
   open(conn: Conn): Session {
     const now = this._gate.mono();
-    const s: Session = { conn, openedAt: now, decoder: null, phase: Phase.Waiting, gotByte: false, frameStartedAt: 0, reason: "peer", admitted: false, issuedMac: "" };
+    const s: Session = { conn, openedAt: now, decoder: null, phase: Phase.Waiting, gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "" };
     this._open.add(s);
     const addr = conn.remoteAddress;
     this._gate.observer.connOpened?.(addr);
@@ -70,7 +70,7 @@ export class GateConnections implements ConnHandler<Session> {
     if (adm) {
       const r = adm.onOpen(addr);
       if (r) return this._refuse(s, r);
-      s.admitted = true;
+      s.admittedBy = adm;
       const rc = adm.allowChallenge(addr, this._gate.now());
       if (rc) return this._refuse(s, rc);
     }
@@ -137,7 +137,7 @@ export class GateConnections implements ConnHandler<Session> {
   close(s: Session): void {
     if (!this._open.delete(s)) return;
     s.phase = Phase.Done;
-    if (s.admitted) this.admission?.onClose(s.conn.remoteAddress);
+    s.admittedBy?.onClose(s.conn.remoteAddress);
     this._gate.observer.connClosed?.(s.reason, this._gate.mono() - s.openedAt);
     if (this._draining && this._open.size === 0) this._drained?.();
   }

@@ -37,7 +37,7 @@ export interface AttackCounts {
 
 export const newCounts = (): AttackCounts => ({ connects: 0, connectErrors: 0, challenges: 0, refused: 0, errorsByCode: {}, accepted: 0, lucky: 0, maxBits: 0 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function note(c: AttackCounts, m: Message): void {
   if (m.type === MessageType.Challenge) {

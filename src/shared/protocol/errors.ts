@@ -25,7 +25,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Codes after which a client may retry later (with a fresh challenge). */
-export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set(["BUSY", "RATE_LIMITED", "SHUTTING_DOWN", "EXPIRED", "TIMEOUT"]);
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set(["BUSY", "RATE_LIMITED", "SHUTTING_DOWN", "EXPIRED", "TIMEOUT", "UNKNOWN_KEY"]);
 
 /** A protocol violation found while decoding; `code` is what the server sends back. */
 export class ProtocolError extends Error {
