@@ -90,3 +90,31 @@ describe("loadSecrets()", () => {
     assert.match(generateSecret((n) => crypto.getRandomValues(new Uint8Array(n))), /^[A-Za-z0-9_-]{43}$/);
   });
 });
+
+describe("loadSecrets() with a keys file", () => {
+  const files: Record<string, string> = {
+    "/k/keys.yaml": "signing_key: b\nkeys:\n  - id: a\n    secret_file: a.secret\n  - id: b\n    secret: bbbbbbbbbbbbbbbbbbbb\n",
+    "/k/a.secret": "aaaaaaaaaaaaaaaaaaaa\n",
+    "/k/bad.yaml": "signing_key: z\nkeys:\n  - id: a\n    secret: short\n  - id: a\n    secret_file: missing\n  - id: c\n",
+  };
+  const readFile = (p: string) => {
+    if (p in files) return files[p]!;
+    throw Object.assign(new Error("no"), { code: "ENOENT" });
+  };
+  const base = { env: {}, readFile, randomBytes: (n: number) => new Uint8Array(n) };
+  test("every key verifies, signing_key signs, secret files are relative to the keys file", () => {
+    const s = loadSecrets({ ...base, keysFile: "/k/keys.yaml" });
+    assert.equal(s.origin, "keys_file");
+    assert.equal(s.signingId, "b");
+    assert.deepEqual(s.keys.map((k) => k.id), ["a", "b"]);
+    assert.equal(new TextDecoder().decode(s.keys[0]!.secret), "aaaaaaaaaaaaaaaaaaaa");
+  });
+  test("reports every problem of a bad keys file at once", () => {
+    const ps = problems(() => loadSecrets({ ...base, keysFile: "/k/bad.yaml" })).join("\n");
+    assert.match(ps, /keys\.0\.secret: at least 16/);
+    assert.doesNotMatch(ps, /short/, "never the secret itself");
+  });
+  test("refuses a keys file together with WISDOM_SECRET", () => {
+    assert.match(problems(() => loadSecrets({ ...base, env: { WISDOM_SECRET: "x".repeat(20) }, keysFile: "/k/keys.yaml" })).join(), /not both/);
+  });
+});
