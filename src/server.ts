@@ -15,6 +15,7 @@ import { createDefence, type Defence, reconfigureDefence } from "./shared/defenc
 import { PressureSampler } from "./shared/defence/sampler.ts";
 import { LoopDelayMonitor } from "./shared/observe/loop-delay.ts";
 import { formatHostPort, parseHostPort } from "./shared/net/address.ts";
+import { CidrList } from "./shared/net/cidr.ts";
 import { type KeySpec, KeyRing } from "./shared/pow/keys.ts";
 import { EmbeddedQuoteSource } from "./shared/quotes/embedded.ts";
 import type { QuoteSource } from "./shared/quotes/types.ts";
@@ -101,7 +102,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     now: opts.now,
     mono: opts.mono,
   });
-  const connections = new GateConnections(gate, defence.admission);
+  const proxyList = (cfg: ServeConfig) => (cfg.proxy_protocol === "on" ? new CidrList(cfg.proxy_trusted) : null);
+  const connections = new GateConnections(gate, defence.admission, proxyList(c));
   const transport = opts.transport ?? (await pickTransport());
   const { host, port } = parseHostPort(c.listen, "0.0.0.0");
   let listener: Listener;
@@ -155,6 +157,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     defence = reconfigureDefence(defence, c, applied);
     gate.policy = defence.policy;
     connections.admission = defence.admission;
+    connections.proxyTrusted = proxyList(applied);
     c = applied;
     metrics.difficultyFloor.set(c.difficulty);
     metrics.difficultyCeiling.set(defence.adaptive ? c.difficulty_max : c.difficulty);
@@ -315,6 +318,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     difficulty: config.difficulty,
     defence: config.defence,
     adaptive: config.defence === "on" ? config.adaptive : "off",
+    proxy_protocol: config.proxy_protocol === "on" ? config.proxy_trusted : "off",
     runtime: runtimeName(),
     version: VERSION,
     key_id: secrets.signingId,

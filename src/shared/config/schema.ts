@@ -5,6 +5,7 @@
  */
 import * as v from "valibot";
 import { parseHostPort } from "../net/address.ts";
+import { CidrList } from "../net/cidr.ts";
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 const num = (min: number, max: number) => v.pipe(v.number(), v.minValue(min), v.maxValue(max));
@@ -51,6 +52,19 @@ export const ServeConfigSchema = v.strictObject({
   /** Id of the signing key (default: derived from the secret, so instances sharing a secret agree). */
   key_id: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/, "1 to 32 of A-Z a-z 0-9 . _ -"))),
 
+  /** Expect a PROXY protocol v1/v2 header on connections from `proxy_trusted` networks. */
+  proxy_protocol: v.picklist(["on", "off"]),
+  /** Comma-separated CIDRs allowed to send PROXY headers. */
+  proxy_trusted: v.pipe(
+    v.string(),
+    v.check((s) => {
+      try {
+        return new CidrList(s).size > 0;
+      } catch {
+        return false;
+      }
+    }, "expected a comma-separated list of CIDRs, e.g. 127.0.0.0/8,::1/128"),
+  ),
   /** HTTP side listener for /metrics, /healthz, /readyz ("" turns it off). */
   metrics_listen: v.union([v.literal(""), hostPort]),
   /** Serve /debug/runtime on the side listener. */
@@ -106,6 +120,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   spent_max_entries: 2_000_000,
   log_format: "pretty",
   log_level: "info",
+  proxy_protocol: "off",
+  proxy_trusted: "127.0.0.0/8,::1/128",
   metrics_listen: "127.0.0.1:9077",
   debug_runtime: "off",
   defence: "on",
@@ -162,6 +178,8 @@ export const CONFIG_DOCS: Readonly<Record<keyof ServeConfig, string>> = {
   secret_file: "file holding the HMAC secret (or WISDOM_SECRET / WISDOM_SECRET_FILE)",
   key_id: "id of the signing key (default: derived from the secret)",
   keys_file: "YAML keys file for rotation: keys with ids, one signing (or WISDOM_KEYS_FILE)",
+  proxy_protocol: "on or off: expect a PROXY v1/v2 header from trusted proxies (HAProxy send-proxy-v2)",
+  proxy_trusted: "CIDRs allowed to send PROXY headers; others are served as direct clients",
   metrics_listen: "HTTP address for /metrics, /healthz, /readyz (empty: off)",
   debug_runtime: "on or off: serve /debug/runtime on the metrics listener",
   defence: "on or off: every cap, rate limit and adaptation below",

@@ -9,6 +9,8 @@ import { FrameDecoder, MessageType } from "../protocol/frame.ts";
 import { decodeMessage, encodeChallenge, encodeError } from "../protocol/messages.ts";
 import type { Conn, ConnHandler } from "../transport/types.ts";
 import type { Admission, Refusal } from "../defence/admission.ts";
+import type { CidrList } from "../net/cidr.ts";
+import { ProxyHeaderDecoder, ProxyHeaderError } from "../transport/proxy-protocol.ts";
 import type { Gate } from "./gate.ts";
 import type { CloseReason } from "./types.ts";
 
@@ -21,6 +23,12 @@ const enum Phase {
 export interface Session {
   readonly conn: Conn;
   readonly openedAt: number;
+  /** When the challenge went out (the first-byte deadline counts from here). */
+  challengedAt: number;
+  /** The client's address: the peer's, or the one a trusted proxy's PROXY header carries. */
+  addr: string;
+  /** Set while waiting for a PROXY protocol header from a trusted proxy. */
+  proxy: ProxyHeaderDecoder | null;
   decoder: FrameDecoder | null;
   phase: Phase;
   gotByte: boolean;
@@ -38,8 +46,16 @@ export class GateConnections implements ConnHandler<Session> {
   private _draining = false;
   private _drained: (() => void) | null = null;
 
-  /** `admission` null: no caps or limits (the defence switched off). */
-  constructor(private readonly _gate: Gate, public admission: Admission | null = null, private readonly _sweepMs = 100) {}
+  /**
+   * `admission` null: no caps or limits (the defence switched off). `proxyTrusted` non-null: PROXY protocol
+   * is on, and connections from these networks must start with a PROXY v1/v2 header.
+   */
+  constructor(
+    private readonly _gate: Gate,
+    public admission: Admission | null = null,
+    public proxyTrusted: CidrList | null = null,
+    private readonly _sweepMs = 100,
+  ) {}
 
   get openCount(): number {
     return this._open.size;
@@ -58,14 +74,27 @@ export class GateConnections implements ConnHandler<Session> {
 
   open(conn: Conn): Session {
     const now = this._gate.mono();
-    const s: Session = { conn, openedAt: now, decoder: null, phase: Phase.Waiting, gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "" };
+    const s: Session = {
+      conn, openedAt: now, challengedAt: now, addr: conn.remoteAddress, proxy: null, decoder: null, phase: Phase.Waiting,
+      gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "",
+    };
     this._open.add(s);
-    const addr = conn.remoteAddress;
-    this._gate.observer.connOpened?.(addr);
+    this._gate.observer.connOpened?.(s.addr);
     if (this._draining) {
       this._fail(s, "SHUTTING_DOWN", "Server is shutting down", "shutdown", 1000);
       return s;
     }
+    if (this.proxyTrusted?.has(conn.remoteAddress)) {
+      s.proxy = new ProxyHeaderDecoder(); // the challenge waits for the real client address
+      return s;
+    }
+    return this._admit(s);
+  }
+
+  /** Admission checks, then the challenge, for the client at `s.addr`. */
+  private _admit(s: Session): Session {
+    const addr = s.addr;
+    const conn = s.conn;
     const adm = this.admission;
     if (adm) {
       const r = adm.onOpen(addr);
@@ -83,6 +112,28 @@ export class GateConnections implements ConnHandler<Session> {
 
   data(s: Session, chunk: Uint8Array): void {
     if (s.phase !== Phase.Waiting) return; // one solution per connection; the rest is ignored
+    if (s.proxy) {
+      let r;
+      try {
+        r = s.proxy.push(chunk);
+      } catch (err) {
+        this._gate.observer.frameRejected?.("BAD_FRAME");
+        const msg = err instanceof ProxyHeaderError ? err.message : "Bad PROXY protocol header";
+        this._fail(s, "BAD_FRAME", msg, "rejected");
+        return;
+      }
+      if (!r) {
+        if (s.frameStartedAt === 0) s.frameStartedAt = this._gate.mono();
+        return;
+      }
+      s.proxy = null;
+      if (r.kind === "proxy") s.addr = r.source.address;
+      s.frameStartedAt = 0;
+      s.challengedAt = this._gate.mono();
+      this._admit(s);
+      if (r.rest.length === 0 || s.phase !== Phase.Waiting) return;
+      chunk = r.rest;
+    }
     s.gotByte = true;
     s.decoder ??= new FrameDecoder(this._gate.settings.maxPayload);
     let frames;
@@ -113,7 +164,7 @@ export class GateConnections implements ConnHandler<Session> {
       return;
     }
     if (msg.type !== MessageType.Solution) return; // narrowed above; keeps the type checker honest
-    const addr = s.conn.remoteAddress;
+    const addr = s.addr;
     const adm = this.admission;
     if (adm) {
       const r = adm.allowSolution(addr, this._gate.now());
@@ -137,7 +188,7 @@ export class GateConnections implements ConnHandler<Session> {
   close(s: Session): void {
     if (!this._open.delete(s)) return;
     s.phase = Phase.Done;
-    s.admittedBy?.onClose(s.conn.remoteAddress);
+    s.admittedBy?.onClose(s.addr);
     this._gate.observer.connClosed?.(s.reason, this._gate.mono() - s.openedAt);
     if (this._draining && this._open.size === 0) this._drained?.();
   }
@@ -154,8 +205,10 @@ export class GateConnections implements ConnHandler<Session> {
       }
       if (age > t.handshakeMs) {
         this._fail(s, "TIMEOUT", `Handshake not finished within ${t.handshakeMs} ms`, "timeout");
-      } else if (!s.gotByte && age > t.firstByteMs) {
+      } else if (!s.gotByte && !s.proxy && now - s.challengedAt > t.firstByteMs) {
         this._fail(s, "TIMEOUT", `No data within ${t.firstByteMs} ms`, "timeout");
+      } else if (s.proxy && s.frameStartedAt === 0 && age > t.frameMs) {
+        this._fail(s, "TIMEOUT", `No PROXY protocol header within ${t.frameMs} ms`, "timeout");
       } else if (s.phase === Phase.Waiting && s.frameStartedAt > 0 && now - s.frameStartedAt > t.frameMs) {
         this._fail(s, "TIMEOUT", `Frame not complete within ${t.frameMs} ms`, "timeout");
       }
