@@ -6,7 +6,8 @@
  */
 import type { ErrorCode } from "../protocol/errors.ts";
 import { networkKey } from "./client-key.ts";
-import { type BucketSpec, TokenBuckets } from "./token-bucket.ts";
+import { MemoryRateLimiter, type RateLimiter } from "./rate-limiter.ts";
+import type { BucketSpec, Take } from "./token-bucket.ts";
 
 export interface AdmissionSpec {
   readonly maxConnections: number;
@@ -40,25 +41,16 @@ export class Admission {
   readonly refused: RefusalCounts = { conn_cap: 0, addr_conn_cap: 0, net_conn_cap: 0, challenge_rate: 0, net_challenge_rate: 0, outstanding_cap: 0, solution_rate: 0 };
   private readonly _perAddr = new Map<string, number>();
   private readonly _perNet = new Map<string, number>();
-  private _chAddr: TokenBuckets;
-  private _chNet: TokenBuckets;
-  private _sol: TokenBuckets;
   private readonly _outstanding = new Map<string, number[]>();
   private readonly _maxKeys: number;
 
-  constructor(public spec: AdmissionSpec) {
+  /** `limiter`: where token buckets live (default: this process). Connection caps and outstanding counts are always local. */
+  constructor(public spec: AdmissionSpec, public limiter: RateLimiter = new MemoryRateLimiter(spec.maxKeys ?? 100_000)) {
     this._maxKeys = spec.maxKeys ?? 100_000;
-    this._chAddr = new TokenBuckets(spec.challengesPerAddr, this._maxKeys);
-    this._chNet = new TokenBuckets(spec.challengesPerNet, this._maxKeys);
-    this._sol = new TokenBuckets(spec.solutionsPerAddr, this._maxKeys);
   }
 
   /** Take new limits (live reload). Open-connection counts stay; a bucket table restarts only if its spec changed. */
   reconfigure(spec: AdmissionSpec): void {
-    const same = (a: { ratePerSec: number; burst: number }, b: { ratePerSec: number; burst: number }) => a.ratePerSec === b.ratePerSec && a.burst === b.burst;
-    if (!same(spec.challengesPerAddr, this.spec.challengesPerAddr)) this._chAddr = new TokenBuckets(spec.challengesPerAddr, this._maxKeys);
-    if (!same(spec.challengesPerNet, this.spec.challengesPerNet)) this._chNet = new TokenBuckets(spec.challengesPerNet, this._maxKeys);
-    if (!same(spec.solutionsPerAddr, this.spec.solutionsPerAddr)) this._sol = new TokenBuckets(spec.solutionsPerAddr, this._maxKeys);
     this.spec = spec;
   }
 
@@ -89,31 +81,49 @@ export class Admission {
     else this._perNet.set(net, n);
   }
 
-  /** May `addr` get a challenge now? Records it as outstanding when yes. */
-  allowChallenge(addr: string, nowMs: number): Refusal | null {
+  /**
+   * May `addr` get a challenge now? Records it as outstanding when yes. Synchronous with the memory
+   * limiter; a promise with a shared one.
+   */
+  allowChallenge(addr: string, nowMs: number): Refusal | null | Promise<Refusal | null> {
     const out = this._pruned(addr, nowMs);
     if (out.length >= this.spec.maxOutstandingPerAddr) {
       return this._refuse("outstanding_cap", "RATE_LIMITED", Math.max(1, out[0]! + this.spec.ttlMs - nowMs), `Too many unsolved challenges for this address (cap ${this.spec.maxOutstandingPerAddr})`);
     }
-    const t = this._chAddr.take(addr, nowMs);
-    if (!t.ok) return this._refuse("challenge_rate", "RATE_LIMITED", t.retryAfterMs, "Too many challenges for this address");
-    const tn = this._chNet.take(networkKey(addr), nowMs);
-    if (!tn.ok) return this._refuse("net_challenge_rate", "RATE_LIMITED", tn.retryAfterMs, "Too many challenges for this network");
-    out.push(nowMs);
-    if (!this._outstanding.has(addr)) {
-      if (this._outstanding.size >= this._maxKeys) {
-        const oldest = this._outstanding.keys().next().value;
-        if (oldest !== undefined) this._outstanding.delete(oldest);
-      }
-      this._outstanding.set(addr, out);
+    const net = networkKey(addr);
+    const finish = (t: Take, tn: Take | null): Refusal | null => {
+      if (!t.ok) return this._refuse("challenge_rate", "RATE_LIMITED", t.retryAfterMs, "Too many challenges for this address");
+      if (tn && !tn.ok) return this._refuse("net_challenge_rate", "RATE_LIMITED", tn.retryAfterMs, "Too many challenges for this network");
+      this._record(addr, nowMs);
+      return null;
+    };
+    const t = this.limiter.take("challenge", addr, this.spec.challengesPerAddr, nowMs);
+    if (t instanceof Promise) {
+      return t.then(async (ta) => (ta.ok ? finish(ta, await this.limiter.take("challenge_net", net, this.spec.challengesPerNet, nowMs)) : finish(ta, null)));
     }
-    return null;
+    if (!t.ok) return finish(t, null);
+    const tn = this.limiter.take("challenge_net", net, this.spec.challengesPerNet, nowMs);
+    return tn instanceof Promise ? tn.then((x) => finish(t, x)) : finish(t, tn);
+  }
+
+  private _record(addr: string, nowMs: number): void {
+    const out = this._outstanding.get(addr);
+    if (out) {
+      out.push(nowMs);
+      return;
+    }
+    if (this._outstanding.size >= this._maxKeys) {
+      const oldest = this._outstanding.keys().next().value;
+      if (oldest !== undefined) this._outstanding.delete(oldest);
+    }
+    this._outstanding.set(addr, [nowMs]);
   }
 
   /** May `addr` submit a solution now? */
-  allowSolution(addr: string, nowMs: number): Refusal | null {
-    const t = this._sol.take(addr, nowMs);
-    return t.ok ? null : this._refuse("solution_rate", "RATE_LIMITED", t.retryAfterMs, "Too many solutions from this address");
+  allowSolution(addr: string, nowMs: number): Refusal | null | Promise<Refusal | null> {
+    const done = (t: Take) => (t.ok ? null : this._refuse("solution_rate", "RATE_LIMITED", t.retryAfterMs, "Too many solutions from this address"));
+    const t = this.limiter.take("solution", addr, this.spec.solutionsPerAddr, nowMs);
+    return t instanceof Promise ? t.then(done) : done(t);
   }
 
   /** `count` challenges of `addr` were redeemed or abandoned: they stop counting as outstanding. */

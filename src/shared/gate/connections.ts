@@ -15,6 +15,7 @@ import type { Gate } from "./gate.ts";
 import type { CloseReason } from "./types.ts";
 
 const enum Phase {
+  Admitting = 3, // waiting for a shared rate limiter's answer
   Waiting = 0, // challenge sent, waiting for a Solution
   Verifying = 1, // solution received, answer pending
   Done = 2, // answer written, closing
@@ -93,20 +94,37 @@ export class GateConnections implements ConnHandler<Session> {
 
   /** Admission checks, then the challenge, for the client at `s.addr`. */
   private _admit(s: Session): Session {
-    const addr = s.addr;
-    const conn = s.conn;
     const adm = this.admission;
-    if (adm) {
-      const r = adm.onOpen(addr);
-      if (r) return this._refuse(s, r);
-      s.admittedBy = adm;
-      const rc = adm.allowChallenge(addr, this._gate.now());
-      if (rc) return this._refuse(s, rc);
+    if (!adm) return this._challenge(s);
+    const r = adm.onOpen(s.addr);
+    if (r) return this._refuse(s, r);
+    s.admittedBy = adm;
+    const rc = adm.allowChallenge(s.addr, this._gate.now());
+    if (rc instanceof Promise) {
+      // A shared limiter answers later; the connection's deadlines keep running meanwhile.
+      s.phase = Phase.Admitting;
+      void rc.then(
+        (x) => {
+          if (s.phase !== Phase.Admitting) return; // closed meanwhile
+          s.phase = Phase.Waiting;
+          if (x) this._refuse(s, x);
+          else this._challenge(s);
+        },
+        () => {
+          if (s.phase === Phase.Admitting) this._fail(s, "BUSY", "Rate limiter unavailable", "refused", 1000);
+        },
+      );
+      return s;
     }
+    return rc ? this._refuse(s, rc) : this._challenge(s);
+  }
+
+  private _challenge(s: Session): Session {
     const t = this._gate.settings.timeouts;
-    const ch = this._gate.issue(addr, Math.min(t.firstByteMs, t.handshakeMs));
+    const ch = this._gate.issue(s.addr, Math.min(t.firstByteMs, t.handshakeMs));
     s.issuedMac = ch.mac;
-    conn.write(encodeChallenge(ch));
+    s.challengedAt = this._gate.mono();
+    s.conn.write(encodeChallenge(ch));
     return s;
   }
 
@@ -166,23 +184,28 @@ export class GateConnections implements ConnHandler<Session> {
     if (msg.type !== MessageType.Solution) return; // narrowed above; keeps the type checker honest
     const addr = s.addr;
     const adm = this.admission;
-    if (adm) {
-      const r = adm.allowSolution(addr, this._gate.now());
-      if (r) {
-        this._refuse(s, r);
-        return;
-      }
-    }
     s.phase = Phase.Verifying;
     s.decoder = null;
     const solution = msg.body;
-    void this._gate.redeem(solution, addr).then((r) => {
+    const redeem = () =>
+      this._gate.redeem(solution, addr).then((r) => {
       // A redeemed challenge stops counting as outstanding; so does this connection's own one when the
       // client answered an earlier challenge (reconnect mode) instead.
-      if (r.ok && adm) adm.settle(addr, solution.challenge.mac === s.issuedMac ? 1 : 2);
-      if (s.phase !== Phase.Verifying) return; // closed (deadline or peer) meanwhile
-      this._finish(s, r.frame, r.ok ? "served" : "rejected");
-    });
+        if (r.ok && adm) adm.settle(addr, solution.challenge.mac === s.issuedMac ? 1 : 2);
+        if (s.phase !== Phase.Verifying) return; // closed (deadline or peer) meanwhile
+        this._finish(s, r.frame, r.ok ? "served" : "rejected");
+      });
+    const allowed = adm ? adm.allowSolution(addr, this._gate.now()) : null;
+    if (allowed instanceof Promise) {
+      void allowed.then(
+        (x) => (x ? (s.phase === Phase.Verifying ? this._refuse(s, x) : undefined) : redeem()),
+        () => s.phase === Phase.Verifying && this._fail(s, "BUSY", "Rate limiter unavailable", "refused", 1000),
+      );
+    } else if (allowed) {
+      this._refuse(s, allowed);
+    } else {
+      void redeem();
+    }
   }
 
   close(s: Session): void {
