@@ -198,8 +198,13 @@ export class GateConnections implements ConnHandler<Session> {
     const allowed = adm ? adm.allowSolution(addr, this._gate.now()) : null;
     if (allowed instanceof Promise) {
       void allowed.then(
-        (x) => (x ? (s.phase === Phase.Verifying ? this._refuse(s, x) : undefined) : redeem()),
-        () => s.phase === Phase.Verifying && this._fail(s, "BUSY", "Rate limiter unavailable", "refused", 1000),
+        (x) => {
+          if (!x) return void redeem();
+          if (s.phase === Phase.Verifying) this._refuse(s, x);
+        },
+        () => {
+          if (s.phase === Phase.Verifying) this._fail(s, "BUSY", "Rate limiter unavailable", "refused", 1000);
+        },
       );
     } else if (allowed) {
       this._refuse(s, allowed);

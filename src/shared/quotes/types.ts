@@ -21,3 +21,14 @@ export interface QuoteSource {
 /** Longest quote text a source may hand out, so a Quote frame always fits the frame limit. */
 export const MAX_QUOTE_CHARS = 1000;
 export const MAX_AUTHOR_CHARS = 120;
+
+/** Why a source could not serve: the resilient source maps these to its observer's reasons. */
+export type QuoteErrorCode = "QUOTE_TIMEOUT" | "QUOTE_UNAVAILABLE" | "QUOTE_INVALID";
+
+/** A source failed to produce a quote. `code` says whether it was slow, down, or answered junk. */
+export class QuoteSourceError extends Error {
+  constructor(readonly code: QuoteErrorCode, readonly source: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "QuoteSourceError";
+  }
+}
