@@ -9,6 +9,8 @@ export const NEEDED = [
   { bin: "redis-server", pkg: "redis-server", why: "the Redis store tests (tests/integration/redis*.test.ts, scale-out)" },
   { bin: "haproxy", pkg: "haproxy", why: "the PROXY protocol and scale-out test behind HAProxy" },
   { bin: "qemu-aarch64-static", pkg: "qemu-user-static", why: "running the linux-arm64 binary under emulation" },
+  { bin: "zsh", pkg: "zsh", why: "checking the zsh completion script" },
+  { bin: "fish", pkg: "fish", why: "checking the fish completion script" },
 ];
 
 const has = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;

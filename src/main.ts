@@ -18,6 +18,7 @@ Commands:
   bench      measure solver, verification and codec speed (wisdom bench --help)
   load       load and attack generator against a server on loopback (wisdom load --help)
   keygen     print a fresh HMAC secret for WISDOM_SECRET
+  completion print a shell completion script (bash, zsh, fish)
   version    print the version (--json for details)
 
 Options:
@@ -42,6 +43,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await (await import("./bench.ts")).runBench(rest, io);
       case "load":
         return await (await import("./load.ts")).runLoad(rest, io);
+      case "completion":
+        return (await import("./completion.ts")).runCompletion(rest, io);
       case "keygen": {
         if (rest.includes("-h") || rest.includes("--help")) {
           io.stdout("Usage: wisdom keygen\n\nPrint a fresh random HMAC secret (32 bytes, base64url) for WISDOM_SECRET or a secret file.\n");
