@@ -117,6 +117,6 @@ export function processIo(): Io {
 }
 
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2), processIo());
-  process.exit(code);
+  // No top-level await here: the compiled binary is built as bytecode (scripts/build-binaries.ts).
+  void main(process.argv.slice(2), processIo()).then((code) => process.exit(code));
 }
