@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, envName, flagName, loadServeConfig } from "./shared/config/load.ts";
 import { CONFIG_DOCS, CONFIG_KEYS, SERVE_DEFAULTS, type ServeConfig } from "./shared/config/schema.ts";
@@ -17,7 +18,7 @@ import { LoopDelayMonitor } from "./shared/observe/loop-delay.ts";
 import { formatHostPort, parseHostPort } from "./shared/net/address.ts";
 import { CidrList } from "./shared/net/cidr.ts";
 import { type KeySpec, KeyRing } from "./shared/pow/keys.ts";
-import { EmbeddedQuoteSource } from "./shared/quotes/embedded.ts";
+import { createQuoteSource, QuoteConfigError } from "./shared/quotes/from-config.ts";
 import type { QuoteSource } from "./shared/quotes/types.ts";
 import { MemorySpentStore } from "./shared/store/memory.ts";
 import type { SpentStore } from "./shared/store/types.ts";
@@ -40,6 +41,8 @@ export interface ServerOptions {
   readonly store?: SpentStore;
   readonly quotes?: QuoteSource;
   readonly observer?: GateObserver;
+  /** Directory that relative paths in the configuration (quote files) are resolved against. */
+  readonly configDir?: string;
   /** Clocks, for tests. */
   readonly now?: () => number;
   readonly mono?: () => number;
@@ -54,7 +57,7 @@ export interface RunningServer {
   defence: Defence;
   readonly metrics: Metrics;
   /** Apply a new configuration and key ring without dropping connections (SIGHUP). */
-  reload(config: ServeConfig, keys: readonly KeySpec[], signingId?: string): ReloadReport;
+  reload(config: ServeConfig, keys: readonly KeySpec[], signingId?: string): Promise<ReloadReport>;
   /** The HTTP side listener, when metrics_listen is set. */
   readonly http: HttpServer | null;
   readiness(): Readiness;
@@ -88,9 +91,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const stats = new GateStats();
   const ring = new KeyRing(opts.keys, opts.signingId);
   const store = opts.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
-  const quotes: QuoteSource = opts.quotes ?? new EmbeddedQuoteSource();
   let defence = createDefence(c);
   const metrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName() });
+  const buildQuotes = async (cfg: ServeConfig): Promise<QuoteSource> => {
+    try {
+      return await createQuoteSource(cfg.quotes, {
+        baseDir: opts.configDir,
+        warn: (m) => log.warn(m),
+        observer: {
+          failed: (source, reason) => metrics.quoteSourceFailed(source, reason),
+          breakerState: (source, state) => metrics.quoteSourceBreakerState(source, state),
+        },
+      });
+    } catch (err) {
+      if (err instanceof QuoteConfigError) throw new ConfigError([...err.problems]);
+      throw err;
+    }
+  };
+  const quotes: QuoteSource = opts.quotes ?? (await buildQuotes(c));
   const observer = fanOut(stats, metrics, ...(opts.observer ? [opts.observer] : []));
   const gate = new Gate({
     ring,
@@ -146,14 +164,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }, c.adaptive_tick_ms);
   (ticker as { unref?: () => void }).unref?.();
 
-  const reload = (n: ServeConfig, keys: readonly KeySpec[], signingId?: string): ReloadReport => {
+  const reload = async (n: ServeConfig, keys: readonly KeySpec[], signingId?: string): Promise<ReloadReport> => {
     const nextRing = new KeyRing(keys, signingId); // throws before anything changes
-    const changed = CONFIG_KEYS.filter((k) => JSON.stringify((c as Record<string, unknown>)[k]) !== JSON.stringify((n as Record<string, unknown>)[k]));
+    const quotesChanged = JSON.stringify(n.quotes ?? null) !== JSON.stringify(c.quotes ?? null);
+    const nextQuotes = quotesChanged && !opts.quotes ? await buildQuotes(n) : null; // throws before anything changes
+    const changed = [...CONFIG_KEYS, "quotes"].filter((k) => JSON.stringify((c as Record<string, unknown>)[k]) !== JSON.stringify((n as Record<string, unknown>)[k]));
     const needRestart = changed.filter((k) => (RESTART_KEYS as readonly string[]).includes(k));
     const applied: ServeConfig = { ...n };
     for (const k of needRestart) (applied as Record<string, unknown>)[k] = (c as Record<string, unknown>)[k];
     gate.ring = nextRing;
     gate.settings = gateSettings(applied);
+    if (nextQuotes) {
+      const old = gate.quotes;
+      gate.quotes = nextQuotes;
+      void old.close?.();
+    }
     defence = reconfigureDefence(defence, c, applied);
     gate.policy = defence.policy;
     connections.admission = defence.admission;
@@ -218,7 +243,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (forced > 0) log.warn("closed connections still open after the shutdown grace period", { forced });
       await http?.stop();
       await store.close();
-      await quotes.close?.();
+      await gate.quotes.close?.();
     })());
   return {
     host: listener.host,
@@ -242,7 +267,7 @@ export function serveHelp(): string {
   const rows = CONFIG_KEYS.map((k) => {
     const d = (SERVE_DEFAULTS as Record<string, unknown>)[k];
     const flag = `  --${k.replaceAll("_", "-")}`;
-    return `${flag.padEnd(34)}${CONFIG_DOCS[k as keyof ServeConfig]}${d === undefined ? "" : ` (default ${d})`}`;
+    return `${flag.padEnd(34)}${CONFIG_DOCS[k as keyof typeof CONFIG_DOCS]}${d === undefined ? "" : ` (default ${d})`}`;
   });
   return `Usage: wisdom serve [options]
 
@@ -311,7 +336,8 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     });
   }
   const stop = io.waitForStop?.() ?? new Promise<string>(() => {}); // handlers in place before "listening" is logged
-  const server = await startServer({ config, keys: secrets.keys, signingId: secrets.signingId, logger: log });
+  const configPath = (values.config as string | undefined) ?? io.env.WISDOM_CONFIG;
+  const server = await startServer({ config, keys: secrets.keys, signingId: secrets.signingId, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() });
   log.info("listening", {
     address: formatHostPort(server.host, server.port),
     metrics: server.http ? formatHostPort(server.http.host, server.http.port) : "off",
@@ -324,7 +350,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     key_id: secrets.signingId,
     key_source: secrets.origin,
   });
-  io.onReload?.(() => {
+  io.onReload?.(async () => {
     let next;
     try {
       next = read();
@@ -336,7 +362,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     }
     if (secrets.origin === "random" && next.secrets.origin === "random") next.secrets = secrets; // keep the process key
     try {
-      const r = server.reload(next.config, next.secrets.keys, next.secrets.signingId);
+      const r = await server.reload(next.config, next.secrets.keys, next.secrets.signingId);
       log.info("configuration reloaded", { changed: r.changed.join(",") || "nothing", key_id: next.secrets.signingId, keys: next.secrets.keys.length });
       if (r.needRestart.length > 0) log.warn("some changes take effect only after a restart", { keys: r.needRestart.join(",") });
     } catch (err) {

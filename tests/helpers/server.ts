@@ -69,3 +69,10 @@ export async function waitFor(cond: () => boolean, ms = 5000, what = "condition"
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Limits lifted, for tests about something else that make many requests from 127.0.0.1. */
+export const NO_LIMITS = {
+  challenge_rate: 1e6, challenge_burst: 1e6, net_challenge_rate: 1e6, net_challenge_burst: 1e6,
+  solution_rate: 1e6, solution_burst: 1e6, max_outstanding: 1e6, escalation_max_bits: 0,
+  max_connections_per_addr: 1e6, max_connections_per_net: 1e6,
+} as const;

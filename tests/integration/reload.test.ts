@@ -14,7 +14,7 @@ import { encodeCounter, solveReference } from "../../src/shared/pow/hashcash.ts"
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { pickTransport } from "../../src/shared/transport/index.ts";
 import { spawnServer } from "../helpers/cli.ts";
-import { referenceSolver, testServer, waitFor } from "../helpers/server.ts";
+import { NO_LIMITS, referenceSolver, testServer, waitFor } from "../helpers/server.ts";
 
 const t = await pickTransport();
 const enc = new TextEncoder();
@@ -25,8 +25,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("key rotation", () => {
   test("A -> A+B signing B -> (after the lifetime) B: a steady stream of fetches never fails, and no proof is refused", async () => {
     const timing = {
-      challenge_ttl_ms: 1500, handshake_timeout_ms: 1200, first_byte_timeout_ms: 1000,
-      challenge_rate: 1000, challenge_burst: 1000, max_outstanding: 1000, solution_rate: 1000, solution_burst: 1000, escalation_max_bits: 0,
+      challenge_ttl_ms: 1500, handshake_timeout_ms: 1200, first_byte_timeout_ms: 1000, ...NO_LIMITS,
     };
     await using srv = await testServer(timing, { keys: [A] });
     const cfg = { ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 4, log_level: "silent" as const, ...timing };
@@ -53,11 +52,11 @@ describe("key rotation", () => {
     };
     await sleep(400);
     await sniff();
-    srv.reload(cfg, [A, B], "kB");
+    await srv.reload(cfg, [A, B], "kB");
     await sleep(400);
     await sniff();
     await sleep(timing.challenge_ttl_ms + 100); // every challenge signed by A has expired
-    srv.reload(cfg, [B], "kB");
+    await srv.reload(cfg, [B], "kB");
     await sleep(400);
     stop = true;
     await stream;
@@ -72,7 +71,7 @@ describe("key rotation", () => {
     const r = new FrameReader();
     const c = await t.connect("127.0.0.1", srv.port, r);
     const ch = (await r.next()).body as Challenge;
-    srv.reload({ ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 4, log_level: "silent" }, [B]);
+    await srv.reload({ ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 4, log_level: "silent" }, [B]);
     c.write(encodeSolution({ challenge: ch, counter: bytesToHex(encodeCounter(solveReference(challengePrefix(ch), ch.bits))) }));
     const m = await r.next();
     assert.equal(m.type, MessageType.Error);
@@ -85,7 +84,7 @@ describe("key rotation", () => {
     await using srv = await testServer({ challenge_rate: 0.01, challenge_burst: 1 });
     const c0 = srv.defence.controller!;
     c0.bits = 7;
-    srv.reload({ ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 4, difficulty_max: 20, log_level: "silent", challenge_rate: 0.01, challenge_burst: 1, frame_timeout_ms: 1500 }, [{ id: "t1", secret: enc.encode("wisdom-test-secret-0123456789") }]);
+    await srv.reload({ ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 4, difficulty_max: 20, log_level: "silent", challenge_rate: 0.01, challenge_burst: 1, frame_timeout_ms: 1500 }, [{ id: "t1", secret: enc.encode("wisdom-test-secret-0123456789") }]);
     assert.equal(srv.defence.controller, c0);
     assert.equal(srv.defence.controller!.bits, 7);
     assert.equal(srv.gate.settings.timeouts.frameMs, 1500);

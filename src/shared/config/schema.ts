@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { parseHostPort } from "../net/address.ts";
 import { CidrList } from "../net/cidr.ts";
+import { QuoteSourcesSchema } from "../quotes/spec.ts";
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 const num = (min: number, max: number) => v.pipe(v.number(), v.minValue(min), v.maxValue(max));
@@ -104,6 +105,9 @@ export const ServeConfigSchema = v.strictObject({
   escalation_max_bits: int(0, 16),
   escalation_free_requests: num(1, 1_000_000),
   escalation_half_life_ms: int(100, 3_600_000),
+
+  /** Quote sources (YAML only; quotes/spec.ts): embedded, file and HTTP sources with weights and a fallback. */
+  quotes: v.optional(QuoteSourcesSchema),
 });
 export type ServeConfig = v.InferOutput<typeof ServeConfigSchema>;
 
@@ -158,11 +162,14 @@ export const NUMERIC_KEYS: ReadonlySet<string> = new Set(
     .map(([k]) => k),
 );
 
-/** Every key of the schema, in a stable order (for help texts and the env mapping). */
-export const CONFIG_KEYS: readonly string[] = Object.keys(ServeConfigSchema.entries);
+/** Keys that are YAML-only (nested values): no flag, no environment variable. */
+export const YAML_ONLY_KEYS: ReadonlySet<string> = new Set(["quotes"]);
+
+/** Every flat key of the schema, in a stable order: flags, environment variables and help texts. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(ServeConfigSchema.entries).filter((k) => !YAML_ONLY_KEYS.has(k));
 
 /** One line per key for `wisdom serve --help` and the README. */
-export const CONFIG_DOCS: Readonly<Record<keyof ServeConfig, string>> = {
+export const CONFIG_DOCS: Readonly<Record<Exclude<keyof ServeConfig, "quotes">, string>> = {
   listen: "address to listen on; [::]:7077 for IPv6",
   difficulty: "leading zero bits a proof needs, 0..32 (the floor when adaptive)",
   challenge_ttl_ms: "challenge lifetime",
