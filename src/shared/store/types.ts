@@ -3,6 +3,7 @@
  * Implementations: memory.ts (default, one process); a shared store (Redis) implements the same interface.
  * @module
  */
+import type { PressureSample } from "../defence/controller.ts";
 
 /** Thrown when a store cannot take the entry (full, or its backend is down); the gate answers BUSY. */
 export class StoreUnavailableError extends Error {
@@ -24,5 +25,32 @@ export interface SpentStore {
   size(): number;
   /** False while the backend cannot answer (readiness, metrics). */
   healthy(): boolean;
+  /**
+   * True when the store can serve proofs now: healthy(), or degraded by design (a shared store
+   * configured fail-open answers from memory while its backend is down). Absent means healthy().
+   */
+  ready?(): boolean;
   close(): Promise<void>;
+}
+
+/** What the instances sharing a PressureBoard see together. */
+export interface PressureReport {
+  /** Sums of the live instances' counts and rates; the highest loopDelayMs. */
+  readonly aggregate: PressureSample;
+  /** The highest difficulty (bits) any live instance reports. */
+  readonly maxBits: number;
+  /** Live instances counted, this one included (1 when the board is unreachable). */
+  readonly instances: number;
+}
+
+/**
+ * Where instances behind one load balancer share their pressure, so one controller's view covers the
+ * whole fleet. Implementations: store/redis-pressure.ts; a lone instance needs none.
+ */
+export interface PressureBoard {
+  /**
+   * Publish this instance's latest sample (kept for `ttlMs`, so a dead instance drops out) and read
+   * everyone's. Never rejects: when the board is unreachable it answers with `sample` alone.
+   */
+  exchange(instanceId: string, sample: PressureSample & { readonly bits: number }, ttlMs: number): Promise<PressureReport>;
 }

@@ -1,0 +1,78 @@
+/**
+ * The Lua scripts the Redis store runs. Each runs atomically on the server and reads the server's own
+ * clock (TIME), so instances whose clocks disagree still agree on token levels and expiries. Redis 7
+ * replicates script effects, not the script, so calling TIME before a write is allowed.
+ * Values go back as strings or JSON: Redis truncates Lua numbers to integers in replies.
+ * @module
+ */
+
+/**
+ * Token bucket. KEYS[1]: the bucket (hash of `tokens`, `at` in server ms). ARGV: rate per second,
+ * burst, tokens to take. Returns {1, 0} when taken, else {0, ms until there would be enough}.
+ * The key expires once the bucket would be full again: a missing bucket is a full one.
+ */
+export const TAKE_LUA = `
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(b[1])
+local at = tonumber(b[2])
+if tokens == nil or at == nil then
+  tokens = burst
+else
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+end
+local ok, retry = 0, 0
+if tokens >= n then
+  tokens = tokens - n
+  ok = 1
+else
+  retry = math.max(1, math.ceil((n - tokens) * 1000 / rate))
+end
+local fullInMs = math.ceil((burst - tokens) * 1000 / rate)
+if fullInMs <= 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', now))
+  redis.call('PEXPIRE', KEYS[1], fullInMs)
+end
+return {ok, retry}
+`;
+
+/**
+ * Pressure board. KEYS[1]: a hash of instance id -> JSON sample with its expiry `exp` (server ms).
+ * ARGV: instance id, ttl ms, this instance's sample as JSON. Stores the sample, drops expired ones,
+ * and returns the aggregate of the live ones as JSON. The hash itself expires with its last sample.
+ */
+export const PRESSURE_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mine = cjson.decode(ARGV[3])
+mine.exp = now + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(mine))
+local agg = { openConnections = 0, acceptsPerSec = 0, failedProofsPerSec = 0, validProofsPerSec = 0,
+  loopDelayMs = 0, maxBits = 0, instances = 0 }
+local last = mine.exp
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local ok, s = pcall(cjson.decode, all[i + 1])
+  local exp = ok and type(s) == 'table' and tonumber(s.exp) or 0
+  if exp <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    agg.instances = agg.instances + 1
+    agg.openConnections = agg.openConnections + (tonumber(s.openConnections) or 0)
+    agg.acceptsPerSec = agg.acceptsPerSec + (tonumber(s.acceptsPerSec) or 0)
+    agg.failedProofsPerSec = agg.failedProofsPerSec + (tonumber(s.failedProofsPerSec) or 0)
+    agg.validProofsPerSec = agg.validProofsPerSec + (tonumber(s.validProofsPerSec) or 0)
+    agg.loopDelayMs = math.max(agg.loopDelayMs, tonumber(s.loopDelayMs) or 0)
+    agg.maxBits = math.max(agg.maxBits, tonumber(s.bits) or 0)
+    last = math.max(last, exp)
+  end
+end
+redis.call('PEXPIREAT', KEYS[1], last)
+return cjson.encode(agg)
+`;

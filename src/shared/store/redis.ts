@@ -1,0 +1,82 @@
+/**
+ * The Redis backend: the state instances behind one load balancer must share (the spent set, the
+ * per-client token buckets, the pressure board) over one connection to `redis://HOST:PORT/DB`.
+ *
+ * Failure behaviour: no call waits longer than `commandTimeoutMs`. While Redis cannot answer,
+ * "fail-closed" refuses (the spent set and the limiter throw StoreUnavailableError; the gate answers
+ * BUSY) and "fail-open" answers from this process's memory, emitting a "fallback" event per such
+ * answer. "down" and "up" are emitted once per transition, and the connection comes back by itself.
+ * The pressure board answers with the local sample alone in both modes (and says so with a
+ * "fallback" event whose source is "pressure").
+ * Keys: `<prefix>spent:<key>` (string, PX until the proof expires), `<prefix>rl:<table>:<key>` (hash,
+ * expires once the bucket is full again), `<prefix>pressure` (hash of instance id -> sample).
+ * Files: redis-url.ts (address), redis-link.ts (connection, deadlines, health), redis-lua.ts
+ * (scripts), redis-spent.ts, redis-limiter.ts, redis-pressure.ts.
+ * @module
+ */
+import { MemoryRateLimiter, type RateLimiter } from "../defence/rate-limiter.ts";
+import { MemorySpentStore } from "./memory.ts";
+import { type RedisEvent, RedisLink, type ScriptedRedis } from "./redis-link.ts";
+import { RedisRateLimiter } from "./redis-limiter.ts";
+import { RedisPressureBoard } from "./redis-pressure.ts";
+import { type FailMode, RedisSpentStore } from "./redis-spent.ts";
+import { parseRedisUrl } from "./redis-url.ts";
+import type { PressureBoard, SpentStore } from "./types.ts";
+
+export type { RedisEvent } from "./redis-link.ts";
+export { RedisUrlError, parseRedisUrl } from "./redis-url.ts";
+export { soloPressure } from "./redis-pressure.ts";
+
+export interface RedisBackendOptions {
+  readonly failMode: FailMode;
+  /** Longest any call waits for Redis, in ms. */
+  readonly commandTimeoutMs: number;
+  /** Prefix of every key (default "wisdom:"); instances that share state must share it. */
+  readonly keyPrefix?: string;
+  /** This instance's name (the Redis connection name, for CLIENT LIST). */
+  readonly instanceId: string;
+  readonly onEvent?: (e: RedisEvent) => void;
+  /** Where fail-open answers come from (default: a fresh MemorySpentStore and MemoryRateLimiter). */
+  readonly memoryFallback?: { readonly store: SpentStore; readonly limiter: RateLimiter };
+}
+
+export interface RedisBackend {
+  /** A SpentStore with ready(); markSpent always returns a promise. */
+  readonly store: RedisSpentStore;
+  /** A RateLimiter whose take() always returns a promise (admission.ts awaits it). */
+  readonly limiter: RedisRateLimiter;
+  readonly pressure: PressureBoard;
+  readonly client: ScriptedRedis;
+  /** Closes the connection (and the fallbacks it made itself). Idempotent; store.close() does the same. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to Redis (waiting at most about the connect timeout) and returns the backend. Resolves
+ * even when Redis is down: the connection keeps retrying by itself. Rejects only on bad options.
+ */
+export async function createRedisBackend(url: string, opts: RedisBackendOptions): Promise<RedisBackend> {
+  const target = parseRedisUrl(url);
+  if (opts.failMode !== "fail-closed" && opts.failMode !== "fail-open") {
+    throw new TypeError(`Redis store: failMode "${opts.failMode}" must be "fail-closed" or "fail-open"`);
+  }
+  if (!opts.instanceId) throw new TypeError("Redis store: instanceId must not be empty");
+  const prefix = opts.keyPrefix ?? "wisdom:";
+  const onEvent = opts.onEvent ?? (() => undefined);
+  const connectionName = "wisdom-" + opts.instanceId.replace(/[^\w.:-]/g, "_");
+  const link = new RedisLink(target, opts.commandTimeoutMs, onEvent, connectionName);
+  const owned = opts.memoryFallback ? null : new MemorySpentStore();
+  const fallbackStore = opts.memoryFallback?.store ?? owned!;
+  const fallbackLimiter = opts.memoryFallback?.limiter ?? new MemoryRateLimiter();
+
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= link.close().then(() => owned?.close()));
+  await link.open();
+  return {
+    store: new RedisSpentStore(link, prefix, opts.failMode, fallbackStore, close),
+    limiter: new RedisRateLimiter(link, prefix, opts.failMode, fallbackLimiter),
+    pressure: new RedisPressureBoard(link, prefix),
+    client: link.client,
+    close,
+  };
+}

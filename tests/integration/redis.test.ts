@@ -1,0 +1,238 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createRedisBackend, type RedisBackendOptions, type RedisEvent, RedisUrlError } from "../../src/shared/store/redis.ts";
+import { StoreUnavailableError } from "../../src/shared/store/types.ts";
+import { type RedisProcess, startRedis } from "../helpers/redis.ts";
+
+const TIMEOUT_MS = 200;
+const SPEC = { ratePerSec: 5, burst: 3 };
+const SAMPLE = { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, bits: 10 };
+let _n = 0;
+
+/** A backend that records its events and closes itself at the end of the scope. */
+async function backend(url: string, opts: Partial<RedisBackendOptions> = {}) {
+  const events: RedisEvent[] = [];
+  const b = await createRedisBackend(url, {
+    failMode: "fail-closed",
+    commandTimeoutMs: TIMEOUT_MS,
+    instanceId: `test-${++_n}`,
+    onEvent: (e) => void events.push(e),
+    ...opts,
+  });
+  const count = (type: RedisEvent["type"]) => events.filter((e) => e.type === type).length;
+  return Object.assign(b, { events, count, [Symbol.asyncDispose]: () => b.close() });
+}
+
+/** Poll `cond` every 50 ms; fail naming `what` after `ms`. */
+async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for: ${what}`);
+    await sleep(50);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How long `p` takes to settle, and how. */
+async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; error?: unknown }> {
+  const t0 = performance.now();
+  try {
+    const value = await p;
+    return { ms: performance.now() - t0, value };
+  } catch (error) {
+    return { ms: performance.now() - t0, error };
+  }
+}
+
+/** A unique key prefix, so tests sharing one server never see each other's keys. */
+const prefix = () => `t${++_n}:`;
+
+describe("createRedisBackend()", () => {
+  test("rejects a malformed URL, naming it", async () => {
+    for (const url of ["localhost:6379", "http://h:1/0", "redis://h:6379/x", "redis://u:secret@h:1/0", "redis://h:1/0?tls=1", "redis://:1/0"]) {
+      await assert.rejects(createRedisBackend(url, { failMode: "fail-closed", commandTimeoutMs: 100, instanceId: "a" }), (err: Error) => {
+        assert.ok(err instanceof RedisUrlError, `${url}: ${err}`);
+        assert.match(err.message, /Invalid Redis URL "/);
+        assert.ok(!err.message.includes("secret"), "a password is never echoed");
+        return true;
+      });
+    }
+  });
+});
+
+describe("Redis backend shared by two instances", () => {
+  let redis: RedisProcess;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  test("markSpent() is set-if-absent across instances: a key spent through one is refused through the other", async () => {
+    const keyPrefix = prefix();
+    await using a = await backend(redis.url, { keyPrefix });
+    await using b = await backend(redis.url, { keyPrefix });
+    assert.equal(a.store.healthy(), true);
+    assert.equal(a.store.ready(), true);
+    const now = Date.now();
+    assert.equal(await a.store.markSpent("k1", now + 60_000, now), true);
+    assert.equal(await b.store.markSpent("k1", now + 60_000, now), false);
+    assert.equal(await a.store.markSpent("k1", now + 60_000, now), false);
+    assert.equal(a.store.size(), 1, "size() counts this instance's live inserts");
+    assert.equal(b.store.size(), 0);
+    assert.equal(await a.client.pttl(`${keyPrefix}spent:k1`) > 59_000, true, "expiry set with the key");
+    // Many concurrent attempts on one key through both instances: exactly one wins.
+    const tries = Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.markSpent("race", now + 60_000, now));
+    assert.equal((await Promise.all(tries)).filter(Boolean).length, 1);
+  });
+
+  test("spent entries expire with their challenge", async () => {
+    await using a = await backend(redis.url, { keyPrefix: prefix() });
+    const now = Date.now();
+    assert.equal(await a.store.markSpent("k", now + 150, now), true);
+    assert.equal(await a.store.markSpent("k", now + 150, now), false);
+    await sleep(250);
+    assert.equal(await a.store.markSpent("k", Date.now() + 150, Date.now()), true, "free again once expired");
+  });
+
+  test("a token bucket drained through one instance is empty for the other and refills at the rate (Redis clock)", async () => {
+    const keyPrefix = prefix();
+    await using a = await backend(redis.url, { keyPrefix });
+    await using b = await backend(redis.url, { keyPrefix });
+    // The callers' clocks disagree wildly; only the Redis server's TIME counts.
+    for (let i = 0; i < 3; i++) assert.deepEqual(await a.limiter.take("challenge", "1.2.3.4", SPEC, 0), { ok: true });
+    const t = await b.limiter.take("challenge", "1.2.3.4", SPEC, 9e12);
+    assert.equal(t.ok, false);
+    assert.ok(!t.ok && t.retryAfterMs > 0 && t.retryAfterMs <= 200, `retryAfterMs ${!t.ok && t.retryAfterMs}`);
+    assert.deepEqual(await b.limiter.take("challenge", "5.6.7.8", SPEC, 9e12), { ok: true }, "other keys unaffected");
+    assert.deepEqual(await b.limiter.take("solution", "1.2.3.4", SPEC, 9e12), { ok: true }, "other tables unaffected");
+    await sleep(250); // 5/s: one token back after 200 ms
+    assert.deepEqual(await b.limiter.take("challenge", "1.2.3.4", SPEC, 0), { ok: true });
+    assert.equal((await a.limiter.take("challenge", "1.2.3.4", SPEC, 0)).ok, false, "only one token came back");
+    const ttl = await a.client.pttl(`${keyPrefix}rl:challenge:1.2.3.4`);
+    assert.ok(ttl > 0 && ttl <= 600, `bucket key expires once full again (pttl ${ttl})`);
+  });
+
+  test("the pressure board sums live instances, takes the max delay and bits, and drops a dead instance", async () => {
+    const keyPrefix = prefix();
+    await using a = await backend(redis.url, { keyPrefix });
+    await using b = await backend(redis.url, { keyPrefix });
+    const ra = await a.pressure.exchange("a", SAMPLE, 300);
+    assert.equal(ra.instances, 1);
+    assert.deepEqual(ra.aggregate, { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5 });
+    const rb = await b.pressure.exchange("b", { openConnections: 10, acceptsPerSec: 0.5, failedProofsPerSec: 0, validProofsPerSec: 1.25, loopDelayMs: 2, bits: 14 }, 2000);
+    assert.equal(rb.instances, 2);
+    assert.equal(rb.maxBits, 14);
+    assert.deepEqual(rb.aggregate, { openConnections: 11, acceptsPerSec: 2.5, failedProofsPerSec: 3, validProofsPerSec: 5.25, loopDelayMs: 5 });
+    await sleep(400); // a stops publishing: its sample expires
+    const later = await b.pressure.exchange("b", { ...SAMPLE, bits: 8 }, 2000);
+    assert.equal(later.instances, 1);
+    assert.equal(later.maxBits, 8);
+    assert.deepEqual(later.aggregate, { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5 });
+  });
+
+  test("a paused (slow) Redis: every call settles within the command timeout, not after the pause", async () => {
+    await using closed = await backend(redis.url, { keyPrefix: prefix() });
+    await using open = await backend(redis.url, { keyPrefix: prefix(), failMode: "fail-open" });
+    await redis.pause(1500);
+    const now = Date.now();
+    const bound = TIMEOUT_MS + 250;
+    const r1 = await timed(closed.store.markSpent("p", now + 60_000, now));
+    assert.ok(r1.error instanceof StoreUnavailableError, `fail-closed rejects: ${r1.error}`);
+    assert.ok(r1.ms < bound, `markSpent settled after ${r1.ms} ms`);
+    const r2 = await timed(closed.limiter.take("challenge", "p", SPEC, now));
+    assert.ok(r2.error instanceof StoreUnavailableError && r2.ms < bound, `limiter: ${r2.error} after ${r2.ms} ms`);
+    const r3 = await timed(open.store.markSpent("p", now + 60_000, now));
+    assert.equal(r3.value, true, "fail-open answers from memory");
+    assert.ok(r3.ms < bound, `fail-open markSpent after ${r3.ms} ms`);
+    const r4 = await timed(open.pressure.exchange("x", SAMPLE, 1000));
+    assert.equal(r4.value?.instances, 1, "pressure falls back to the local sample");
+    assert.ok(r4.ms < bound, `exchange after ${r4.ms} ms`);
+    assert.equal(closed.store.healthy(), false);
+    assert.equal(closed.store.ready(), false);
+    assert.equal(open.store.ready(), true);
+    // Once the pause ends both answer from Redis again.
+    // (A fresh key each try: a SET that timed out on our side may still be applied once Redis resumes.)
+    let i = 0;
+    await waitFor(async () => (await timed(closed.store.markSpent(`q${i++}`, Date.now() + 60_000, Date.now()))).value === true, 4000, "fail-closed recovers after the pause");
+    assert.equal(closed.store.healthy(), true);
+    assert.equal(closed.count("up"), 2, "connected, then up again");
+  });
+});
+
+describe("Redis backend when Redis goes away", () => {
+  test("fail-closed: refuses with StoreUnavailableError within the timeout, not ready, and recovers by itself", async () => {
+    await using redis = await startRedis();
+    await using b = await backend(redis.url, { keyPrefix: prefix() });
+    const now = Date.now();
+    assert.equal(await b.store.markSpent("before", now + 60_000, now), true);
+    await redis.stop();
+    for (let i = 0; i < 5; i++) {
+      const r = await timed(b.store.markSpent(`k${i}`, now + 60_000, now));
+      assert.ok(r.error instanceof StoreUnavailableError, `rejects: ${r.error}`);
+      assert.equal((r.error as StoreUnavailableError).code, "STORE_UNAVAILABLE");
+      assert.match((r.error as Error).message, new RegExp(redis.url.replace(/[/.]/g, "\\$&")));
+      assert.ok(r.ms < TIMEOUT_MS + 250, `within the timeout (${r.ms} ms)`);
+    }
+    await assert.rejects(b.limiter.take("challenge", "a", SPEC, now), StoreUnavailableError);
+    const p = await b.pressure.exchange("x", SAMPLE, 1000);
+    assert.deepEqual(p, { aggregate: { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5 }, maxBits: 10, instances: 1 });
+    assert.equal(b.store.healthy(), false);
+    assert.equal(b.store.ready(), false);
+    assert.equal(b.count("down"), 1, "one down event per outage, not per command");
+    await sleep(1500); // long enough for the reconnect backoff to grow
+    assert.equal(b.count("down"), 1, "failed reconnects are not new outages");
+    await redis.start();
+    await waitFor(() => b.store.healthy(), 5000, "reconnect without a new backend");
+    assert.equal(await b.store.markSpent("after", Date.now() + 60_000, Date.now()), true);
+    assert.deepEqual(await b.limiter.take("challenge", "a", SPEC, 0), { ok: true });
+    assert.equal(b.store.ready(), true);
+    assert.deepEqual(b.events.map((e) => e.type), ["up", "down", "fallback", "up"]);
+    assert.equal(b.events[2]!.source, "pressure", "only the pressure board falls back when fail-closed");
+  });
+
+  test("fail-open: answers from memory with a fallback event per answer, stays ready, and recovers by itself", async () => {
+    await using redis = await startRedis();
+    const keyPrefix = prefix();
+    await using b = await backend(redis.url, { keyPrefix, failMode: "fail-open" });
+    await redis.stop();
+    const now = Date.now();
+    const r = await timed(b.store.markSpent("m", now + 60_000, now));
+    assert.equal(r.value, true);
+    assert.ok(r.ms < TIMEOUT_MS + 250);
+    assert.equal(await b.store.markSpent("m", now + 60_000, now), false, "a replay is still caught in memory");
+    for (let i = 0; i < 3; i++) assert.deepEqual(await b.limiter.take("challenge", "a", SPEC, now), { ok: true });
+    assert.equal((await b.limiter.take("challenge", "a", SPEC, now)).ok, false, "memory buckets still limit");
+    assert.equal(b.count("fallback"), 6);
+    assert.deepEqual(b.events.filter((e) => e.type === "fallback").map((e) => e.source), ["spent", "spent", "limiter", "limiter", "limiter", "limiter"]);
+    assert.equal(b.count("down"), 1);
+    assert.equal(b.store.healthy(), false);
+    assert.equal(b.store.ready(), true);
+    await redis.start();
+    await waitFor(() => b.store.healthy(), 5000, "reconnect without a new backend");
+    const fallbacks = b.count("fallback");
+    // The same proof carries the same expiry (the memory store files keys by it).
+    assert.equal(await b.store.markSpent("m", now + 60_000, Date.now()), false, "spent during the outage stays spent here");
+    assert.equal(await b.store.markSpent("n", Date.now() + 60_000, Date.now()), true);
+    assert.equal(await b.client.exists(`${keyPrefix}spent:n`), 1, "written to Redis");
+    assert.equal(b.count("fallback"), fallbacks, "answers come from Redis again");
+    assert.deepEqual(b.events.filter((e) => e.type !== "fallback").map((e) => e.type), ["up", "down", "up"]);
+  });
+
+  test("starts while Redis is down (no throw) and connects once it is up", async () => {
+    await using redis = await startRedis();
+    await redis.stop();
+    const t0 = performance.now();
+    await using closed = await backend(redis.url, { keyPrefix: prefix() });
+    await using open = await backend(redis.url, { keyPrefix: prefix(), failMode: "fail-open" });
+    assert.ok(performance.now() - t0 < 3000, "starting does not wait long");
+    assert.equal(closed.store.ready(), false);
+    assert.equal(open.store.ready(), true);
+    assert.deepEqual(closed.events.map((e) => e.type), ["down"]);
+    await redis.start();
+    await waitFor(() => closed.store.healthy() && open.store.healthy(), 5000, "both connect by themselves");
+    assert.equal(await closed.store.markSpent("k", Date.now() + 1000, Date.now()), true);
+  });
+});
