@@ -103,7 +103,7 @@ async function orchestrate(): Promise<void> {
     const port = await srv.firstLine;
     const cli = run(["client", kind, port, String(seconds), String(width)]);
     const line = JSON.parse(await cli.firstLine);
-    srv.child.kill("SIGKILL");
+    if (srv.child.pid) process.kill(srv.child.pid, "SIGKILL");
     results[kind] = line.per_s;
     console.error(`${kind}: ${line.per_s} connections/s (${line.failed} failed)`);
   }

@@ -28,6 +28,20 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): Chil
   return spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
 }
 
+/**
+ * Send a signal by pid. Deno's node:child_process ignores a second ChildProcess.kill() (it marks the
+ * child killed after the first signal, even SIGHUP), so tests signal through process.kill.
+ */
+export function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid !== undefined && child.exitCode === null) {
+    try {
+      process.kill(child.pid, sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 /** Run to completion, with a hard time limit. */
 export function execCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   return new Promise((resolve) => {
@@ -36,7 +50,7 @@ export function execCli(args: string[], env: Record<string, string> = {}, timeou
     let stdout = "", stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    const timer = setTimeout(() => signal(child, "SIGKILL"), timeoutMs);
     child.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: performance.now() - t0 });
@@ -68,9 +82,10 @@ export async function spawnServer(args: string[] = [], env: Record<string, strin
     get stderr() {
       return stderr;
     },
+    signal: (sig: NodeJS.Signals) => signal(child, sig),
     async [Symbol.asyncDispose]() {
       if (child.exitCode === null) {
-        child.kill("SIGKILL");
+        signal(child, "SIGKILL");
         await exited;
       }
     },

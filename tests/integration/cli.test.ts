@@ -68,7 +68,7 @@ describe("wisdom serve as a subprocess", () => {
   test("logs JSON lines on a pipe, never the secret, and exits 0 on SIGTERM", async () => {
     const secret = "subprocess-secret-value-0123456789";
     await using srv = await spawnServer(["--difficulty", "4"], { WISDOM_SECRET: secret });
-    srv.child.kill("SIGTERM");
+    srv.signal("SIGTERM");
     assert.equal(await srv.exited, 0);
     const lines = srv.stderr.trim().split("\n").map((l) => JSON.parse(l));
     assert.ok(lines.some((l) => l.msg === "listening" && l.difficulty === 4 && l.key_source === "env"));
@@ -77,7 +77,7 @@ describe("wisdom serve as a subprocess", () => {
   });
   test("warns when it has no secret", async () => {
     await using srv = await spawnServer([], {});
-    srv.child.kill("SIGINT");
+    srv.signal("SIGINT");
     assert.equal(await srv.exited, 0);
     assert.match(srv.stderr, /random per-process key/);
   });

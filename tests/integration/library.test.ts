@@ -7,6 +7,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { challengePrefix, encodeCounter, fetchQuote, FetchError, PowGate, serve } from "../../src/mod.ts";
 import { solveReference } from "../../src/shared/pow/hashcash.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
+import { signal } from "../helpers/cli.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 function runExample(file: string, args: string[], until?: RegExp): Promise<{ code: number | null; out: string; child: ReturnType<typeof spawn> }> {
@@ -14,7 +15,7 @@ function runExample(file: string, args: string[], until?: RegExp): Promise<{ cod
   const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const timer = setTimeout(() => signal(child, "SIGKILL"), 30_000);
     child.stdout!.on("data", (d) => {
       out += d;
       if (until && until.test(out)) {
@@ -63,7 +64,7 @@ describe("library API", () => {
       assert.equal(client.code, 0, client.out);
       assert.match(client.out, /echo: hello/);
     } finally {
-      server.child.kill("SIGKILL");
+      signal(server.child, "SIGKILL");
     }
   });
 });

@@ -102,7 +102,7 @@ describe("SIGHUP reload of a running wisdom serve", () => {
     const ch = (await held.next()).body as Challenge;
     assert.equal(ch.bits, 4);
     writeFileSync(file, "difficulty: 6\ndifficulty_max: 20\nfirst_byte_timeout_ms: 4000\n");
-    srv.child.kill("SIGHUP");
+    srv.signal("SIGHUP");
     await waitFor(() => srv.stderr.includes('"msg":"configuration reloaded"'), 10_000, "reload log line");
     assert.match(srv.stderr, /"changed":"difficulty,difficulty_max"/);
     // the connection opened before the reload still completes
@@ -113,12 +113,12 @@ describe("SIGHUP reload of a running wisdom serve", () => {
     assert.equal(((await r2.next()).body as Challenge).bits, 6);
     c2.end();
     writeFileSync(file, "difficulty: 99\nbogus_key: 1\n");
-    srv.child.kill("SIGHUP");
+    srv.signal("SIGHUP");
     await waitFor(() => srv.stderr.includes("reload refused"), 10_000, "refusal log line");
     await waitFor(() => /bogus_key/.test(srv.stderr) && /difficulty \(from/.test(srv.stderr), 5000, "every problem logged");
     const q = await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 5000 });
     assert.equal(q.difficulty, 6, "still the last good configuration");
-    srv.child.kill("SIGTERM");
+    srv.signal("SIGTERM");
     assert.equal(await srv.exited, 0);
   });
 });
