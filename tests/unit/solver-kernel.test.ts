@@ -1,0 +1,189 @@
+/**
+ * The hashcash kernels (src/shared/pow/solver/) against @noble/hashes and hashcash.ts: digests,
+ * the difficulty test at every bit, first-hit order, and the edges of the counter space.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { leadingZeroBits, solveReference, writeCounter } from "../../src/shared/pow/hashcash.ts";
+import { createJsKernel } from "../../src/shared/pow/solver/kernel-js.ts";
+import { createWasmKernel, preferredShape, WASM_SHAPES, wasmSimdSupported } from "../../src/shared/pow/solver/kernel-wasm.ts";
+import { createKernel, resolveKernel } from "../../src/shared/pow/solver/kernels.ts";
+import { compress, difficultyMask, digestBytes, FINAL_BLOCK_PAD, midstate } from "../../src/shared/pow/solver/sha256-core.ts";
+import type { Kernel } from "../../src/shared/pow/solver/types.ts";
+
+/** Deterministic PRNG (xorshift32) so random tests replay. */
+function rng(seed: number) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x;
+  };
+}
+const randomBytes = (r: () => number, n: number) => Uint8Array.from({ length: n }, () => r() & 255);
+
+function reference(prefix: Uint8Array, hi: number, lo: number): Uint8Array {
+  const message = new Uint8Array(72);
+  message.set(prefix);
+  writeCounter(message, 64, hi * 2 ** 32 + lo);
+  return sha256(message);
+}
+const firstWord = (digest: Uint8Array) => ((digest[0]! << 24) | (digest[1]! << 16) | (digest[2]! << 8) | digest[3]!) >>> 0;
+
+/** A first digest word with exactly `zeros` leading zero bits (0..32), the rest random. */
+function wordWithZeros(r: () => number, zeros: number): number {
+  if (zeros >= 32) return 0;
+  const top = 0x8000_0000 >>> zeros;
+  return (top | (r() & (top - 1))) >>> 0;
+}
+
+const kernels: [string, () => Kernel][] = [["js", createJsKernel]];
+if (wasmSimdSupported()) for (const shape of WASM_SHAPES) kernels.push([`wasm-simd (${shape})`, () => createWasmKernel(shape)]);
+
+describe("sha256-core", () => {
+  test("midstate + compress of the final block equal @noble/hashes on random prefixes and counters", () => {
+    const r = rng(1);
+    const w = new Int32Array(64);
+    for (let i = 0; i < 500; i++) {
+      const prefix = randomBytes(r, 64), hi = r() & 0x1f_ffff, lo = r();
+      const state = midstate(prefix);
+      w.set([hi, lo, ...FINAL_BLOCK_PAD]);
+      compress(state, w);
+      assert.deepEqual(digestBytes(state), reference(prefix, hi, lo));
+    }
+  });
+
+  test("difficultyMask() accepts a word exactly when it has `bits` leading zeros, for bits 0..32", () => {
+    const r = rng(2);
+    for (let bits = 0; bits <= 32; bits++) {
+      for (let zeros = 0; zeros <= 32; zeros++) {
+        const h0 = wordWithZeros(r, zeros);
+        assert.equal((h0 & difficultyMask(bits)) === 0, zeros >= bits, `bits ${bits}, word ${h0.toString(16)}`);
+      }
+    }
+  });
+});
+
+describe("WebAssembly SIMD kernel", { skip: !wasmSimdSupported() }, () => {
+  test("is what `auto` picks on this engine, in the build for this engine", () => {
+    assert.equal(resolveKernel("auto"), "wasm-simd");
+    assert.equal(createKernel().name, "wasm-simd");
+    assert.equal(createWasmKernel().shape, preferredShape());
+    assert.throws(() => createWasmKernel("arm" as "v8"), RangeError);
+  });
+});
+
+for (const shape of wasmSimdSupported() ? WASM_SHAPES : []) describe(`WebAssembly SIMD kernel, build "${shape}"`, () => {
+  test("digest() equals @noble/hashes for 4000 random prefixes and counters", () => {
+    const kernel = createWasmKernel(shape);
+    const r = rng(3);
+    for (let i = 0; i < 1000; i++) {
+      const prefix = randomBytes(r, 64), hi = r() & 0x1f_ffff, lo = r() % (2 ** 32 - 3);
+      const digests = kernel.digests(prefix, hi, lo);
+      for (let lane = 0; lane < 4; lane++) assert.deepEqual(digests[lane], reference(prefix, hi, lo + lane), `prefix ${i} lane ${lane}`);
+    }
+  });
+
+  test("search computes the same first digest words as @noble/hashes for every lane", () => {
+    const kernel = createWasmKernel(shape);
+    const r = rng(4);
+    for (let i = 0; i < 1000; i++) {
+      const prefix = randomBytes(r, 64), hi = r() & 0x1f_ffff, lo = r() % (2 ** 32 - kernel.lanes);
+      const words = kernel.groupFirstWords(prefix, hi, lo);
+      words.forEach((word, lane) => assert.equal(word, firstWord(reference(prefix, hi, lo + lane)), `prefix ${i} lane ${lane}`));
+    }
+  });
+
+  test("meets() honours every difficulty 0..32 on synthetic first words", () => {
+    const kernel = createWasmKernel(shape);
+    const r = rng(5);
+    for (let bits = 0; bits <= 32; bits++) {
+      for (let zeros = 0; zeros <= 32; zeros++) {
+        for (let k = 0; k < 4; k++) {
+          const h0 = wordWithZeros(r, zeros);
+          const digest = new Uint8Array(32);
+          new DataView(digest.buffer).setUint32(0, h0);
+          assert.equal(leadingZeroBits(digest) >= bits, zeros >= bits);
+          assert.equal(kernel.meets(h0, bits), zeros >= bits, `bits ${bits}, word ${h0.toString(16)}`);
+        }
+      }
+    }
+  });
+});
+
+for (const [name, make] of kernels) {
+  describe(`${name} kernel search()`, () => {
+    test("returns the first qualifying lo of the range, as solveReference does (bits 0..12)", () => {
+      const kernel = make();
+      const r = rng(6);
+      for (let bits = 0; bits <= 12; bits++) {
+        for (let k = 0; k < 3; k++) {
+          const prefix = randomBytes(r, 64);
+          const loStart = r() % 1000, count = 1 + (r() % (bits < 10 ? 3000 : 6000));
+          const expected = solveReference(prefix, bits, loStart, count);
+          const { found, attempts } = kernel.search(prefix, bits, 0, loStart, count);
+          assert.equal(found, expected, `bits ${bits} start ${loStart} count ${count}`);
+          assert.equal(attempts, found < 0 ? count : found - loStart + 1);
+        }
+      }
+    });
+
+    test("every returned lo meets the difficulty and none before it in the range does", () => {
+      const kernel = make();
+      const r = rng(7);
+      for (let i = 0; i < 40; i++) {
+        const prefix = randomBytes(r, 64), bits = 4 + (r() % 6), hi = r() % 3, loStart = r() % 100;
+        const { found } = kernel.search(prefix, bits, hi, loStart, 5000);
+        assert.ok(found >= loStart);
+        assert.ok(leadingZeroBits(reference(prefix, hi, found)) >= bits);
+        for (let lo = loStart; lo < found; lo++) assert.ok(leadingZeroBits(reference(prefix, hi, lo)) < bits);
+      }
+    });
+
+    test("handles lo up to 2^32-1 and high words above 0", () => {
+      const kernel = make();
+      const r = rng(8);
+      for (let i = 0; i < 30; i++) {
+        const prefix = randomBytes(r, 64), hi = 1 + (r() % 0x1f_fffe), bits = 1 + (r() % 5);
+        const count = 1 + (r() % 40), loStart = 2 ** 32 - count;
+        const expected = solveReference(prefix, bits, hi * 2 ** 32 + loStart, count);
+        const { found } = kernel.search(prefix, bits, hi, loStart, count);
+        assert.equal(found < 0 ? -1 : hi * 2 ** 32 + found, expected, `hi ${hi} start ${loStart} count ${count}`);
+      }
+    });
+
+    test("never reports a lo past the range, even when a lane beyond it would qualify", () => {
+      const kernel = make();
+      const prefix = new Uint8Array(64).fill(7);
+      const full = kernel.search(prefix, 0, 0, 100, 1);
+      assert.deepEqual(full, { found: 100, attempts: 1 });
+      for (let count = 1; count <= 9; count++) {
+        const expected = solveReference(prefix, 6, 0, count);
+        assert.equal(kernel.search(prefix, 6, 0, 0, count).found, expected);
+      }
+      assert.deepEqual(kernel.search(prefix, 32, 0, 0, 0), { found: -1, attempts: 0 });
+    });
+
+    test("rejects malformed arguments with a RangeError", () => {
+      const kernel = make();
+      const prefix = new Uint8Array(64);
+      assert.throws(() => kernel.search(new Uint8Array(63), 8, 0, 0, 1), RangeError);
+      assert.throws(() => kernel.search(prefix, 33, 0, 0, 1), RangeError);
+      assert.throws(() => kernel.search(prefix, -1, 0, 0, 1), RangeError);
+      assert.throws(() => kernel.search(prefix, 8, 2 ** 21, 0, 1), RangeError);
+      assert.throws(() => kernel.search(prefix, 8, 0, 2 ** 32 - 1, 2), RangeError);
+      assert.throws(() => kernel.search(prefix, 8, 0, 0, 2 ** 31), RangeError);
+    });
+  });
+}
+
+describe("js kernel", () => {
+  test("firstWord() equals @noble/hashes for 3000 random prefixes and counters", () => {
+    const kernel = createJsKernel();
+    const r = rng(9);
+    for (let i = 0; i < 3000; i++) {
+      const prefix = randomBytes(r, 64), hi = r() & 0x1f_ffff, lo = r();
+      assert.equal(kernel.firstWord(prefix, hi, lo), firstWord(reference(prefix, hi, lo)), `prefix ${i}`);
+    }
+  });
+});
