@@ -21,6 +21,9 @@ import { type KeySpec, KeyRing } from "./shared/pow/keys.ts";
 import { createQuoteSource, QuoteConfigError } from "./shared/quotes/from-config.ts";
 import type { QuoteSource } from "./shared/quotes/types.ts";
 import { MemorySpentStore } from "./shared/store/memory.ts";
+import { createRedisBackend } from "./shared/store/redis.ts";
+import { MemoryRateLimiter } from "./shared/defence/rate-limiter.ts";
+import { hostname } from "node:os";
 import type { SpentStore } from "./shared/store/types.ts";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { createLogger, type Logger, silentLogger } from "./shared/observe/logger.ts";
@@ -66,6 +69,11 @@ export interface RunningServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** A store URL for logs: no credentials (the schema allows none, but logs must never carry a secret). */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
 function gateSettings(c: ServeConfig): GateSettings {
   return {
     timeouts: { firstByteMs: c.first_byte_timeout_ms, frameMs: c.frame_timeout_ms, handshakeMs: c.handshake_timeout_ms },
@@ -77,7 +85,9 @@ function gateSettings(c: ServeConfig): GateSettings {
 }
 
 /** Keys whose change takes a restart; a reload reports them and keeps the running value. */
-export const RESTART_KEYS: readonly (keyof ServeConfig)[] = ["listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime"];
+export const RESTART_KEYS: readonly (keyof ServeConfig)[] = [
+  "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "store", "store_failure", "store_timeout_ms",
+];
 
 export interface ReloadReport {
   readonly changed: string[];
@@ -90,9 +100,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger ?? silentLogger;
   const stats = new GateStats();
   const ring = new KeyRing(opts.keys, opts.signingId);
-  const store = opts.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
-  let defence = createDefence(c);
+  const instanceId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const metricsRef: { m: Metrics | null } = { m: null };
+  const redis =
+    !opts.store && c.store !== "memory"
+      ? await createRedisBackend(c.store, {
+          failMode: c.store_failure,
+          commandTimeoutMs: c.store_timeout_ms,
+          instanceId,
+          memoryFallback: { store: new MemorySpentStore({ maxEntries: c.spent_max_entries }), limiter: new MemoryRateLimiter() },
+          onEvent: (e) => {
+            if (e.type === "down") log.warn("store down", { store: redactUrl(c.store), detail: e.detail, failure_mode: c.store_failure });
+            else if (e.type === "up") log.info("store up", { store: redactUrl(c.store) });
+            else if (e.source !== "pressure") metricsRef.m?.storeFallbacks.inc();
+          },
+        })
+      : null;
+  const store = opts.store ?? redis?.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
+  let defence = createDefence(c, redis?.limiter);
   const metrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName() });
+  metricsRef.m = metrics;
   const buildQuotes = async (cfg: ServeConfig): Promise<QuoteSource> => {
     try {
       return await createQuoteSource(cfg.quotes, {
@@ -145,9 +172,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     loopDelayMs: () => loop.takeMax(),
   });
   sampler.sample(gate.mono());
-  // One tick drives the controller and refreshes the sampled gauges.
-  const ticker = setInterval(() => {
-    const sample = sampler.sample(gate.mono());
+  // One tick drives the controller and refreshes the sampled gauges. With a shared store, the controller
+  // sees the pressure summed over every live instance, so all of them agree on the difficulty.
+  let ticking = false;
+  const ticker = setInterval(async () => {
+    if (ticking) return; // a slow store must not pile ticks up
+    ticking = true;
+    try {
+      await tick();
+    } finally {
+      ticking = false;
+    }
+  }, c.adaptive_tick_ms);
+  (ticker as { unref?: () => void }).unref?.();
+  const tick = async () => {
+    let sample = sampler.sample(gate.mono());
     metrics.loopDelay.set(sample.loopDelayMs / 1000);
     metrics.spentEntries.set(gate.store.size());
     metrics.storeUp.set(gate.store.healthy() ? 1 : 0);
@@ -155,14 +194,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const controller = defence.controller;
     if (!controller || !defence.adaptive) return;
     const from = controller.bits;
-    const step = controller.update(sample);
-    metrics.pressure.set(step.pressure);
-    if (step.changed) {
-      observer.difficultyChanged?.(step.bits, from, step.pressure, step.driver);
-      log.info("difficulty changed", { from, to: step.bits, pressure: Math.round(step.pressure * 100) / 100, driver: step.driver });
+    let sharedBits = 0;
+    if (redis) {
+      const rep = await redis.pressure.exchange(instanceId, { ...sample, bits: controller.bits }, c.adaptive_tick_ms * 3);
+      sample = rep.aggregate;
+      sharedBits = rep.maxBits;
     }
-  }, c.adaptive_tick_ms);
-  (ticker as { unref?: () => void }).unref?.();
+    const step = controller.update(sample);
+    // Rising pressure anywhere raises everyone: adopt the highest level another instance already reached.
+    if (sharedBits > controller.bits && step.pressure >= 0.5) controller.bits = Math.min(controller.spec.ceiling, sharedBits);
+    metrics.pressure.set(step.pressure);
+    if (controller.bits !== from) {
+      observer.difficultyChanged?.(controller.bits, from, step.pressure, step.driver);
+      log.info("difficulty changed", { from, to: controller.bits, pressure: Math.round(step.pressure * 100) / 100, driver: step.driver });
+    }
+  };
 
   const reload = async (n: ServeConfig, keys: readonly KeySpec[], signingId?: string): Promise<ReloadReport> => {
     const nextRing = new KeyRing(keys, signingId); // throws before anything changes
@@ -179,7 +225,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       gate.quotes = nextQuotes;
       void old.close?.();
     }
-    defence = reconfigureDefence(defence, c, applied);
+    defence = reconfigureDefence(defence, c, applied, redis?.limiter);
     gate.policy = defence.policy;
     connections.admission = defence.admission;
     connections.proxyTrusted = proxyList(applied);
@@ -194,7 +240,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const readiness = (): Readiness => {
     const reasons: string[] = [];
     if (connections.draining) reasons.push("draining");
-    if (!gate.store.healthy()) reasons.push(`store ${gate.store.name} is down`);
+    if (!(gate.store.ready?.() ?? gate.store.healthy())) reasons.push(`store ${gate.store.name} is down`);
     return { ready: reasons.length === 0, reasons };
   };
   let http: HttpServer | null = null;
@@ -243,6 +289,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (forced > 0) log.warn("closed connections still open after the shutdown grace period", { forced });
       await http?.stop();
       await store.close();
+      await redis?.close();
       await gate.quotes.close?.();
     })());
   return {
@@ -345,6 +392,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     defence: config.defence,
     adaptive: config.defence === "on" ? config.adaptive : "off",
     proxy_protocol: config.proxy_protocol === "on" ? config.proxy_trusted : "off",
+    store: config.store === "memory" ? "memory" : `${config.store} (${config.store_failure})`,
     runtime: runtimeName(),
     version: VERSION,
     key_id: secrets.signingId,

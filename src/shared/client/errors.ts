@@ -16,10 +16,13 @@ export class FetchError extends Error {
   readonly code: FetchErrorCode;
   /** The server's Error code, when the server sent one. */
   readonly serverCode?: ErrorCode;
-  constructor(code: FetchErrorCode, message: string, options?: { cause?: unknown; serverCode?: ErrorCode }) {
+  /** The server closed the connection without an answer (it may have died): worth a retry. */
+  readonly dropped: boolean;
+  constructor(code: FetchErrorCode, message: string, options?: { cause?: unknown; serverCode?: ErrorCode; dropped?: boolean }) {
     super(message, { cause: options?.cause });
     this.name = "FetchError";
     this.code = code;
+    this.dropped = options?.dropped ?? false;
     if (options?.serverCode) this.serverCode = options.serverCode;
   }
 }

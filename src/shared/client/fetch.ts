@@ -93,8 +93,22 @@ async function dial(t: Transport, host: string, port: number, deadline: number, 
 }
 
 class _Retry extends Error {
-  constructor(readonly code: string, readonly retryAfterMs: number | undefined) {
+  /** `giveUp`: what to throw when no retry is left (default: REFUSED). */
+  constructor(readonly code: string, readonly retryAfterMs: number | undefined, readonly giveUp?: FetchError) {
     super(code);
+  }
+}
+
+/** How many dropped connections in a row a fetch retries (a server restarting, an instance behind a balancer dying). */
+const MAX_DROPS = 3;
+
+/** A read that failed because the connection dropped becomes a retry. */
+async function retryDrops<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof FetchError && err.dropped) throw new _Retry("DROPPED", 0, err);
+    throw err;
   }
 }
 
@@ -109,7 +123,7 @@ function refuse(m: Message, expecting: string): never {
 }
 
 async function readChallenge(o: _Open, deadline: number): Promise<Challenge> {
-  const m = await withDeadline(o.reader.next(), deadline, "waiting for a challenge");
+  const m = await retryDrops(withDeadline(o.reader.next(), deadline, "waiting for a challenge"));
   if (m.type !== MessageType.Challenge) refuse(m, "a Challenge");
   return m.body;
 }
@@ -156,7 +170,7 @@ async function once(host: string, port: number, opts: FetchOptions, deadline: nu
       await readChallenge(o, deadline); // a fresh one, not needed: we answer the one we solved
     }
     o.conn.write(encodeSolution({ challenge: ch, counter: bytesToHex(encodeCounter(solved.counter)) }));
-    const reply = await withDeadline(o.reader.next(), deadline, "waiting for the quote");
+    const reply = await retryDrops(withDeadline(o.reader.next(), deadline, "waiting for the quote"));
     if (reply.type !== MessageType.Quote) refuse(reply, "a Quote");
     return {
       quote: reply.body.quote,
@@ -178,15 +192,17 @@ async function once(host: string, port: number, opts: FetchOptions, deadline: nu
 export async function fetchQuote(host: string, port: number, opts: FetchOptions): Promise<FetchResult> {
   const deadline = performance.now() + (opts.timeoutMs ?? 30_000);
   let backoff = 100;
+  let drops = 0;
   for (let attempt = 0; ; attempt++) {
     try {
       return await once(host, port, opts, deadline, attempt);
     } catch (err) {
       if (!(err instanceof _Retry)) throw err;
+      drops = err.code === "DROPPED" ? drops + 1 : 0;
       const wait = Math.min(err.retryAfterMs ?? backoff, 5000) * (0.5 + Math.random());
       backoff = Math.min(backoff * 2, 5000);
-      if (performance.now() + wait >= deadline) {
-        throw new FetchError("REFUSED", `Server refused (${err.code}) and the timeout left no room to retry`);
+      if (drops > MAX_DROPS || performance.now() + wait >= deadline) {
+        throw err.giveUp ?? new FetchError("REFUSED", `Server refused (${err.code}) and the timeout left no room to retry`);
       }
       opts.onRetry?.({ code: err.code, waitMs: wait, attempt });
       await new Promise((r) => setTimeout(r, wait));

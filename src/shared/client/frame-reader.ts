@@ -59,7 +59,7 @@ export class FrameReader implements ConnHandler<FrameReader> {
       w.reject(this._error);
     } else if (this.closed) {
       this._waiter = null;
-      w.reject(new FetchError("PROTOCOL", "Server closed the connection before a complete reply"));
+      w.reject(new FetchError("PROTOCOL", "Server closed the connection before a complete reply", { dropped: true }));
     }
   }
 }

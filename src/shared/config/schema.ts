@@ -53,6 +53,12 @@ export const ServeConfigSchema = v.strictObject({
   /** Id of the signing key (default: derived from the secret, so instances sharing a secret agree). */
   key_id: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/, "1 to 32 of A-Z a-z 0-9 . _ -"))),
 
+  /** Spent-proof and rate-limit store: "memory" (this process) or "redis://HOST:PORT/DB" (shared by instances). */
+  store: v.union([v.literal("memory"), v.pipe(v.string(), v.regex(/^redis:\/\/[^\s/]+(\/\d+)?$/, "expected memory or redis://HOST:PORT/DB"))]),
+  /** What to do when the shared store is down: refuse proofs (and /readyz 503), or fall back to memory. */
+  store_failure: v.picklist(["fail-closed", "fail-open"]),
+  /** Deadline of each store command, ms. */
+  store_timeout_ms: int(10, 10_000),
   /** Expect a PROXY protocol v1/v2 header on connections from `proxy_trusted` networks. */
   proxy_protocol: v.picklist(["on", "off"]),
   /** Comma-separated CIDRs allowed to send PROXY headers. */
@@ -124,6 +130,9 @@ export const SERVE_DEFAULTS: ServeConfig = {
   spent_max_entries: 2_000_000,
   log_format: "pretty",
   log_level: "info",
+  store: "memory",
+  store_failure: "fail-closed",
+  store_timeout_ms: 250,
   proxy_protocol: "off",
   proxy_trusted: "127.0.0.0/8,::1/128",
   metrics_listen: "127.0.0.1:9077",
@@ -185,6 +194,9 @@ export const CONFIG_DOCS: Readonly<Record<Exclude<keyof ServeConfig, "quotes">, 
   secret_file: "file holding the HMAC secret (or WISDOM_SECRET / WISDOM_SECRET_FILE)",
   key_id: "id of the signing key (default: derived from the secret)",
   keys_file: "YAML keys file for rotation: keys with ids, one signing (or WISDOM_KEYS_FILE)",
+  store: "memory, or redis://HOST:PORT/DB to share spent proofs, rate limits and pressure between instances",
+  store_failure: "fail-closed (refuse proofs, not ready) or fail-open (fall back to memory) while the store is down",
+  store_timeout_ms: "deadline of each store command",
   proxy_protocol: "on or off: expect a PROXY v1/v2 header from trusted proxies (HAProxy send-proxy-v2)",
   proxy_trusted: "CIDRs allowed to send PROXY headers; others are served as direct clients",
   metrics_listen: "HTTP address for /metrics, /healthz, /readyz (empty: off)",

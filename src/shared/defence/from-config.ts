@@ -9,6 +9,7 @@ import { Admission, type AdmissionSpec } from "./admission.ts";
 import { type ControllerSpec, DifficultyController } from "./controller.ts";
 import { Escalation, type EscalationSpec } from "./escalation.ts";
 import { AdaptivePolicy } from "./policy.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
 
 export interface Defence {
   readonly admission: Admission | null;
@@ -55,9 +56,10 @@ export function controllerSpecFor(c: ServeConfig): ControllerSpec {
   return c.adaptive === "on" ? controllerSpec(c) : { ...controllerSpec(c), ceiling: c.difficulty };
 }
 
-export function createDefence(c: ServeConfig): Defence {
+/** `limiter`: a shared rate limiter (Redis); default, this process's memory. */
+export function createDefence(c: ServeConfig, limiter?: RateLimiter): Defence {
   if (c.defence === "off") return { admission: null, controller: null, adaptive: false, escalation: null, policy: new FixedDifficulty(c.difficulty) };
-  const admission = new Admission(admissionSpec(c));
+  const admission = new Admission(admissionSpec(c), limiter);
   const escalation = c.escalation_max_bits > 0 ? new Escalation(escalationSpec(c)) : null;
   const controller = new DifficultyController(controllerSpecFor(c));
   return { admission, controller, adaptive: c.adaptive === "on", escalation, policy: new AdaptivePolicy(controller, escalation) };
@@ -67,8 +69,8 @@ export function createDefence(c: ServeConfig): Defence {
  * Apply a new configuration to running defence parts, in place where the mode is unchanged, so that
  * rate-limit state and the difficulty in force survive a reload. Returns the defence to use from now on.
  */
-export function reconfigureDefence(d: Defence, prev: ServeConfig, next: ServeConfig): Defence {
-  if (next.defence !== prev.defence || next.adaptive !== prev.adaptive || !d.admission || !d.controller) return createDefence(next);
+export function reconfigureDefence(d: Defence, prev: ServeConfig, next: ServeConfig, limiter?: RateLimiter): Defence {
+  if (next.defence !== prev.defence || next.adaptive !== prev.adaptive || !d.admission || !d.controller) return createDefence(next, limiter);
   d.admission.reconfigure(admissionSpec(next));
   d.controller.spec = controllerSpecFor(next);
   d.controller.bits = Math.min(d.controller.spec.ceiling, Math.max(d.controller.spec.floor, d.controller.bits));
