@@ -75,9 +75,11 @@ export async function spawnServer(args: string[] = [], env: Record<string, strin
     child.on("exit", (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
   });
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const metricsPort = Number(/"metrics":"[^"]*:(\d+)"/.exec(stderr)?.[1] ?? 0);
   return {
     child,
     port,
+    metricsPort,
     exited,
     get stderr() {
       return stderr;

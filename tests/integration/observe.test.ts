@@ -81,6 +81,19 @@ describe("metrics and health over HTTP", () => {
     for (const k of ["uptime_s", "rss_bytes", "heap_used_bytes", "event_loop_delay_ms", "open_connections"]) assert.equal(typeof j[k], "number", k);
   });
 
+  test("an HTTP/1.0 request without Host (HAProxy's health check) is routed", async () => {
+    await using srv = await testServer({ metrics_listen: "127.0.0.1:0" });
+    const { connect } = await import("node:net");
+    const reply = await new Promise<string>((resolve) => {
+      let d = "";
+      const s = connect(srv.http!.port, "127.0.0.1", () => s.write("GET /readyz HTTP/1.0\r\n\r\n"));
+      s.on("data", (x) => (d += x));
+      s.on("close", () => resolve(d));
+    });
+    assert.match(reply, /^HTTP\/1\.[01] 200/);
+    assert.match(reply, /"ready":true/);
+  });
+
   test("unknown paths are a JSON 404", async () => {
     await using srv = await testServer({ metrics_listen: "127.0.0.1:0" });
     const r = await get(srv.http!.port, "/nope");

@@ -19,7 +19,11 @@ export interface HttpServer {
 export async function serveHttp(handler: FetchHandler, host: string, port: number): Promise<HttpServer> {
   const rt = runtimeName();
   if (rt === "bun") {
-    const s = Bun.serve({ hostname: host, port, fetch: handler });
+    // An HTTP/1.0 request without Host (HAProxy's default health check) reaches Bun's fetch handler with a
+    // bare path as its URL; give it an absolute one so routing works.
+    const fetch = (req: Request): Response | Promise<Response> =>
+      req.url.startsWith("/") ? handler(new Request(`http://${host.includes(":") ? `[${host}]` : host}${req.url}`, req)) : handler(req);
+    const s = Bun.serve({ hostname: host, port, fetch });
     return { host, port: s.port, stop: async () => void (await s.stop(true)) };
   }
   if (rt === "deno") {
