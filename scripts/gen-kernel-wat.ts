@@ -60,7 +60,7 @@ const ROUND_UNROLL = 8;
 const LOOP_ROUND = 8;
 const LOOP_WORD = 31;
 
-/** Linear-memory layout shared with kernel-wasm.ts (the module also exports it as globals). */
+/** Linear-memory layout; the module exports the parts its caller touches as globals. */
 export const LAYOUT = {
   /** 8 x i32: the prefix midstate, written by the caller. */
   midstate: 0,
@@ -340,7 +340,7 @@ function _groupCode(shape: KernelShape, multipliers: _Multipliers): _Code {
   const headCode = _emit(head, [...state, ...stored], copies, {
     scalar: (name) => (name === "hi" ? "(local.get $hi)" : `(i32.load offset=${LAYOUT.midstate + 4 * Number(name.slice(1))} (i32.const 0))`),
     vector: (_name, c) => `(local.get $lo_${c})`,
-  }, "h", false ? headConsts.use : undefined);
+  }, "h", mul ? headConsts.use : undefined);
   headConsts.close();
   add(headCode);
   code.body.push(...headCode.body);
@@ -498,6 +498,7 @@ function _splatData(words: readonly number[]): string {
 
 /** The module of `shape` as WebAssembly text. Deterministic: same input, same text. */
 export function generateKernelWat(shape: KernelShape = SHAPES[0]!): string {
+  if (LAYOUT.w + 16 * 64 * shape.copies > LAYOUT.multipliers) throw new RangeError(`Cannot generate: ${shape.copies} copies overflow the schedule area`);
   const multipliers = new _Multipliers();
   const search = _searchFunc(shape, multipliers);
   const digest = _digestFunc(shape, multipliers);
