@@ -2,7 +2,7 @@
 // `npm test`: the whole suite on Bun, then on Deno; exits non-zero if either fails.
 // Extra arguments are test paths (default: tests/).
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const bin = (name) => {
@@ -18,7 +18,10 @@ if (deps.status !== 0) {
 }
 const paths = process.argv.slice(2);
 const targets = paths.length > 0 ? paths : ["tests/"];
+const checkTargets = ["src/main.ts", "src/mod.ts", "src/shared/pow/solver/worker.ts", ...["scripts", "bench", "examples"].flatMap((d) =>
+  readdirSync(d).filter((f) => f.endsWith(".ts")).map((f) => `${d}/${f}`))];
 const runs = [
+  ["typecheck", [bin("deno"), "check", ...checkTargets]],
   ["bun", [bin("bun"), "test", "--timeout", "120000", ...targets.map((p) => (p.startsWith(".") || p.startsWith("/") ? p : `./${p}`))]],
   ["deno", [bin("deno"), "test", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", ...targets]],
 ];

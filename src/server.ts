@@ -188,9 +188,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const tick = async () => {
     let sample = sampler.sample(gate.mono());
     metrics.loopDelay.set(sample.loopDelayMs / 1000);
-    metrics.spentEntries.set(gate.store.size());
-    metrics.storeUp.set(gate.store.healthy() ? 1 : 0);
-    metrics.ready.set(readiness().ready ? 1 : 0);
     const controller = defence.controller;
     if (!controller || !defence.adaptive) return;
     const from = controller.bits;
@@ -243,6 +240,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!(gate.store.ready?.() ?? gate.store.healthy())) reasons.push(`store ${gate.store.name} is down`);
     return { ready: reasons.length === 0, reasons };
   };
+  metrics.bindLive({ storeUp: () => gate.store.healthy(), ready: () => readiness().ready, spentEntries: () => gate.store.size() });
   let http: HttpServer | null = null;
   if (c.metrics_listen !== "") {
     const hp = parseHostPort(c.metrics_listen, "127.0.0.1");
@@ -283,7 +281,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     (closing ??= (async () => {
       clearInterval(ticker);
       loop.stop();
-      metrics.ready.set(0);
       await listener.stop();
       const forced = await connections.drain(c.shutdown_grace_ms);
       if (forced > 0) log.warn("closed connections still open after the shutdown grace period", { forced });

@@ -38,6 +38,12 @@ describe("networkKey()", () => {
   });
 });
 
+/** The memory limiter answers synchronously. */
+function sync<T>(x: T | Promise<T>): T {
+  assert.ok(!(x instanceof Promise), "expected a synchronous answer");
+  return x as T;
+}
+
 const spec = (over: Partial<AdmissionSpec> = {}): AdmissionSpec => ({
   maxConnections: 100, maxConnectionsPerAddr: 3, maxConnectionsPerNet: 5,
   challengesPerAddr: { ratePerSec: 1, burst: 100 }, challengesPerNet: { ratePerSec: 1, burst: 1000 },
@@ -67,33 +73,33 @@ describe("Admission", () => {
   });
   test("rate-limits challenges per address and per network with a retry time", () => {
     const a = new Admission(spec({ challengesPerAddr: { ratePerSec: 10, burst: 2 }, challengesPerNet: { ratePerSec: 10, burst: 3 } }));
-    assert.equal(a.allowChallenge("10.0.0.1", 0), null);
-    assert.equal(a.allowChallenge("10.0.0.1", 0), null);
-    const r = a.allowChallenge("10.0.0.1", 0);
+    assert.equal(sync(a.allowChallenge("10.0.0.1", 0)), null);
+    assert.equal(sync(a.allowChallenge("10.0.0.1", 0)), null);
+    const r = sync(a.allowChallenge("10.0.0.1", 0));
     assert.equal(r?.reason, "challenge_rate");
     assert.equal(r?.code, "RATE_LIMITED");
     assert.equal(r?.retryAfterMs, 100);
-    assert.equal(a.allowChallenge("10.0.0.2", 0), null);
-    assert.equal(a.allowChallenge("10.0.0.3", 0)?.reason, "net_challenge_rate");
+    assert.equal(sync(a.allowChallenge("10.0.0.2", 0)), null);
+    assert.equal(sync(a.allowChallenge("10.0.0.3", 0))?.reason, "net_challenge_rate");
   });
   test("caps outstanding challenges; redemption and expiry free them", () => {
     const a = new Admission(spec({ maxOutstandingPerAddr: 2, ttlMs: 1000 }));
-    assert.equal(a.allowChallenge("x", 0), null);
-    assert.equal(a.allowChallenge("x", 10), null);
-    const r = a.allowChallenge("x", 20);
+    assert.equal(sync(a.allowChallenge("x", 0)), null);
+    assert.equal(sync(a.allowChallenge("x", 10)), null);
+    const r = sync(a.allowChallenge("x", 20));
     assert.equal(r?.reason, "outstanding_cap");
     assert.equal(r?.retryAfterMs, 980);
     a.settle("x");
-    assert.equal(a.allowChallenge("x", 30), null);
+    assert.equal(sync(a.allowChallenge("x", 30)), null);
     assert.equal(a.outstanding("x", 30), 2);
     assert.equal(a.outstanding("x", 1010), 1, "the one from t=10 expired");
   });
   test("rate-limits solutions per address", () => {
     const a = new Admission(spec());
-    assert.equal(a.allowSolution("x", 0), null);
-    assert.equal(a.allowSolution("x", 0), null);
-    assert.equal(a.allowSolution("x", 0)?.reason, "solution_rate");
-    assert.equal(a.allowSolution("x", 1000), null);
+    assert.equal(sync(a.allowSolution("x", 0)), null);
+    assert.equal(sync(a.allowSolution("x", 0)), null);
+    assert.equal(sync(a.allowSolution("x", 0))?.reason, "solution_rate");
+    assert.equal(sync(a.allowSolution("x", 1000)), null);
   });
 });
 

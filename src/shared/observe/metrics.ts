@@ -16,8 +16,16 @@ export interface MetricsInfo {
   readonly runtime: string;
 }
 
+/** Values read at scrape time, so a scrape never shows a stale state. */
+export interface LiveValues {
+  storeUp(): boolean;
+  ready(): boolean;
+  spentEntries(): number;
+}
+
 export class Metrics implements GateObserver {
   readonly registry = new Registry();
+  private _live: LiveValues | null = null;
   readonly accepted: Counter;
   readonly open: Gauge;
   readonly closed: Counter<"reason">;
@@ -74,13 +82,16 @@ export class Metrics implements GateObserver {
     this.difficultyCeiling = new Gauge({ name: "wisdom_difficulty_ceiling", help: "Configured highest difficulty (leading zero bits).", registers: r });
     this.pressure = new Gauge({ name: "wisdom_pressure_ratio", help: "Pressure seen by the difficulty controller (1 = a signal at its threshold).", registers: r });
     this.loopDelay = new Gauge({ name: "wisdom_event_loop_delay_seconds", help: "Worst event-loop delay in the last controller tick.", registers: r });
-    this.spentEntries = new Gauge({ name: "wisdom_spent_entries", help: "Spent proofs remembered by the replay store.", registers: r });
-    this.ready = new Gauge({ name: "wisdom_ready", help: "1 when ready to serve (not draining, dependencies up), else 0.", registers: r });
-    this.storeUp = new Gauge({ name: "wisdom_store_up", help: "1 when the spent store's backend answers, else 0.", registers: r });
+    const live = (f: (l: LiveValues) => number) =>
+      function (this: Gauge) {
+        if (self._live) this.set(f(self._live));
+      };
+    const self = this;
+    this.spentEntries = new Gauge({ name: "wisdom_spent_entries", help: "Spent proofs remembered by the replay store.", registers: r, collect: live((l) => l.spentEntries()) });
+    this.ready = new Gauge({ name: "wisdom_ready", help: "1 when ready to serve (not draining, dependencies up), else 0.", registers: r, collect: live((l) => (l.ready() ? 1 : 0)) });
+    this.storeUp = new Gauge({ name: "wisdom_store_up", help: "1 when the spent store's backend answers, else 0.", registers: r, collect: live((l) => (l.storeUp() ? 1 : 0)) });
     this.storeFallbacks = new Counter({ name: "wisdom_store_fallbacks_total", help: "Proofs checked against the local memory store because the shared store was down (fail-open).", registers: r });
     this.keys = new Gauge({ name: "wisdom_keys", help: "HMAC keys in the key ring (the signing key and those that still verify).", registers: r });
-    this.ready.set(1);
-    this.storeUp.set(1);
   }
 
   connOpened(): void {
@@ -122,6 +133,11 @@ export class Metrics implements GateObserver {
   }
   quoteSourceBreakerState(source: string, state: string): void {
     this.quoteSourceBreaker.set({ source }, state === "closed" ? 0 : 1);
+  }
+
+  /** Where scrape-time gauges read their values. */
+  bindLive(l: LiveValues): void {
+    this._live = l;
   }
 
   async render(): Promise<string> {
