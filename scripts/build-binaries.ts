@@ -11,7 +11,7 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /** Release targets: output suffix -> bun --target. */
@@ -62,7 +62,7 @@ export function main(argv: string[]): number {
     console.log("Usage: npm run build -- [--all | --target linux-x64 ...] [--outdir dist] [--no-deno]");
     return 0;
   }
-  const outdir = join(root, values.outdir ?? "dist");
+  const outdir = resolve(root, values.outdir ?? "dist");
   mkdirSync(outdir, { recursive: true });
   for (const f of readdirSync(outdir)) if (f.startsWith("wisdom") || f === "SHA256SUMS") rmSync(join(outdir, f), { force: true });
 
@@ -109,7 +109,7 @@ export function main(argv: string[]): number {
       console.log(`built dist/wisdom-deno in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       outputs.push("wisdom-deno");
     } else {
-      const why = r.error ? String(r.error) : r.out.split("\n").filter((l) => /error|fail|download/i.test(l)).slice(0, 3).join(" | ");
+      const why = (r.error ? String(r.error) : r.out.split("\n").filter((l) => /error|fail|download/i.test(l)).slice(0, 3).join(" | ")).replace(/https?:\/\/\S+/g, "<url>").replace(/\x1b\[[0-9;]*m/g, "");
       console.log(`not built: dist/wisdom-deno. 'deno compile' needs to download the Deno runtime (denort), which is not reachable from this machine. Deno said: ${why || `exit ${r.status}`}`);
     }
   }

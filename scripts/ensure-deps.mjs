@@ -3,24 +3,27 @@
 // root with apt-get (CI and these machines), otherwise fails with a message naming the package.
 // Never skips silently. Usage: node scripts/ensure-deps.mjs [--check]
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 
 export const NEEDED = [
   { bin: "promtool", pkg: "prometheus", why: "promtool check metrics / test rules (tests/integration/observe*.test.ts, deploy/prometheus)" },
   { bin: "redis-server", pkg: "redis-server", why: "the Redis store tests (tests/integration/redis*.test.ts, scale-out)" },
   { bin: "haproxy", pkg: "haproxy", why: "the PROXY protocol and scale-out test behind HAProxy" },
   { bin: "qemu-aarch64-static", pkg: "qemu-user-static", why: "running the linux-arm64 binary under emulation" },
+  { file: "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", pkg: "libc6-arm64-cross", why: "the C library the linux-arm64 binary loads under qemu (QEMU_LD_PREFIX=/usr/aarch64-linux-gnu)" },
   { bin: "zsh", pkg: "zsh", why: "checking the zsh completion script" },
   { bin: "fish", pkg: "fish", why: "checking the fish completion script" },
 ];
 
 const has = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
-const missing = NEEDED.filter((n) => !has(n.bin));
+const present = (n) => (n.file ? existsSync(n.file) : has(n.bin));
+const missing = NEEDED.filter((n) => !present(n));
 if (missing.length === 0) process.exit(0);
 const names = missing.map((m) => m.pkg).join(" ");
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const hasApt = has("apt-get");
 if (process.argv.includes("--check") || !isRoot || !hasApt) {
-  for (const m of missing) process.stderr.write(`missing: ${m.bin} (Debian package ${m.pkg}) for ${m.why}\n`);
+  for (const m of missing) process.stderr.write(`missing: ${m.bin ?? m.file} (Debian package ${m.pkg}) for ${m.why}\n`);
   process.stderr.write(`Install them first: apt-get install -y ${names}\n`);
   process.exit(1);
 }
@@ -31,8 +34,8 @@ if (!run(["update", "-qq"]) || !run(["install", "-y", "-qq", "--no-install-recom
   process.stderr.write(`ensure-deps: apt-get could not install ${names}\n`);
   process.exit(1);
 }
-const still = missing.filter((n) => !has(n.bin));
+const still = missing.filter((n) => !present(n));
 if (still.length > 0) {
-  process.stderr.write(`ensure-deps: still missing after install: ${still.map((s) => s.bin).join(", ")}\n`);
+  process.stderr.write(`ensure-deps: still missing after install: ${still.map((s) => s.bin ?? s.file).join(", ")}\n`);
   process.exit(1);
 }
