@@ -104,7 +104,7 @@ export function mintChallenge(ring: KeyRing, p: MintParams): Challenge {
   const iat = Math.floor(p.nowMs);
   const fields = { v: CHALLENGE_VERSION, alg: ALG_SHA256_HASHCASH, bits: p.bits, iat, exp: iat + p.ttlMs, nonce: p.nonce, addr: p.addr, kid: ring.signingId };
   const mac = new Uint8Array(32);
-  ring.tagInto(ring.signingId, signedBytes(fields), mac);
+  ring.tagInto(ring.signingId, _mintSigned, mac, writeSignedBytes(_mintSigned, fields));
   const c: Challenge = {
     v: 1, alg: fields.alg, bits: fields.bits, iat: fields.iat, exp: fields.exp,
     nonce: bytesToHex(p.nonce), addr: p.addr, kid: fields.kid, mac: bytesToHex(mac),
@@ -132,6 +132,7 @@ export type Verdict =
   | { readonly ok: true; readonly spentKey: string; readonly expiresAtMs: number; readonly bits: number }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
+const _mintSigned = new Uint8Array(MAX_SIGNED_BYTES);
 const _given = new Uint8Array(32);
 const _expected = new Uint8Array(32);
 const _nonce = new Uint8Array(NONCE_BYTES);
