@@ -3,11 +3,14 @@
  * against `wisdom serve`, compared with a bare TCP server on the same runtime and transport that writes
  * one line and closes. Server and load generator run in separate processes (one core each here).
  *
- *   npx bun bench/handshake.ts [--seconds 5] [--width 64]
- *   npx deno run -A bench/handshake.ts [--seconds 5] [--width 64]
+ *   npx bun bench/handshake.ts [--seconds 5] [--width 64] [--redis]
+ *   npx deno run -A bench/handshake.ts [--seconds 5] [--width 64] [--redis]
  *
- * Internally: `bench/handshake.ts server bare|gate` runs a server and prints its port;
- * `bench/handshake.ts client bare|gate PORT SECONDS WIDTH` runs the generator and prints one JSON line.
+ * With --redis it also measures two gate instances sharing a Redis store (redis-server on a free port),
+ * the load generator alternating between them, against the one-instance memory-store figure.
+ *
+ * Internally: `bench/handshake.ts server bare|gate [STORE]` runs a server and prints its port;
+ * `bench/handshake.ts client bare|gate PORT[,PORT] SECONDS WIDTH` runs the generator and prints one JSON line.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -24,7 +27,7 @@ import { startServer } from "../src/server.ts";
 const self = fileURLToPath(import.meta.url);
 const [mode, kind, portText, secondsText, widthText] = process.argv.slice(2);
 
-async function serve(kind: string): Promise<void> {
+async function serve(kind: string, store = "memory"): Promise<void> {
   const t = await pickTransport();
   if (kind === "bare") {
     const line = new TextEncoder().encode("Know thyself. -- Socrates\n");
@@ -36,7 +39,7 @@ async function serve(kind: string): Promise<void> {
         ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 1, difficulty_max: 1, log_level: "silent",
         max_connections_per_addr: 1_000_000, max_connections_per_net: 1_000_000, max_outstanding: 1_000_000,
         challenge_rate: 1e6, challenge_burst: 1e6, net_challenge_rate: 1e6, net_challenge_burst: 1e6, solution_rate: 1e6, solution_burst: 1e6,
-        escalation_max_bits: 0,
+        escalation_max_bits: 0, store, store_failure: "fail-closed",
       },
       keys: [{ id: "bench", secret: new TextEncoder().encode("handshake-bench-secret-0123") }],
       transport: t,
@@ -48,12 +51,14 @@ async function serve(kind: string): Promise<void> {
 
 const td = new TextDecoder();
 
-async function client(kind: string, port: number, seconds: number, width: number): Promise<void> {
+async function client(kind: string, ports: number[], seconds: number, width: number): Promise<void> {
   const t = await pickTransport();
   let done = 0, failed = 0;
   const until = performance.now() + seconds * 1000;
+  let next = 0;
   const one = () =>
     new Promise<boolean>((resolve) => {
+      const port = ports[next++ % ports.length]!;
       const dec = new FrameDecoder();
       let ok = false;
       let conn: Conn;
@@ -86,6 +91,26 @@ async function client(kind: string, port: number, seconds: number, width: number
   process.exit(0);
 }
 
+async function startRedis(): Promise<{ url: string; stop(): void }> {
+  const net = await import("node:net");
+  const port = await new Promise<number>((r) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, "127.0.0.1", () => (s.destroy(), r(true)));
+      s.on("error", () => r(false));
+    });
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `redis://127.0.0.1:${port}/0`, stop: () => void (child.pid && process.kill(child.pid, "SIGKILL")) };
+}
+
 function run(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string> } {
   const cmd = runtimeName() === "deno" ? [process.execPath, ["run", "-A", self, ...args]] : [process.execPath, [self, ...args]];
   const child = spawn(cmd[0] as string, cmd[1] as string[], { stdio: ["ignore", "pipe", "inherit"] });
@@ -102,19 +127,34 @@ async function orchestrate(): Promise<void> {
   const seconds = Number(args[args.indexOf("--seconds") + 1] ?? 5) || 5;
   const width = Number(args[args.indexOf("--width") + 1] ?? 64) || 64;
   const results: Record<string, number> = {};
-  for (const kind of ["bare", "gate"]) {
-    const srv = run(["server", kind]);
-    const port = await srv.firstLine;
-    const cli = run(["client", kind, port, String(seconds), String(width)]);
+  const measure = async (label: string, kind: string, stores: string[]) => {
+    const servers = stores.map((st) => run(["server", kind, st]));
+    const ports = await Promise.all(servers.map((x) => x.firstLine));
+    const cli = run(["client", kind, ports.join(","), String(seconds), String(width)]);
     const line = JSON.parse(await cli.firstLine);
-    if (srv.child.pid) process.kill(srv.child.pid, "SIGKILL");
-    results[kind] = line.per_s;
-    console.error(`${kind}: ${line.per_s} connections/s (${line.failed} failed)`);
+    for (const x of servers) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
+    results[label] = line.per_s;
+    console.error(`${label}: ${line.per_s} connections/s (${line.failed} failed)`);
+  };
+  await measure("bare", "bare", ["memory"]);
+  await measure("gate", "gate", ["memory"]);
+  if (args.includes("--redis")) {
+    const redis = await startRedis();
+    try {
+      await measure("gate_redis_x1", "gate", [redis.url]);
+      await measure("gate_redis_x2", "gate", [redis.url, redis.url]);
+    } finally {
+      redis.stop();
+    }
   }
   const ratio = results.gate! / results.bare!;
-  console.log(JSON.stringify({ runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, width, bare_per_s: results.bare, gate_handshakes_per_s: results.gate, ratio: Math.round(ratio * 100) / 100 }));
+  console.log(JSON.stringify({
+    runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, width,
+    bare_per_s: results.bare, gate_handshakes_per_s: results.gate, ratio: Math.round(ratio * 100) / 100,
+    ...(results.gate_redis_x2 ? { redis_two_instances_per_s: results.gate_redis_x2, redis_vs_memory: Math.round((results.gate_redis_x2 / results.gate!) * 100) / 100 } : {}),
+  }));
 }
 
-if (mode === "server") await serve(kind!);
-else if (mode === "client") await client(kind!, Number(portText), Number(secondsText), Number(widthText));
+if (mode === "server") await serve(kind!, portText);
+else if (mode === "client") await client(kind!, portText!.split(",").map(Number), Number(secondsText), Number(widthText));
 else await orchestrate();

@@ -99,7 +99,10 @@ export class Admission {
     };
     const t = this.limiter.take("challenge", addr, this.spec.challengesPerAddr, nowMs);
     if (t instanceof Promise) {
-      return t.then(async (ta) => (ta.ok ? finish(ta, await this.limiter.take("challenge_net", net, this.spec.challengesPerNet, nowMs)) : finish(ta, null)));
+      // A shared limiter: ask for both buckets at once, so they travel in one round trip (pipelined).
+      // The network token is then spent even when the address is refused; that only ever refuses more.
+      const tn = this.limiter.take("challenge_net", net, this.spec.challengesPerNet, nowMs);
+      return Promise.all([t, tn]).then(([ta, tb]) => finish(ta, ta.ok ? tb : null));
     }
     if (!t.ok) return finish(t, null);
     const tn = this.limiter.take("challenge_net", net, this.spec.challengesPerNet, nowMs);
