@@ -24,6 +24,7 @@ export function commandFlags(): Record<string, string[]> {
     keygen: ["--help"],
     version: ["--json", "--help"],
     completion: ["bash", "zsh", "fish"],
+    healthcheck: ["--help"],
   };
 }
 

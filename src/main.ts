@@ -19,6 +19,7 @@ Commands:
   load       load and attack generator against a server on loopback (wisdom load --help)
   keygen     print a fresh HMAC secret for WISDOM_SECRET
   completion print a shell completion script (bash, zsh, fish)
+  healthcheck exit 0 when the side listener's /healthz answers (container HEALTHCHECK)
   version    print the version (--json for details)
 
 Options:
@@ -43,6 +44,24 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await (await import("./bench.ts")).runBench(rest, io);
       case "load":
         return await (await import("./load.ts")).runLoad(rest, io);
+      case "healthcheck": {
+        if (rest.includes("-h") || rest.includes("--help")) {
+          io.stdout("Usage: wisdom healthcheck [URL]\n\nExit 0 when URL (default http://127.0.0.1:9077/healthz) answers 200 within 3 s, else 1.\nFor container HEALTHCHECKs, where no curl is available.\n");
+          return EXIT.OK;
+        }
+        if (rest.length > 1) throw new UsageError("healthcheck takes at most one URL");
+        const url = rest[0] ?? "http://127.0.0.1:9077/healthz";
+        if (!/^https?:\/\//.test(url)) throw new UsageError(`healthcheck: ${JSON.stringify(url)} is not an http(s) URL`);
+        try {
+          const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
+          await r.body?.cancel();
+          if (r.status === 200) return EXIT.OK;
+          io.stderr(`wisdom healthcheck: ${url} answered ${r.status}\n`);
+        } catch (err) {
+          io.stderr(`wisdom healthcheck: ${url}: ${(err as Error).message}\n`);
+        }
+        return EXIT.FAILURE;
+      }
       case "completion":
         return (await import("./completion.ts")).runCompletion(rest, io);
       case "keygen": {

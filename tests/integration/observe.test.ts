@@ -94,6 +94,16 @@ describe("metrics and health over HTTP", () => {
     assert.match(reply, /"ready":true/);
   });
 
+  test("wisdom healthcheck exits 0 against /healthz and 1 against a closed port", async () => {
+    await using srv = await testServer({ metrics_listen: "127.0.0.1:0" });
+    const { runCli } = await import("../helpers/cli.ts");
+    assert.equal((await runCli(["healthcheck", `http://127.0.0.1:${srv.http!.port}/healthz`])).code, 0);
+    const down = await runCli(["healthcheck", "http://127.0.0.1:1/healthz"]);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /127\.0\.0\.1:1/);
+    assert.equal((await runCli(["healthcheck", "ftp://x"])).code, 2);
+  });
+
   test("unknown paths are a JSON 404", async () => {
     await using srv = await testServer({ metrics_listen: "127.0.0.1:0" });
     const r = await get(srv.http!.port, "/nope");
