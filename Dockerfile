@@ -1,6 +1,6 @@
 # One image for the server and the client:
 #   docker build -t wisdom .
-#   docker run -p 7077:7077 -p 9077:9077 -e WISDOM_SECRET=... wisdom            (serve)
+#   docker run -p 7077:7077 -p 127.0.0.1:9077:9077 -e WISDOM_SECRET=... wisdom  (serve; metrics on the host's loopback only)
 #   docker run --network host wisdom fetch 127.0.0.1:7077 --json                 (client)
 # The build stage runs the same steps as CI: `npm ci`, then scripts/build-binaries.ts.
 

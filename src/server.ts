@@ -59,6 +59,8 @@ export interface RunningServer {
   readonly stats: GateStats;
   defence: Defence;
   readonly metrics: Metrics;
+  /** The configuration in force (after reloads). */
+  readonly config: ServeConfig;
   /** Apply a new configuration and key ring without dropping connections (SIGHUP). */
   reload(config: ServeConfig, keys: readonly KeySpec[], signingId?: string): Promise<ReloadReport>;
   /** The HTTP side listener, when metrics_listen is set. */
@@ -74,12 +76,13 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, "//***@");
 }
 
-function gateSettings(c: ServeConfig): GateSettings {
+function gateSettings(c: ServeConfig, prev?: GateSettings): GateSettings {
   return {
     timeouts: { firstByteMs: c.first_byte_timeout_ms, frameMs: c.frame_timeout_ms, handshakeMs: c.handshake_timeout_ms },
     ttlMs: c.challenge_ttl_ms,
     skewMs: c.clock_skew_ms,
-    maxTtlMs: c.challenge_ttl_ms,
+    // Never lowered by a reload: challenges already issued with the longer lifetime must still verify.
+    maxTtlMs: Math.max(c.challenge_ttl_ms, prev?.maxTtlMs ?? 0),
     maxPayload: c.max_frame_bytes,
   };
 }
@@ -87,6 +90,7 @@ function gateSettings(c: ServeConfig): GateSettings {
 /** Keys whose change takes a restart; a reload reports them and keeps the running value. */
 export const RESTART_KEYS: readonly (keyof ServeConfig)[] = [
   "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "store", "store_failure", "store_timeout_ms",
+  "adaptive_tick_ms",
 ];
 
 export interface ReloadReport {
@@ -112,7 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           onEvent: (e) => {
             if (e.type === "down") log.warn("store down", { store: redactUrl(c.store), detail: e.detail, failure_mode: c.store_failure });
             else if (e.type === "up") log.info("store up", { store: redactUrl(c.store) });
-            else if (e.source !== "pressure") metricsRef.m?.storeFallbacks.inc();
+            else if (e.source === "spent") metricsRef.m?.storeFallbacks.inc(); // proofs checked in memory only
           },
         })
       : null;
@@ -209,14 +213,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const reload = async (n: ServeConfig, keys: readonly KeySpec[], signingId?: string): Promise<ReloadReport> => {
     const nextRing = new KeyRing(keys, signingId); // throws before anything changes
-    const quotesChanged = JSON.stringify(n.quotes ?? null) !== JSON.stringify(c.quotes ?? null);
-    const nextQuotes = quotesChanged && !opts.quotes ? await buildQuotes(n) : null; // throws before anything changes
+    // Rebuilt on every reload, so edited quote files are read again; throws before anything changes.
+    const nextQuotes = opts.quotes ? null : await buildQuotes(n);
     const changed = [...CONFIG_KEYS, "quotes"].filter((k) => JSON.stringify((c as Record<string, unknown>)[k]) !== JSON.stringify((n as Record<string, unknown>)[k]));
     const needRestart = changed.filter((k) => (RESTART_KEYS as readonly string[]).includes(k));
     const applied: ServeConfig = { ...n };
     for (const k of needRestart) (applied as Record<string, unknown>)[k] = (c as Record<string, unknown>)[k];
     gate.ring = nextRing;
-    gate.settings = gateSettings(applied);
+    gate.settings = gateSettings(applied, gate.settings);
     if (nextQuotes) {
       const old = gate.quotes;
       gate.quotes = nextQuotes;
@@ -297,6 +301,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     stats,
     get defence() {
       return defence;
+    },
+    get config() {
+      return c;
     },
     metrics,
     http,
@@ -415,7 +422,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     }
   });
   const signal = await stop;
-  log.info("shutting down", { signal, open_connections: server.connections.openCount, grace_ms: config.shutdown_grace_ms });
+  log.info("shutting down", { signal, open_connections: server.connections.openCount, grace_ms: server.config.shutdown_grace_ms });
   await server.close();
   log.info("stopped", { quotes_served: Object.values(server.stats.quotes).reduce((a, b) => a + b, 0) });
   return EXIT.OK;

@@ -77,7 +77,7 @@ export const ServeConfigSchema = v.strictObject({
   /** Serve /debug/runtime on the side listener. */
   debug_runtime: onOff,
 
-  // Defence (docs/POW.md "Adaptive difficulty", README "Defence"). `defence: off` turns every cap, limit and adaptation off.
+  // Defence (docs/POW.md "Adaptive difficulty", docs/OPERATIONS.md "Defence tuning"). `defence: off` turns every cap, limit and adaptation off.
   defence: onOff,
   /** Most open connections in all. */
   max_connections: int(1, 1_000_000),
@@ -156,7 +156,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   pressure_failed_proofs_per_s: 300,
   pressure_valid_proofs_per_s: 3000,
   pressure_loop_delay_ms: 150,
-  escalation_max_bits: 4,
+  escalation_max_bits: 2,
   escalation_free_requests: 20,
   escalation_half_life_ms: 30_000,
 };

@@ -74,8 +74,10 @@ export class Gate {
     try {
       fresh = await this.store.markSpent(verdict.spentKey, verdict.expiresAtMs, now);
     } catch (err) {
+      // Not the client's fault: counted as a refusal, not as a failed proof (which feeds the pressure signal).
       const msg = err instanceof StoreUnavailableError ? err.message : "Spent store failed";
-      return this._reject("BUSY", `Cannot check replay: ${msg}`, 1000);
+      this.observer.connRefused?.("store_unavailable");
+      return { ok: false, code: "BUSY", frame: encodeError("BUSY", `Cannot check replay: ${msg}`, 1000) };
     }
     if (!fresh) return this._reject("REPLAY", "This challenge was already spent");
     this.observer.proofAccepted?.(verdict.bits, this.mono() - t0, Math.max(0, now - s.challenge.iat));

@@ -90,7 +90,7 @@ export class Metrics implements GateObserver {
     this.spentEntries = new Gauge({ name: "wisdom_spent_entries", help: "Spent proofs remembered by the replay store.", registers: r, collect: live((l) => l.spentEntries()) });
     this.ready = new Gauge({ name: "wisdom_ready", help: "1 when ready to serve (not draining, dependencies up), else 0.", registers: r, collect: live((l) => (l.ready() ? 1 : 0)) });
     this.storeUp = new Gauge({ name: "wisdom_store_up", help: "1 when the spent store's backend answers, else 0.", registers: r, collect: live((l) => (l.storeUp() ? 1 : 0)) });
-    this.storeFallbacks = new Counter({ name: "wisdom_store_fallbacks_total", help: "Proofs checked against the local memory store because the shared store was down (fail-open).", registers: r });
+    this.storeFallbacks = new Counter({ name: "wisdom_store_fallbacks_total", help: "Proofs checked against the local memory store only, because the shared store was down (fail-open).", registers: r });
     this.keys = new Gauge({ name: "wisdom_keys", help: "HMAC keys in the key ring (the signing key and those that still verify).", registers: r });
   }
 
