@@ -54,10 +54,12 @@ export class GateStats implements GateObserver {
 /** Fan one event stream out to several observers. */
 export function fanOut(...observers: GateObserver[]): GateObserver {
   const pick = <K extends keyof GateObserver>(k: K) => observers.map((o) => o[k]?.bind(o)).filter((f) => f !== undefined) as NonNullable<GateObserver[K]>[];
+  // Fixed arity and no rest/spread: these run several times per connection.
   const call = <K extends keyof GateObserver>(k: K) => {
-    const fs = pick(k) as ((...a: unknown[]) => void)[];
-    return (...a: unknown[]) => {
-      for (const f of fs) f(...a);
+    const fs = pick(k) as ((a?: unknown, b?: unknown, c?: unknown, d?: unknown) => void)[];
+    if (fs.length === 1) return fs[0]!;
+    return (a?: unknown, b?: unknown, c?: unknown, d?: unknown) => {
+      for (let i = 0; i < fs.length; i++) fs[i]!(a, b, c, d);
     };
   };
   return {
