@@ -39,6 +39,8 @@ export interface Session {
   admittedBy: Admission | null;
   /** Tag of the challenge this connection was given ("" if none). */
   issuedMac: string;
+  /** Bytes that arrived while a shared rate limiter was still deciding (replayed after the challenge). */
+  early: Uint8Array[] | null;
 }
 
 export class GateConnections implements ConnHandler<Session> {
@@ -77,7 +79,7 @@ export class GateConnections implements ConnHandler<Session> {
     const now = this._gate.mono();
     const s: Session = {
       conn, openedAt: now, challengedAt: now, addr: conn.remoteAddress, proxy: null, decoder: null, phase: Phase.Waiting,
-      gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "",
+      gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "", early: null,
     };
     this._open.add(s);
     this._gate.observer.connOpened?.(s.addr);
@@ -107,8 +109,12 @@ export class GateConnections implements ConnHandler<Session> {
         (x) => {
           if (s.phase !== Phase.Admitting) return; // closed meanwhile
           s.phase = Phase.Waiting;
-          if (x) this._refuse(s, x);
-          else this._challenge(s);
+          if (x) return void this._refuse(s, x);
+          this._challenge(s);
+          // A client may send its Solution before reading the challenge (reconnect mode): keep those bytes.
+          const early = s.early;
+          s.early = null;
+          for (const chunk of early ?? []) if (s.phase === Phase.Waiting) this.data(s, chunk);
         },
         () => {
           if (s.phase === Phase.Admitting) this._fail(s, "BUSY", "Rate limiter unavailable", "refused", 1000);
@@ -129,6 +135,13 @@ export class GateConnections implements ConnHandler<Session> {
   }
 
   data(s: Session, chunk: Uint8Array): void {
+    if (s.phase === Phase.Admitting) {
+      // Bounded: at most one maximal frame is kept; more is a protocol violation handled after admission.
+      const held = (s.early ??= []);
+      if (held.reduce((n, c) => n + c.length, 0) <= this._gate.settings.maxPayload + 4) held.push(chunk.slice());
+      if (!s.gotByte) s.gotByte = true;
+      return;
+    }
     if (s.phase !== Phase.Waiting) return; // one solution per connection; the rest is ignored
     if (s.proxy) {
       let r;
@@ -149,7 +162,9 @@ export class GateConnections implements ConnHandler<Session> {
       s.frameStartedAt = 0;
       s.challengedAt = this._gate.mono();
       this._admit(s);
-      if (r.rest.length === 0 || s.phase !== Phase.Waiting) return;
+      if (r.rest.length === 0) return;
+      if ((s.phase as Phase) === Phase.Admitting) return void this.data(s, r.rest); // held until admitted
+      if (s.phase !== Phase.Waiting) return;
       chunk = r.rest;
     }
     s.gotByte = true;
