@@ -128,6 +128,13 @@ describe("two instances, HAProxy and Redis", () => {
   });
 
   test("killing one instance loses no client request beyond retries", async () => {
+    // Both instances ready again after the Redis test, and HAProxy's checks (every 300 ms) have seen it.
+    const readyBy = performance.now() + 15_000;
+    while ((await ready(a.metricsPort)) !== 200 || (await ready(b.metricsPort)) !== 200) {
+      assert.ok(performance.now() < readyBy, "both instances ready within 15 s");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
     const results: string[] = [];
     let i = 0;
     const until = performance.now() + 3000;
