@@ -7,21 +7,10 @@ import * as v from "valibot";
 import { parseHostPort } from "../net/address.ts";
 import { CidrList } from "../net/cidr.ts";
 import { QuoteSourcesSchema } from "../quotes/spec.ts";
+import { int, num, parsedBy } from "./checks.ts";
 
-const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
-const num = (min: number, max: number) => v.pipe(v.number(), v.minValue(min), v.maxValue(max));
 const onOff = v.picklist(["on", "off"]);
-const hostPort = v.pipe(
-  v.string(),
-  v.check((s) => {
-    try {
-      parseHostPort(s);
-      return true;
-    } catch {
-      return false;
-    }
-  }, "expected HOST:PORT, [IPV6]:PORT or :PORT"),
-);
+const hostPort = parsedBy(parseHostPort, "expected HOST:PORT, [IPV6]:PORT or :PORT");
 
 export const ServeConfigSchema = v.strictObject({
   /** TCP address to listen on. */
@@ -62,16 +51,9 @@ export const ServeConfigSchema = v.strictObject({
   /** Expect a PROXY protocol v1/v2 header on connections from `proxy_trusted` networks. */
   proxy_protocol: v.picklist(["on", "off"]),
   /** Comma-separated CIDRs allowed to send PROXY headers. */
-  proxy_trusted: v.pipe(
-    v.string(),
-    v.check((s) => {
-      try {
-        return new CidrList(s).size > 0;
-      } catch {
-        return false;
-      }
-    }, "expected a comma-separated list of CIDRs, e.g. 127.0.0.0/8,::1/128"),
-  ),
+  proxy_trusted: parsedBy((s) => {
+    if (new CidrList(s).size === 0) throw new RangeError("empty");
+  }, "expected a comma-separated list of CIDRs, e.g. 127.0.0.0/8,::1/128"),
   /** HTTP side listener for /metrics, /healthz, /readyz ("" turns it off). */
   metrics_listen: v.union([v.literal(""), hostPort]),
   /** Serve /debug/runtime on the side listener. */

@@ -7,19 +7,9 @@ import { basename } from "node:path";
 import * as v from "valibot";
 import { MAX_SOURCE_NAME_CHARS } from "./_check.ts";
 import { parsePath } from "./json-path.ts";
+import { int, parsedBy } from "../config/checks.ts";
 
-const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
-const jsonPath = v.pipe(
-  v.string(),
-  v.check((s) => {
-    try {
-      parsePath(s);
-      return true;
-    } catch {
-      return false;
-    }
-  }, `expected a dotted path such as "0.q" or "data.quote.text"`),
-);
+const jsonPath = parsedBy(parsePath, `expected a dotted path such as "0.q" or "data.quote.text"`);
 
 const common = {
   /** Relative share of calls. */
