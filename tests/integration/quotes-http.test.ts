@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { createQuoteSource, type QuoteSourcesSpec } from "../../src/shared/quotes/from-config.ts";
-import type { QuoteSourceObserver } from "../../src/shared/quotes/resilient.ts";
 import type { Quote } from "../../src/shared/quotes/types.ts";
+import { recorder } from "../helpers/quote-recorder.ts";
 
 type Mode = "ok" | "slow" | "500" | "junk" | "fields" | "long";
 
@@ -81,15 +81,6 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function recorder() {
-  const events: string[] = [];
-  const observer: QuoteSourceObserver = {
-    served: (s) => events.push(`served ${s}`),
-    failed: (s, r) => events.push(`failed ${s} ${r}`),
-    breakerState: (s, st) => events.push(`state ${s} ${st}`),
-  };
-  return { events, observer, take: () => events.splice(0) };
-}
 
 const spec = (url: string, extra: Record<string, unknown> = {}): QuoteSourcesSpec => ({
   sources: [{ type: "http", url, text_path: "0.q", author_path: "0.a", ...extra }],

@@ -2,17 +2,10 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/shared/protocol/errors.ts";
 import { checkHeader, encodeFrame, FrameDecoder, HEADER_BYTES, MAX_PAYLOAD, MessageType } from "../../src/shared/protocol/frame.ts";
+import { rngFloat as rng } from "../helpers/rng.ts";
 
 const enc = new TextEncoder();
 
-/** Deterministic PRNG (xorshift32) so random tests replay. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 describe("encodeFrame()", () => {
   test("writes version, type, big-endian length, payload", () => {

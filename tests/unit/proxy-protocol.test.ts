@@ -15,6 +15,7 @@ import {
   type ProxyHeaderInit,
   type ProxyResult,
 } from "../../src/shared/transport/proxy-protocol.ts";
+import { rngFloat as rng } from "../helpers/rng.ts";
 
 /** "50 52 4f" -> bytes; whitespace is ignored. */
 function hex(s: string): Uint8Array {
@@ -30,14 +31,6 @@ function cat(...parts: Uint8Array[]): Uint8Array {
   let o = 0;
   for (const p of parts) { out.set(p, o); o += p.length; }
   return out;
-}
-/** Deterministic PRNG (xorshift32) so random tests replay. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
 }
 function decodeWhole(bytes: Uint8Array, maxHeaderBytes?: number): ProxyResult | null {
   return new ProxyHeaderDecoder({ maxHeaderBytes }).push(bytes);

@@ -1,7 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type QuoteSourceObserver, ResilientQuoteSource } from "../../src/shared/quotes/resilient.ts";
+import { ResilientQuoteSource } from "../../src/shared/quotes/resilient.ts";
 import { MAX_QUOTE_CHARS, type Quote, QuoteSourceError, type QuoteSource } from "../../src/shared/quotes/types.ts";
+import { recorder } from "../helpers/quote-recorder.ts";
 
 /** A source whose behaviour the test sets per call. */
 function fake(name: string, behave: () => Quote | Promise<Quote> = () => quote(name)) {
@@ -23,15 +24,6 @@ function fake(name: string, behave: () => Quote | Promise<Quote> = () => quote(n
 const quote = (source: string, text = `from ${source}`): Quote => ({ text, author: "A", source });
 const fallback = () => fake("fallback");
 
-function recorder() {
-  const events: string[] = [];
-  const observer: QuoteSourceObserver = {
-    served: (s) => events.push(`served ${s}`),
-    failed: (s, r) => events.push(`failed ${s} ${r}`),
-    breakerState: (s, st) => events.push(`state ${s} ${st}`),
-  };
-  return { events, observer, take: () => events.splice(0) };
-}
 
 const sourceOf = async (r: Quote | Promise<Quote>) => (await r).source;
 

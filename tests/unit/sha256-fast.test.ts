@@ -9,15 +9,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { FastHmac, type Sha256Engine, setSha256Engine, workFirstWord } from "../../src/shared/pow/sha256-fast.ts";
 import { createSha256Wasm } from "../../src/shared/pow/sha256-wasm.ts";
+import { rngU32 as rng, randomBytes as bytes } from "../helpers/rng.ts";
 
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
-const bytes = (r: () => number, n: number) => Uint8Array.from({ length: n }, () => r() & 255);
 const tag = (key: Uint8Array, msg: Uint8Array, length = msg.length) => {
   const out = new Uint8Array(32);
   new FastHmac(key).tagInto(msg, length, out);

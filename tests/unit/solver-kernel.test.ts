@@ -11,16 +11,8 @@ import { createWasmKernel, preferredShape, WASM_SHAPES, wasmSimdSupported } from
 import { createKernel, resolveKernel } from "../../src/shared/pow/solver/kernels.ts";
 import { compress, difficultyMask, digestBytes, FINAL_BLOCK_PAD, midstate } from "../../src/shared/pow/solver/sha256-core.ts";
 import type { Kernel } from "../../src/shared/pow/solver/types.ts";
+import { rngU32 as rng, randomBytes } from "../helpers/rng.ts";
 
-/** Deterministic PRNG (xorshift32) so random tests replay. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x;
-  };
-}
-const randomBytes = (r: () => number, n: number) => Uint8Array.from({ length: n }, () => r() & 255);
 
 function reference(prefix: Uint8Array, hi: number, lo: number): Uint8Array {
   const message = new Uint8Array(72);
