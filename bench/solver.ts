@@ -1,18 +1,22 @@
 /**
  * Solver benchmark: attempts per second of each kernel on one thread, of the worker pool on every
  * thread, and of a native reference measured in the same run (bench/native/sha256_midstate.c:
- * OpenSSL SHA-256 reusing the prefix midstate, the way a C client would solve).
+ * OpenSSL's SHA-256 block function on the prefix midstate and a pre-padded final block, the
+ * fastest way a C client can solve with OpenSSL).
  *
  *   npx bun bench/solver.ts [--seconds N]
- *   npx deno run --allow-read --allow-run --allow-env bench/solver.ts [--seconds N]
+ *   npx deno run --allow-read --allow-run --allow-env --allow-ffi bench/solver.ts [--seconds N]
  *
  * The native part needs `cc` and OpenSSL's headers (Debian: apt-get install gcc libssl-dev); Deno
- * needs --allow-run and --allow-env for it (node:child_process reads the environment). Without
+ * needs --allow-run and --allow-env for it (node:child_process reads the environment), and --allow-ffi
+ * for the native kernel. Without
  * them the kernels are still measured.
  */
 import { execFileSync } from "node:child_process";
 import { createJsKernel } from "../src/shared/pow/solver/kernel-js.ts";
 import { createWasmKernel, preferredShape, WASM_SHAPES, wasmSimdSupported } from "../src/shared/pow/solver/kernel-wasm.ts";
+import { createKernel, kernelAvailable } from "../src/shared/pow/solver/kernels.ts";
+import type { NativeKernel } from "../src/shared/pow/solver/kernel-native.ts";
 import { measureKernel, measurePool } from "../src/shared/pow/solver/measure.ts";
 import { createSolver } from "../src/shared/pow/solver/solver.ts";
 
@@ -61,10 +65,19 @@ try {
   const nativeOne: number[] = [];
   if (native) nativeOne.push(runNative(native.binary, 1));
 
-  const kernels = [...(wasmSimdSupported() ? WASM_SHAPES.map((shape) => createWasmKernel(shape)) : []), createJsKernel()];
+  const kernels = [
+    ...(kernelAvailable("native") ? [createKernel("native")] : []),
+    ...(wasmSimdSupported() ? WASM_SHAPES.map((shape) => createWasmKernel(shape)) : []),
+    createJsKernel(),
+  ];
+  if (!kernelAvailable("native")) console.log("native kernel: not available here (needs libcrypto; on Deno also --allow-ffi)");
   const single: [string, number][] = [];
   for (const kernel of kernels) {
-    const label = "shape" in kernel ? `${kernel.name} (${kernel.shape}${kernel.shape === preferredShape() ? ", used here" : ""})` : kernel.name;
+    const used = kernel.name === solver.kernel;
+    const label = "shape" in kernel
+      ? `${kernel.name} (${kernel.shape}${used && kernel.shape === preferredShape() ? ", used here" : ""})`
+      : "library" in kernel ? `${kernel.name} (${(kernel as NativeKernel).library}${used ? ", used here" : ""})`
+      : `${kernel.name}${used ? " (used here)" : ""}`;
     single.push([label, measureKernel(kernel, seconds)]);
   }
   const pool = await measurePool(solver, seconds);

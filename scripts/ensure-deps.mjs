@@ -13,17 +13,19 @@ export const NEEDED = [
   { file: "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", pkg: "libc6-arm64-cross", why: "the C library the linux-arm64 binary loads under qemu (QEMU_LD_PREFIX=/usr/aarch64-linux-gnu)" },
   { bin: "zsh", pkg: "zsh", why: "checking the zsh completion script" },
   { bin: "fish", pkg: "fish", why: "checking the fish completion script" },
+  { lib: "libcrypto.so.3", pkg: "libssl3", why: "the solver's native kernel (OpenSSL's SHA-256 through the runtime's FFI)" },
 ];
 
 const has = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;
-const present = (n) => (n.file ? existsSync(n.file) : has(n.bin));
+const hasLib = (name) => spawnSync("sh", ["-c", `ldconfig -p | grep -qF ${name}`], { stdio: "ignore" }).status === 0;
+const present = (n) => (n.file ? existsSync(n.file) : n.lib ? hasLib(n.lib) : has(n.bin));
 const missing = NEEDED.filter((n) => !present(n));
 if (missing.length === 0) process.exit(0);
 const names = missing.map((m) => m.pkg).join(" ");
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 const hasApt = has("apt-get");
 if (process.argv.includes("--check") || !isRoot || !hasApt) {
-  for (const m of missing) process.stderr.write(`missing: ${m.bin ?? m.file} (Debian package ${m.pkg}) for ${m.why}\n`);
+  for (const m of missing) process.stderr.write(`missing: ${m.bin ?? m.file ?? m.lib} (Debian package ${m.pkg}) for ${m.why}\n`);
   process.stderr.write(`Install them first: apt-get install -y ${names}\n`);
   process.exit(1);
 }
@@ -36,6 +38,6 @@ if (!run(["update", "-qq"]) || !run(["install", "-y", "-qq", "--no-install-recom
 }
 const still = missing.filter((n) => !present(n));
 if (still.length > 0) {
-  process.stderr.write(`ensure-deps: still missing after install: ${still.map((s) => s.bin ?? s.file).join(", ")}\n`);
+  process.stderr.write(`ensure-deps: still missing after install: ${still.map((s) => s.bin ?? s.file ?? s.lib).join(", ")}\n`);
   process.exit(1);
 }

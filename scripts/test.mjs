@@ -23,7 +23,7 @@ const checkTargets = ["src/main.ts", "src/mod.ts", "src/shared/pow/solver/worker
 const runs = [
   ["typecheck", [bin("deno"), "check", ...checkTargets]],
   ["bun", [bin("bun"), "test", "--timeout", "120000", ...targets.map((p) => (p.startsWith(".") || p.startsWith("/") ? p : `./${p}`))]],
-  ["deno", [bin("deno"), "test", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", ...targets]],
+  ["deno", [bin("deno"), "test", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", "--allow-ffi", ...targets]],
 ];
 const results = [];
 for (const [name, [cmd, ...args]] of runs) {

@@ -8,7 +8,9 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { leadingZeroBits, solveReference, writeCounter } from "../../src/shared/pow/hashcash.ts";
 import { createJsKernel } from "../../src/shared/pow/solver/kernel-js.ts";
 import { createWasmKernel, preferredShape, WASM_SHAPES, wasmSimdSupported } from "../../src/shared/pow/solver/kernel-wasm.ts";
-import { createKernel, resolveKernel } from "../../src/shared/pow/solver/kernels.ts";
+import { createKernel, kernelAvailable, resolveKernel } from "../../src/shared/pow/solver/kernels.ts";
+import { createNativeKernel } from "../../src/shared/pow/solver/kernel-native.ts";
+import { NATIVE_STATE_WORDS, nativeSha256 } from "../../src/shared/runtime/native-sha256.ts";
 import { compress, difficultyMask, digestBytes, FINAL_BLOCK_PAD, midstate } from "../../src/shared/pow/solver/sha256-core.ts";
 import type { Kernel } from "../../src/shared/pow/solver/types.ts";
 import { rngU32 as rng, randomBytes } from "../helpers/rng.ts";
@@ -29,8 +31,21 @@ function wordWithZeros(r: () => number, zeros: number): number {
   return (top | (r() & (top - 1))) >>> 0;
 }
 
-const kernels: [string, () => Kernel][] = [["js", createJsKernel]];
+/** SHA-256's block function in JavaScript (sha256-core.ts), in the shape the native kernel calls. */
+function jsBlockFunction(state: Uint32Array, block: Uint8Array): void {
+  const w = new Int32Array(64);
+  const view = new DataView(block.buffer, block.byteOffset, 64);
+  for (let i = 0; i < 16; i++) w[i] = view.getInt32(4 * i);
+  const s = Int32Array.from(state.subarray(0, 8));
+  compress(s, w);
+  for (let i = 0; i < 8; i++) state[i] = s[i]! >>> 0;
+}
+
+const kernels: [string, () => Kernel][] = [["js", createJsKernel], ["native over a JS block function", () => createNativeKernel(jsBlockFunction, "js")]];
 if (wasmSimdSupported()) for (const shape of WASM_SHAPES) kernels.push([`wasm-simd (${shape})`, () => createWasmKernel(shape)]);
+// This machine kind (Debian with libssl3) has libcrypto; on Deno the test command grants --allow-ffi.
+const nativeExpected = ((globalThis as { process?: { platform?: string } }).process?.platform ?? "") === "linux";
+if (nativeExpected) kernels.push(["native (system libcrypto)", () => createKernel("native")]);
 
 describe("sha256-core", () => {
   test("midstate + compress of the final block equal @noble/hashes on random prefixes and counters", () => {
@@ -60,9 +75,9 @@ describe("WebAssembly SIMD kernel", () => {
   test("WebAssembly SIMD128 is available on this runtime (Bun and Deno both have it)", () => {
     assert.equal(wasmSimdSupported(), true);
   });
-  test("is what `auto` picks on this engine, in the build for this engine", () => {
-    assert.equal(resolveKernel("auto"), "wasm-simd");
-    assert.equal(createKernel().name, "wasm-simd");
+  test("is what `auto` picks after the native kernel, in the build for this engine", () => {
+    assert.equal(resolveKernel("auto"), kernelAvailable("native") ? "native" : "wasm-simd");
+    assert.equal(createKernel("wasm-simd").name, "wasm-simd");
     assert.equal(createWasmKernel().shape, preferredShape());
     assert.throws(() => createWasmKernel("arm" as "v8"), RangeError);
   });
@@ -171,6 +186,36 @@ for (const [name, make] of kernels) {
     });
   });
 }
+
+describe("native kernel (system libcrypto through the runtime's FFI)", () => {
+  test("loads here (Linux with libssl3; Deno with --allow-ffi), passes its known-answer test, and is what `auto` picks", () => {
+    assert.ok(nativeExpected, "this suite runs on Linux, where libcrypto (Debian package libssl3) is expected");
+    const native = nativeSha256();
+    assert.ok(native, "no usable libcrypto SHA256_Transform: install libssl3 (apt-get install libssl3); on Deno run with --allow-ffi");
+    assert.match(native.library, /libcrypto/);
+    assert.equal(resolveKernel("auto"), "native");
+    assert.equal(createKernel().name, "native");
+  });
+
+  test("its block function gives @noble/hashes' digests for 3000 random prefixes and counters", () => {
+    const native = nativeSha256()!;
+    const r = rng(10);
+    const state = new Uint32Array(NATIVE_STATE_WORDS);
+    const block = new Uint8Array(64);
+    for (let i = 0; i < 3000; i++) {
+      const prefix = randomBytes(r, 64), hi = r() & 0x1f_ffff, lo = r();
+      state.set(Uint32Array.from(midstate(prefix), (x) => x >>> 0));
+      block.fill(0);
+      writeCounter(block, 0, hi * 2 ** 32 + lo);
+      block[8] = 0x80;
+      new DataView(block.buffer).setUint32(60, 576);
+      native.transform(state, block);
+      const digest = new Uint8Array(32);
+      for (let k = 0; k < 8; k++) new DataView(digest.buffer).setUint32(4 * k, state[k]!);
+      assert.deepEqual(digest, reference(prefix, hi, lo), `prefix ${i}`);
+    }
+  });
+});
 
 describe("js kernel", () => {
   test("firstWord() equals @noble/hashes for 3000 random prefixes and counters", () => {

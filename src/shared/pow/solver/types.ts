@@ -21,7 +21,7 @@ export interface Kernel {
   search(prefix: Uint8Array, bits: number, hi: number, loStart: number, count: number): SearchResult;
 }
 
-export type KernelName = "wasm-simd" | "js";
+export type KernelName = "native" | "wasm-simd" | "js";
 
 /** Largest `count` a kernel call takes: keeps every index and lo an exact small integer. */
 export const MAX_SEARCH_COUNT = 2 ** 30;

@@ -1,0 +1,102 @@
+/**
+ * Runtime adapter: the system OpenSSL's SHA-256 block function, through the runtime's FFI, for the
+ * "native" hashcash kernel (pow/solver/kernel-native.ts). On Bun through bun:ffi; on Deno through
+ * Deno.dlopen, only when the ffi permission is granted (it is never requested). Elsewhere, or when
+ * no libcrypto is found, or when the loaded function fails a known-answer test: null, and the
+ * solver uses the WebAssembly kernel.
+ *
+ * The function is OpenSSL's SHA256_Transform(SHA256_CTX *c, const unsigned char *block): it
+ * compresses one 64-byte block into c->h, eight host-order 32-bit words at the start of the
+ * context (SHA-NI, AVX2 or plain code, whatever OpenSSL picked for this CPU). It is deprecated in
+ * OpenSSL 3 and still exported by libcrypto 1.1 and 3.
+ *
+ * macOS's /usr/lib/libcrypto.dylib is never opened: loading it aborts the process; only Homebrew's
+ * OpenSSL is tried there.
+ * @module
+ */
+
+declare const Deno: any;
+// Bun offers CommonJS require() in ES modules too; the compiled binary is bundled as CommonJS
+// (bytecode), where import.meta is not valid, so require() is the one form that works in both.
+declare const require: ((id: string) => any) | undefined;
+
+/** One SHA-256 block compression: `state` holds 8 host-order words (and room for a SHA256_CTX). */
+export interface NativeSha256 {
+  /** The library the function came from. */
+  readonly library: string;
+  /** Compresses the 64-byte `block` into state[0..7]. `state` must be a Uint32Array of at least 28 words. */
+  transform(state: Uint32Array, block: Uint8Array): void;
+}
+
+/** Words a SHA256_CTX needs (112 bytes in OpenSSL 1.1 and 3). */
+export const NATIVE_STATE_WORDS = 28;
+
+let _cached: NativeSha256 | null | undefined;
+
+/** The system's SHA-256 block function, loaded once per thread; null where it is unavailable. */
+export function nativeSha256(): NativeSha256 | null {
+  if (_cached === undefined) _cached = _load();
+  return _cached;
+}
+
+function _platform(): string {
+  if (typeof Deno !== "undefined") return String(Deno.build?.os ?? "");
+  return String((globalThis as { process?: { platform?: string } }).process?.platform ?? "");
+}
+
+function _candidates(platform: string): string[] {
+  if (platform === "linux") return ["libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so"];
+  if (platform === "darwin") {
+    return ["/opt/homebrew/opt/openssl@3/lib/libcrypto.3.dylib", "/usr/local/opt/openssl@3/lib/libcrypto.3.dylib"];
+  }
+  if (platform === "win32" || platform === "windows") return ["libcrypto-3-x64.dll", "libcrypto-3.dll"];
+  return [];
+}
+
+type _Transform = (state: Uint32Array, block: Uint8Array) => void;
+
+function _openBun(name: string): _Transform | null {
+  if (typeof require !== "function") return null;
+  const ffi = require("bun:ffi");
+  const lib = ffi.dlopen(name, { SHA256_Transform: { args: ["buffer", "buffer"], returns: "void" } });
+  return lib.symbols.SHA256_Transform as _Transform;
+}
+
+function _openDeno(name: string): _Transform | null {
+  if (typeof Deno.dlopen !== "function") return null;
+  const lib = Deno.dlopen(name, { SHA256_Transform: { parameters: ["buffer", "buffer"], result: "void" } });
+  return lib.symbols.SHA256_Transform as _Transform;
+}
+
+function _load(): NativeSha256 | null {
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  const isDeno = typeof Deno !== "undefined";
+  if (!isBun && !isDeno) return null;
+  if (isDeno && Deno.permissions?.querySync?.({ name: "ffi" })?.state !== "granted") return null;
+  for (const name of _candidates(_platform())) {
+    let transform: _Transform | null;
+    try {
+      transform = isBun ? _openBun(name) : _openDeno(name);
+    } catch {
+      continue; // not installed under this name, or no such symbol
+    }
+    if (transform && _knownAnswer(transform)) return { library: name, transform };
+  }
+  return null;
+}
+
+/** SHA-256("abc") (FIPS 180-4 example) through `transform`, compared word by word. */
+function _knownAnswer(transform: _Transform): boolean {
+  const state = new Uint32Array(NATIVE_STATE_WORDS);
+  state.set([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  const block = new Uint8Array(64);
+  block.set([0x61, 0x62, 0x63, 0x80]);
+  block[63] = 24;
+  try {
+    transform(state, block);
+  } catch {
+    return false;
+  }
+  const expected = [0xba7816bf, 0x8f01cfea, 0x414140de, 0x5dae2223, 0xb00361a3, 0x96177a9c, 0xb410ff61, 0xf20015ad];
+  return expected.every((word, i) => state[i] === word);
+}
