@@ -3,14 +3,14 @@
  * against `wisdom serve`, compared with a bare TCP server on the same runtime and transport that writes
  * one line and closes. Server and load generator run in separate processes (one core each here).
  *
- *   npx bun bench/handshake.ts [--seconds 5] [--width 64] [--redis]
- *   npx deno run -A bench/handshake.ts [--seconds 5] [--width 64] [--redis]
+ *   npx bun bench/handshake.ts [--seconds 5] [--warmup 8] [--width 64] [--redis]
+ *   npx deno run -A bench/handshake.ts [--seconds 5] [--warmup 8] [--width 64] [--redis]
  *
  * With --redis it also measures two gate instances sharing a Redis store (redis-server on a free port),
  * the load generator alternating between them, against the one-instance memory-store figure.
  *
  * Internally: `bench/handshake.ts server bare|gate [STORE]` runs a server and prints its port;
- * `bench/handshake.ts client bare|gate PORT[,PORT] SECONDS WIDTH` runs the generator and prints one JSON line.
+ * `bench/handshake.ts client bare|gate PORT[,PORT] SECONDS WIDTH WARMUP` runs the generator and prints one JSON line.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -25,7 +25,7 @@ import type { Conn } from "../src/shared/transport/types.ts";
 import { startServer } from "../src/server.ts";
 
 const self = fileURLToPath(import.meta.url);
-const [mode, kind, portText, secondsText, widthText] = process.argv.slice(2);
+const [mode, kind, portText, secondsText, widthText, warmupText] = process.argv.slice(2);
 
 async function serve(kind: string, store = "memory"): Promise<void> {
   const t = await pickTransport();
@@ -50,15 +50,18 @@ async function serve(kind: string, store = "memory"): Promise<void> {
 }
 
 const td = new TextDecoder();
-/** Seconds of load before counting starts (see client()). */
-const WARMUP_S = 3;
+/** Seconds of load before counting starts (see client()); --warmup. */
+let WARMUP_S = 8;
 
 async function client(kind: string, ports: number[], seconds: number, width: number): Promise<void> {
   const t = await pickTransport();
   let done = 0, failed = 0;
   // The first WARMUP_S seconds are not counted: both runtimes' JITs are still compiling the gate's
-  // code then (on Bun a JIT thread takes a fifth of the server's CPU for the first seconds), while
-  // the bare server's few lines are compiled at once. Steady state is what an operator runs.
+  // code then, while the bare server's few lines are compiled at once. Steady state is what an
+  // operator runs. Measured on Bun (BUN_JSC_reportCompileTimes=1, perf): the JIT thread takes a
+  // fifth of a server's CPU for the first seconds; an instance that gets half of the load (two
+  // instances sharing Redis) spends 2.9 s compiling (ioredis, node:stream, the gate) over its first
+  // 12 s and was still at 10 % after 12 s with a 3 s warm-up.
   const warmUntil = performance.now() + WARMUP_S * 1000;
   const until = warmUntil + seconds * 1000;
   let next = 0;
@@ -136,11 +139,13 @@ async function orchestrate(): Promise<void> {
   const args = process.argv.slice(2);
   const seconds = Number(args[args.indexOf("--seconds") + 1] ?? 5) || 5;
   const width = Number(args[args.indexOf("--width") + 1] ?? 64) || 64;
+  const warmup = args.includes("--warmup") ? Number(args[args.indexOf("--warmup") + 1]) : WARMUP_S;
+  if (!(warmup >= 0)) throw new RangeError(`--warmup must be a number of seconds >= 0`);
   const results: Record<string, number> = {};
   const measure = async (label: string, kind: string, stores: string[]) => {
     const servers = stores.map((st) => run(["server", kind, st]));
     const ports = await Promise.all(servers.map((x) => x.firstLine));
-    const cli = run(["client", kind, ports.join(","), String(seconds), String(width)]);
+    const cli = run(["client", kind, ports.join(","), String(seconds), String(width), String(warmup)]);
     const line = JSON.parse(await cli.firstLine);
     for (const x of servers) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
     results[label] = line.per_s;
@@ -159,12 +164,12 @@ async function orchestrate(): Promise<void> {
   }
   const ratio = results.gate! / results.bare!;
   console.log(JSON.stringify({
-    runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, width,
+    runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, warmup, width,
     bare_per_s: results.bare, gate_handshakes_per_s: results.gate, ratio: Math.round(ratio * 100) / 100,
     ...(results.gate_redis_x2 ? { redis_two_instances_per_s: results.gate_redis_x2, redis_vs_memory: Math.round((results.gate_redis_x2 / results.gate!) * 100) / 100 } : {}),
   }));
 }
 
 if (mode === "server") await serve(kind!, portText);
-else if (mode === "client") await client(kind!, portText!.split(",").map(Number), Number(secondsText), Number(widthText));
+else if (mode === "client") WARMUP_S = Number(warmupText), await client(kind!, portText!.split(",").map(Number), Number(secondsText), Number(widthText));
 else await orchestrate();

@@ -88,6 +88,25 @@ describe("Redis backend shared by two instances", () => {
     assert.equal((await Promise.all(tries)).filter(Boolean).length, 1);
   });
 
+  test("one event-loop turn's takes and spends travel as one script call, each answered in order", async () => {
+    const keyPrefix = prefix();
+    await using a = await backend(redis.url, { keyPrefix });
+    const now = Date.now();
+    await a.store.markSpent("warm", now + 60_000, now); // loads the script (EVALSHA, then EVAL once)
+    const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await a.client.info("commandstats"))?.[1] ?? 0);
+    const before = await calls();
+    // 40 distinct proofs, one of them twice; 5 takes from a burst-3 bucket; all issued in one turn.
+    const spends = Array.from({ length: 40 }, (_, i) => a.store.markSpent(`p${i}`, now + 60_000, now));
+    const again = a.store.markSpent("p7", now + 60_000, now);
+    const takes = Array.from({ length: 5 }, () => a.limiter.take("batch", "10.0.0.1", SPEC, now));
+    assert.deepEqual(await Promise.all(spends), Array(40).fill(true));
+    assert.equal(await again, false, "the second spend of a proof in the same batch is refused");
+    const t = await Promise.all(takes);
+    assert.deepEqual(t.map((x) => x.ok), [true, true, true, false, false]);
+    for (const x of t.slice(3)) assert.ok(!x.ok && x.retryAfterMs > 0 && x.retryAfterMs <= 1000 / SPEC.ratePerSec);
+    assert.equal((await calls()) - before, 1, "46 operations, one EVALSHA");
+  });
+
   test("spent entries expire with their challenge", async () => {
     await using a = await backend(redis.url, { keyPrefix: prefix() });
     const now = Date.now();

@@ -1,7 +1,7 @@
 /**
  * Token buckets in Redis, so a limit hit through one instance holds on the others. Each take is one
- * atomic script (redis-lua.ts TAKE_LUA) timed by the Redis server's clock: the caller's `nowMs` is
- * used only by the in-memory fallback. Unlike MemoryRateLimiter, a changed spec (reload) keeps each
+ * atomic step of a batch script (redis-lua.ts BATCH_LUA) timed by the Redis
+ * server's clock: the caller's `nowMs` is used only by the in-memory fallback. Unlike MemoryRateLimiter, a changed spec (reload) keeps each
  * bucket's level, capped at the new burst.
  * @module
  */
@@ -28,7 +28,7 @@ export class RedisRateLimiter implements RateLimiter {
       throw new RangeError(`RedisRateLimiter: rate ${spec.ratePerSec}/s and burst ${spec.burst} must be positive`);
     }
     try {
-      const [ok, retryAfterMs] = await this._link.run((c) => c.wisdomTake(`${this._prefix}rl:${table}:${key}`, spec.ratePerSec, spec.burst, n));
+      const [ok, retryAfterMs] = await this._link.batch(`${this._prefix}rl:${table}:${key}`, ["t", spec.ratePerSec, spec.burst, n]);
       return ok === 1 ? OK : { ok: false, retryAfterMs };
     } catch (err) {
       if (this._failMode === "fail-closed") {

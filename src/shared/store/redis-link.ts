@@ -5,7 +5,7 @@
  * @module
  */
 import { Redis } from "ioredis";
-import { TAKE_LUA, PRESSURE_LUA } from "./redis-lua.ts";
+import { BATCH_LUA, PRESSURE_LUA } from "./redis-lua.ts";
 import type { RedisTarget } from "./redis-url.ts";
 
 /** What the backend reports: transitions once each, and every answer given from memory (`source`: which part). */
@@ -15,9 +15,26 @@ export type RedisEvent =
 
 /** The client with the scripts of redis-lua.ts defined on it (EVALSHA, falling back to EVAL). */
 export type ScriptedRedis = Redis & {
-  wisdomTake(key: string, ratePerSec: number, burst: number, n: number): Promise<[number, number]>;
   wisdomPressure(key: string, instanceId: string, ttlMs: number, sampleJson: string): Promise<string>;
+  /** BATCH_LUA: the number of keys, the keys, then every op's arguments. */
+  wisdomBatch(...args: (string | number)[]): Promise<number[]>;
 };
+
+/** One operation of a batch (BATCH_LUA): its key, its arguments, and who waits for its two numbers. */
+interface _BatchOp {
+  key: string;
+  args: (string | number)[];
+  resolve(reply: [number, number]): void;
+  reject(err: unknown): void;
+}
+
+/** Most operations per script call; more wait for the next call of the same flush. */
+const _MAX_BATCH = 256;
+
+/** After the current event-loop turn's I/O callbacks: so every handshake of the turn joins one batch. */
+const _defer: (f: () => void) => void = typeof (globalThis as { setImmediate?: unknown }).setImmediate === "function"
+  ? (f) => void (globalThis as unknown as { setImmediate(f: () => void): unknown }).setImmediate(f)
+  : (f) => void setTimeout(f, 0);
 
 /** Reconnect delay after the `attempt`-th failure: 50 ms doubling up to the cap, with some jitter. */
 export function reconnectDelayMs(attempt: number, capMs = 2000): number {
@@ -55,8 +72,8 @@ export class RedisLink {
       enableAutoPipelining: true,
       retryStrategy: (attempt) => reconnectDelayMs(attempt),
     });
-    client.defineCommand("wisdomTake", { numberOfKeys: 1, lua: TAKE_LUA });
     client.defineCommand("wisdomPressure", { numberOfKeys: 1, lua: PRESSURE_LUA });
+    client.defineCommand("wisdomBatch", { lua: BATCH_LUA }); // the key count is the first argument
     client.on("ready", () => this._mark(true, "connected"));
     client.on("close", () => this._mark(false, "connection closed"));
     client.on("error", (err: Error) => this._mark(false, err.message)); // also keeps ioredis from logging it
@@ -101,6 +118,40 @@ export class RedisLink {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Queue one BATCH_LUA operation on `key`; every operation queued in the same event-loop turn goes
+   * to Redis in one script call (one command, one reply, one deadline), instead of one command each.
+   * Rejects like run() when that call fails or times out.
+   */
+  batch(key: string, args: (string | number)[]): Promise<[number, number]> {
+    return new Promise((resolve, reject) => {
+      this._queued.push({ key, args, resolve, reject });
+      if (this._queued.length === 1) _defer(() => this._flush());
+    });
+  }
+
+  private _queued: _BatchOp[] = [];
+
+  private _flush(): void {
+    const ops = this._queued;
+    this._queued = [];
+    for (let i = 0; i < ops.length; i += _MAX_BATCH) this._send(ops.slice(i, i + _MAX_BATCH));
+  }
+
+  private _send(ops: _BatchOp[]): void {
+    const argv: (string | number)[] = [ops.length];
+    for (const op of ops) argv.push(op.key);
+    for (const op of ops) for (const a of op.args) argv.push(a);
+    this.run((c) => c.wisdomBatch(...argv)).then(
+      (flat) => {
+        for (let i = 0; i < ops.length; i++) ops[i]!.resolve([Number(flat[2 * i]), Number(flat[2 * i + 1])]);
+      },
+      (err) => {
+        for (const op of ops) op.reject(err);
+      },
+    );
   }
 
   /** An answer came from this process instead of Redis. */

@@ -7,39 +7,61 @@
  */
 
 /**
- * Token bucket. KEYS[1]: the bucket (hash of `tokens`, `at` in server ms). ARGV: rate per second,
- * burst, tokens to take. Returns {1, 0} when taken, else {0, ms until there would be enough}.
- * The key expires once the bucket would be full again: a missing bucket is a full one.
+ * A batch of token-bucket takes and spent-set insertions, one per key, in one atomic call: what the
+ * handshakes of one event-loop turn need (redis-link.ts collects them). KEYS[i] is the key of op i;
+ * ARGV holds, per op in order, either 't', rate per second, burst, tokens, or 's', ttl ms.
+ *
+ * 't' is a token bucket: a hash of `tokens` and `at` (server ms); a missing bucket is a full one,
+ * and the key expires once the bucket would be full again. 's' is SET key 1 PX ttl NX. Returns two integers per op: for 't'
+ * {1, 0} when taken, else {0, ms until there would be enough}; for 's' {1, 0} when the key was
+ * absent (now set), {0, 0} when it was already there.
  */
-export const TAKE_LUA = `
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
+export const BATCH_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(b[1])
-local at = tonumber(b[2])
-if tokens == nil or at == nil then
-  tokens = burst
-else
-  tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+local out = {}
+local a = 1
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  if ARGV[a] == 't' then
+    local rate = tonumber(ARGV[a + 1])
+    local burst = tonumber(ARGV[a + 2])
+    local n = tonumber(ARGV[a + 3])
+    a = a + 4
+    local b = redis.call('HMGET', key, 'tokens', 'at')
+    local tokens = tonumber(b[1])
+    local at = tonumber(b[2])
+    if tokens == nil or at == nil then
+      tokens = burst
+    else
+      tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+    end
+    local ok, retry = 0, 0
+    if tokens >= n then
+      tokens = tokens - n
+      ok = 1
+    else
+      retry = math.max(1, math.ceil((n - tokens) * 1000 / rate))
+    end
+    local fullInMs = math.ceil((burst - tokens) * 1000 / rate)
+    if fullInMs <= 0 then
+      redis.call('DEL', key)
+    else
+      redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', now))
+      redis.call('PEXPIRE', key, fullInMs)
+    end
+    out[#out + 1] = ok
+    out[#out + 1] = retry
+  elseif ARGV[a] == 's' then
+    local set = redis.call('SET', key, '1', 'PX', ARGV[a + 1], 'NX')
+    a = a + 2
+    out[#out + 1] = set and 1 or 0
+    out[#out + 1] = 0
+  else
+    return redis.error_reply('wisdom batch: unknown op ' .. tostring(ARGV[a]))
+  end
 end
-local ok, retry = 0, 0
-if tokens >= n then
-  tokens = tokens - n
-  ok = 1
-else
-  retry = math.max(1, math.ceil((n - tokens) * 1000 / rate))
-end
-local fullInMs = math.ceil((burst - tokens) * 1000 / rate)
-if fullInMs <= 0 then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', now))
-  redis.call('PEXPIRE', KEYS[1], fullInMs)
-end
-return {ok, retry}
+return out
 `;
 
 /**

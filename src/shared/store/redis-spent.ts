@@ -1,7 +1,8 @@
 /**
  * The spent set in Redis, shared by every instance: one key per spent proof, written with
- * `SET <prefix>spent:<key> 1 PX <ms> NX`, which sets and expires atomically and only if absent, so of
- * several instances racing on one proof exactly one is told it is fresh.
+ * `SET <prefix>spent:<key> 1 PX <ms> NX` (inside a batch script, redis-lua.ts BATCH_LUA), which sets
+ * and expires atomically and only if absent, so of several instances racing on one proof exactly one
+ * is told it is fresh.
  * @module
  */
 import { type SpentStore, StoreUnavailableError } from "./types.ts";
@@ -26,9 +27,9 @@ export class RedisSpentStore implements SpentStore {
   async markSpent(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
     this._live.sweep(nowMs);
     const ttl = Math.max(1, Math.ceil(expiresAtMs - nowMs));
-    let reply: string | null;
+    let fresh: boolean;
     try {
-      reply = await this._link.run((c) => c.set(this._prefix + "spent:" + key, "1", "PX", ttl, "NX"));
+      fresh = (await this._link.batch(this._prefix + "spent:" + key, ["s", ttl]))[0] === 1;
     } catch (err) {
       if (this._failMode === "fail-closed") {
         throw new StoreUnavailableError(`Redis spent set at ${this._link.target.url} did not answer: ${(err as Error).message}`, { cause: err });
@@ -37,7 +38,7 @@ export class RedisSpentStore implements SpentStore {
       this._fellBack = true;
       return this._fallback.markSpent(key, expiresAtMs, nowMs);
     }
-    if (reply !== "OK") return false;
+    if (!fresh) return false;
     this._live.add(expiresAtMs);
     // Proofs spent in memory during an outage never reached Redis: they stay binding here until they expire.
     if (this._fellBack) {
