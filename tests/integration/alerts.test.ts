@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { Metrics } from "../../src/shared/observe/metrics.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const read = (rel: string) => readFileSync(`${root}${rel}`, "utf8");
@@ -19,7 +20,6 @@ const ALERTS = "deploy/prometheus/alerts.yml";
 const ALERT_TESTS = "deploy/prometheus/alerts.test.yml";
 const PROM_CONFIG = "deploy/prometheus/prometheus.yml";
 const DASHBOARD = "deploy/grafana/dashboard.json";
-const METRICS = "src/shared/observe/metrics.ts";
 
 /** Runs promtool from the repository root; fails (never skips) when it is not installed. */
 function promtool(...args: string[]): { code: number; out: string } {
@@ -61,12 +61,13 @@ const alerts = (): AlertRule[] => rules().groups.flatMap((g) => g.rules.filter((
 
 // ---------------------------------------------------------------------------------------- metric names
 
-/** Names defined in metrics.ts (`name: "..."`), and which of them are histograms (they also have _bucket, _sum, _count). */
+/**
+ * Names the registry of metrics.ts holds (prom-client's defaults included), and which of the
+ * application's (wisdom_*) are histograms (they also have _bucket, _sum, _count).
+ */
 function definedMetrics(): { names: Set<string>; histograms: Set<string> } {
-  const src = read(METRICS);
-  const names = new Set([...src.matchAll(/\bname:\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"/g)].map((m) => m[1]!));
-  const histograms = new Set([...src.matchAll(/new\s+Histogram\s*\(\s*\{\s*name:\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"/g)].map((m) => m[1]!));
-  return { names, histograms };
+  const all = new Metrics({ version: "test", commit: "test", runtime: "test" }).registry.getMetricsAsArray() as unknown as { name: string; type: string }[];
+  return { names: new Set(all.map((m) => m.name)), histograms: new Set(all.filter((m) => m.type === "histogram" && m.name.startsWith("wisdom_")).map((m) => m.name)) };
 }
 
 const PROMQL_KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"]);
