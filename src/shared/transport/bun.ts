@@ -8,12 +8,17 @@ import { type Conn, ConnectError, type ConnectOptions, type ConnHandler, type Li
 declare const Bun: any;
 
 interface _Slot<S> {
+  handler: ConnHandler<S>;
   conn: _BunConn;
   state: S;
   closed: boolean;
   /** handler.open() is still running: a close seen now is reported after it returns. */
   opening: boolean;
   closedWhileOpening: boolean;
+}
+
+function _slot<S>(handler: ConnHandler<S>): _Slot<S> {
+  return { handler, conn: undefined as unknown as _BunConn, state: undefined as S, closed: false, opening: true, closedWhileOpening: false };
 }
 
 class _BunConn implements Conn {
@@ -69,30 +74,35 @@ class _BunConn implements Conn {
   }
 }
 
-function socketHandlers<S>(handler: ConnHandler<S>) {
+/**
+ * Socket handlers in Bun's style: one object (and one function per event) shared by every socket,
+ * each socket's own state in socket.data. `listenHandler` serves a listener's accepted sockets; a
+ * client socket brings its slot (and handler) along in Bun.connect's `data`.
+ */
+function socketHandlers(listenHandler?: ConnHandler<unknown>) {
   return {
     binaryType: "uint8array",
     open(sock: any) {
+      const slot: _Slot<unknown> = sock.data ?? (sock.data = _slot(listenHandler!));
       const conn = new _BunConn(sock);
-      const slot: _Slot<S> = { conn, state: undefined as S, closed: false, opening: true, closedWhileOpening: false };
-      sock.data = slot;
-      slot.state = handler.open(conn);
+      slot.conn = conn;
+      slot.state = slot.handler.open(conn);
       slot.opening = false;
       if (slot.closedWhileOpening) {
         slot.closed = true;
         conn.markClosed();
-        handler.close(slot.state);
+        slot.handler.close(slot.state);
       }
     },
     data(sock: any, chunk: Uint8Array) {
-      const slot = sock.data as _Slot<S> | undefined;
-      if (slot && !slot.closed) handler.data(slot.state, chunk);
+      const slot = sock.data as _Slot<unknown> | undefined;
+      if (slot && !slot.closed) slot.handler.data(slot.state, chunk);
     },
     drain(sock: any) {
-      (sock.data as _Slot<S> | undefined)?.conn.flush();
+      (sock.data as _Slot<unknown> | undefined)?.conn?.flush();
     },
     close(sock: any) {
-      const slot = sock.data as _Slot<S> | undefined;
+      const slot = sock.data as _Slot<unknown> | undefined;
       if (!slot || slot.closed) return;
       if (slot.opening) {
         slot.closedWhileOpening = true;
@@ -100,7 +110,7 @@ function socketHandlers<S>(handler: ConnHandler<S>) {
       }
       slot.closed = true;
       slot.conn.markClosed();
-      handler.close(slot.state);
+      slot.handler.close(slot.state);
     },
     error(_sock: any, _err: Error) {
       // The close event follows; nothing to report per socket here.
@@ -108,10 +118,13 @@ function socketHandlers<S>(handler: ConnHandler<S>) {
   };
 }
 
+/** The handlers every client socket shares. */
+const _CLIENT_HANDLERS = socketHandlers();
+
 export const bunTransport: Transport = {
   name: "bun",
   async listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
-    const server = Bun.listen({ hostname: opts.host, port: opts.port, socket: socketHandlers(handler) });
+    const server = Bun.listen({ hostname: opts.host, port: opts.port, socket: socketHandlers(handler as ConnHandler<unknown>) });
     return {
       host: opts.host,
       port: server.port,
@@ -124,7 +137,7 @@ export const bunTransport: Transport = {
     if (opts?.localAddress) throw new ConnectError(`The ${this.name} transport cannot bind a source address; use the node transport`);
     let sock: any;
     try {
-      sock = await Bun.connect({ hostname: host, port, socket: socketHandlers(handler) });
+      sock = await Bun.connect({ hostname: host, port, socket: _CLIENT_HANDLERS, data: _slot(handler) });
     } catch (err) {
       throw new ConnectError(`Cannot connect to ${host}:${port}: ${(err as Error).message}`, { cause: err });
     }
