@@ -11,7 +11,7 @@ import type { Conn, ConnHandler } from "../transport/types.ts";
 import type { Admission, Refusal } from "../defence/admission.ts";
 import type { CidrList } from "../net/cidr.ts";
 import { ProxyHeaderDecoder, ProxyHeaderError } from "../transport/proxy-protocol.ts";
-import type { Gate } from "./gate.ts";
+import type { Gate, Redemption } from "./gate.ts";
 import type { CloseReason } from "./types.ts";
 
 const enum Phase {
@@ -202,14 +202,18 @@ export class GateConnections implements ConnHandler<Session> {
     s.phase = Phase.Verifying;
     s.decoder = null;
     const solution = msg.body;
-    const redeem = () =>
-      this._gate.redeem(solution, addr).then((r) => {
+    const answer = (r: Redemption) => {
       // A redeemed challenge stops counting as outstanding; so does this connection's own one when the
       // client answered an earlier challenge (reconnect mode) instead.
-        if (r.ok && adm) adm.settle(addr, solution.challenge.mac === s.issuedMac ? 1 : 2);
-        if (s.phase !== Phase.Verifying) return; // closed (deadline or peer) meanwhile
-        this._finish(s, r.frame, r.ok ? "served" : "rejected");
-      });
+      if (r.ok && adm) adm.settle(addr, solution.challenge.mac === s.issuedMac ? 1 : 2);
+      if (s.phase !== Phase.Verifying) return; // closed (deadline or peer) meanwhile
+      this._finish(s, r.frame, r.ok ? "served" : "rejected");
+    };
+    const redeem = () => {
+      const r = this._gate.redeem(solution, addr);
+      if (r instanceof Promise) void r.then(answer);
+      else answer(r);
+    };
     const allowed = adm ? adm.allowSolution(addr, this._gate.now()) : null;
     if (allowed instanceof Promise) {
       void allowed.then(

@@ -7,7 +7,7 @@ import { type Challenge, encodeError, encodeQuote, type Solution } from "../prot
 import type { ErrorCode } from "../protocol/errors.ts";
 import { mintChallenge, NONCE_BYTES, verifySolution } from "../pow/challenge.ts";
 import type { KeyRing } from "../pow/keys.ts";
-import type { QuoteSource } from "../quotes/types.ts";
+import type { Quote, QuoteSource } from "../quotes/types.ts";
 import { type SpentStore, StoreUnavailableError } from "../store/types.ts";
 import type { DifficultyPolicy, GateObserver, GateSettings } from "./types.ts";
 
@@ -63,31 +63,56 @@ export class Gate {
     return c;
   }
 
-  /** Verify a solution from `addr` and answer with a Quote or an Error frame. Never throws. */
-  async redeem(s: Solution, addr: string): Promise<Redemption> {
+  /**
+   * Verify a solution from `addr` and answer with a Quote or an Error frame. Never throws. Synchronous
+   * when the spent store and the quote source answer synchronously (the memory store, embedded and
+   * cached quotes): no promise or microtask per handshake then; a promise otherwise.
+   */
+  redeem(s: Solution, addr: string): Redemption | Promise<Redemption> {
     const t0 = this.mono();
     const now = this.now();
     const s_ = this.settings;
     const verdict = verifySolution(this.ring, s, { nowMs: now, addr, skewMs: s_.skewMs, maxTtlMs: s_.maxTtlMs });
     if (!verdict.ok) return this._reject(verdict.code, verdict.message);
-    let fresh: boolean;
+    let fresh: boolean | Promise<boolean>;
     try {
-      fresh = await this.store.markSpent(verdict.spentKey, verdict.expiresAtMs, now);
+      fresh = this.store.markSpent(verdict.spentKey, verdict.expiresAtMs, now);
     } catch (err) {
-      // Not the client's fault: counted as a refusal, not as a failed proof (which feeds the pressure signal).
-      const msg = err instanceof StoreUnavailableError ? err.message : "Spent store failed";
-      this.observer.connRefused?.("store_unavailable");
-      return { ok: false, code: "BUSY", frame: encodeError("BUSY", `Cannot check replay: ${msg}`, 1000) };
+      return this._storeFailed(err);
     }
+    if (typeof fresh !== "boolean") {
+      return fresh.then((f) => this._spent(f, verdict.bits, t0, now, s.challenge.iat), (err) => this._storeFailed(err));
+    }
+    return this._spent(fresh, verdict.bits, t0, now, s.challenge.iat);
+  }
+
+  /** After the replay check: refuse a replay, else count the proof and answer with a quote. */
+  private _spent(fresh: boolean, bits: number, t0: number, now: number, iat: number): Redemption | Promise<Redemption> {
     if (!fresh) return this._reject("REPLAY", "This challenge was already spent");
-    this.observer.proofAccepted?.(verdict.bits, this.mono() - t0, Math.max(0, now - s.challenge.iat));
+    this.observer.proofAccepted?.(bits, this.mono() - t0, Math.max(0, now - iat));
+    let q: Quote | Promise<Quote>;
     try {
-      const q = await this.quotes.next();
-      this.observer.quoteServed?.(q.source);
-      return { ok: true, frame: encodeQuote({ quote: q.text, author: q.author, source: q.source }) };
+      q = this.quotes.next();
     } catch {
-      return this._reject("INTERNAL", "No quote source could serve a quote");
+      return this._noQuote();
     }
+    return q instanceof Promise ? q.then((x) => this._quote(x), () => this._noQuote()) : this._quote(q);
+  }
+
+  private _quote(q: Quote): Redemption {
+    this.observer.quoteServed?.(q.source);
+    return { ok: true, frame: encodeQuote({ quote: q.text, author: q.author, source: q.source }) };
+  }
+
+  private _noQuote(): Redemption {
+    return this._reject("INTERNAL", "No quote source could serve a quote");
+  }
+
+  /** Not the client's fault: counted as a refusal, not as a failed proof (which feeds the pressure signal). */
+  private _storeFailed(err: unknown): Redemption {
+    const msg = err instanceof StoreUnavailableError ? err.message : "Spent store failed";
+    this.observer.connRefused?.("store_unavailable");
+    return { ok: false, code: "BUSY", frame: encodeError("BUSY", `Cannot check replay: ${msg}`, 1000) };
   }
 
   private _reject(code: ErrorCode, message: string, retryAfterMs?: number): Redemption {
