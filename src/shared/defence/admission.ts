@@ -54,13 +54,15 @@ export class Admission {
     this.spec = spec;
   }
 
-  /** A new connection from `addr`: admitted (null, and counted) or refused. */
-  onOpen(addr: string): Refusal | null {
+  /**
+   * A new connection from `addr`: admitted (null, and counted) or refused. `net` is networkKey(addr);
+   * a caller that asks several times for one connection passes it in to compute it once.
+   */
+  onOpen(addr: string, net = networkKey(addr)): Refusal | null {
     const s = this.spec;
     if (this.open >= s.maxConnections) return this._refuse("conn_cap", "BUSY", 1000, `Server at its connection cap (${s.maxConnections})`);
     const a = this._perAddr.get(addr) ?? 0;
     if (a >= s.maxConnectionsPerAddr) return this._refuse("addr_conn_cap", "RATE_LIMITED", 1000, `Too many connections from this address (cap ${s.maxConnectionsPerAddr})`);
-    const net = networkKey(addr);
     const n = this._perNet.get(net) ?? 0;
     if (n >= s.maxConnectionsPerNet) return this._refuse("net_conn_cap", "RATE_LIMITED", 1000, `Too many connections from this network (cap ${s.maxConnectionsPerNet})`);
     this.open++;
@@ -70,12 +72,11 @@ export class Admission {
   }
 
   /** An admitted connection closed. */
-  onClose(addr: string): void {
+  onClose(addr: string, net = networkKey(addr)): void {
     this.open--;
     const a = (this._perAddr.get(addr) ?? 1) - 1;
     if (a <= 0) this._perAddr.delete(addr);
     else this._perAddr.set(addr, a);
-    const net = networkKey(addr);
     const n = (this._perNet.get(net) ?? 1) - 1;
     if (n <= 0) this._perNet.delete(net);
     else this._perNet.set(net, n);
@@ -85,12 +86,11 @@ export class Admission {
    * May `addr` get a challenge now? Records it as outstanding when yes. Synchronous with the memory
    * limiter; a promise with a shared one.
    */
-  allowChallenge(addr: string, nowMs: number): Refusal | null | Promise<Refusal | null> {
+  allowChallenge(addr: string, nowMs: number, net = networkKey(addr)): Refusal | null | Promise<Refusal | null> {
     const out = this._pruned(addr, nowMs);
     if (out.length >= this.spec.maxOutstandingPerAddr) {
       return this._refuse("outstanding_cap", "RATE_LIMITED", Math.max(1, out[0]! + this.spec.ttlMs - nowMs), `Too many unsolved challenges for this address (cap ${this.spec.maxOutstandingPerAddr})`);
     }
-    const net = networkKey(addr);
     const finish = (t: Take, tn: Take | null): Refusal | null => {
       if (!t.ok) return this._refuse("challenge_rate", "RATE_LIMITED", t.retryAfterMs, "Too many challenges for this address");
       if (tn && !tn.ok) return this._refuse("net_challenge_rate", "RATE_LIMITED", tn.retryAfterMs, "Too many challenges for this network");

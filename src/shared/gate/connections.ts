@@ -9,6 +9,7 @@ import { FrameDecoder, MessageType } from "../protocol/frame.ts";
 import { decodeMessage, encodeChallenge, encodeError } from "../protocol/messages.ts";
 import type { Conn, ConnHandler } from "../transport/types.ts";
 import type { Admission, Refusal } from "../defence/admission.ts";
+import { networkKey } from "../defence/client-key.ts";
 import type { CidrList } from "../net/cidr.ts";
 import { ProxyHeaderDecoder, ProxyHeaderError } from "../transport/proxy-protocol.ts";
 import type { Gate, Redemption } from "./gate.ts";
@@ -35,6 +36,8 @@ export interface Session {
   gotByte: boolean;
   frameStartedAt: number;
   reason: CloseReason;
+  /** networkKey(addr), once admission has asked for it. */
+  net: string;
   /** The admission that counted this connection (its close is uncounted there, even after a reload). */
   admittedBy: Admission | null;
   /** Tag of the challenge this connection was given ("" if none). */
@@ -78,7 +81,7 @@ export class GateConnections implements ConnHandler<Session> {
   open(conn: Conn): Session {
     const now = this._gate.mono();
     const s: Session = {
-      conn, openedAt: now, challengedAt: now, addr: conn.remoteAddress, proxy: null, decoder: null, phase: Phase.Waiting,
+      conn, openedAt: now, challengedAt: now, addr: conn.remoteAddress, net: "", proxy: null, decoder: null, phase: Phase.Waiting,
       gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "", early: null,
     };
     this._open.add(s);
@@ -98,10 +101,11 @@ export class GateConnections implements ConnHandler<Session> {
   private _admit(s: Session): Session {
     const adm = this.admission;
     if (!adm) return this._challenge(s);
-    const r = adm.onOpen(s.addr);
+    const net = (s.net = networkKey(s.addr));
+    const r = adm.onOpen(s.addr, net);
     if (r) return this._refuse(s, r);
     s.admittedBy = adm;
-    const rc = adm.allowChallenge(s.addr, this._gate.now());
+    const rc = adm.allowChallenge(s.addr, this._gate.now(), net);
     if (rc instanceof Promise) {
       // A shared limiter answers later; the connection's deadlines keep running meanwhile.
       s.phase = Phase.Admitting;
@@ -235,7 +239,7 @@ export class GateConnections implements ConnHandler<Session> {
   close(s: Session): void {
     if (!this._open.delete(s)) return;
     s.phase = Phase.Done;
-    s.admittedBy?.onClose(s.addr);
+    s.admittedBy?.onClose(s.addr, s.net);
     this._gate.observer.connClosed?.(s.reason, this._gate.mono() - s.openedAt);
     if (this._draining && this._open.size === 0) this._drained?.();
   }
