@@ -3,8 +3,8 @@
  * against `wisdom serve`, compared with a bare TCP server on the same runtime and transport that writes
  * one line and closes. Server and load generator run in separate processes (one core each here).
  *
- *   npx bun bench/handshake.ts [--seconds 5] [--warmup 8] [--width 64] [--redis]
- *   npx deno run -A bench/handshake.ts [--seconds 5] [--warmup 8] [--width 64] [--redis]
+ *   npx bun bench/handshake.ts [--seconds 5] [--warmup 8] [--rounds 3] [--width 64] [--redis]
+ *   npx deno run -A bench/handshake.ts [--seconds 5] [--warmup 8] [--rounds 3] [--width 64] [--redis]
  *
  * With --redis it also measures two gate instances sharing a Redis store (redis-server on a free port),
  * the load generator alternating between them, against the one-instance memory-store figure.
@@ -154,32 +154,44 @@ async function orchestrate(): Promise<void> {
   const width = Number(args[args.indexOf("--width") + 1] ?? 64) || 64;
   const warmup = args.includes("--warmup") ? Number(args[args.indexOf("--warmup") + 1]) : WARMUP_S;
   if (!(warmup >= 0)) throw new RangeError(`--warmup must be a number of seconds >= 0`);
-  const results: Record<string, number> = {};
-  const measure = async (label: string, kind: string, stores: string[]) => {
+  const rounds = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : 3;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds must be a positive integer`);
+  const measure = async (label: string, kind: string, stores: string[]): Promise<number> => {
     const servers = stores.map((st) => run(["server", kind, st]));
     const ports = await Promise.all(servers.map((x) => x.firstLine));
     const cli = run(["client", kind, ports.join(","), String(seconds), String(width), String(warmup)]);
     const line = JSON.parse(await cli.firstLine);
     for (const x of servers) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
-    results[label] = line.per_s;
     console.error(`${label}: ${line.per_s} connections/s (${line.failed} failed)`);
+    return line.per_s;
   };
-  await measure("bare", "bare", ["memory"]);
-  await measure("gate", "gate", ["memory"]);
-  if (args.includes("--redis")) {
-    const redis = await startRedis();
-    try {
-      await measure("gate_redis_x1", "gate", [redis.url]);
-      await measure("gate_redis_x2", "gate", [redis.url, redis.url]);
-    } finally {
-      redis.stop();
+  // This VM's speed drifts by up to 1.5x over minutes, so the configurations are measured in
+  // alternation, `rounds` times, and each ratio is taken within a round (then the median of those).
+  const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  const per: Record<string, number[]> = { bare: [], gate: [], gate_redis_x1: [], gate_redis_x2: [] };
+  const redis = args.includes("--redis") ? await startRedis() : undefined;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      per.bare!.push(await measure("bare", "bare", ["memory"]));
+      per.gate!.push(await measure("gate", "gate", ["memory"]));
+      if (redis) {
+        per.gate_redis_x1!.push(await measure("gate_redis_x1", "gate", [redis.url]));
+        per.gate_redis_x2!.push(await measure("gate_redis_x2", "gate", [redis.url, redis.url]));
+      }
     }
+  } finally {
+    redis?.stop();
   }
-  const ratio = results.gate! / results.bare!;
+  const ratios = per.gate!.map((g, i) => round2(g / per.bare![i]!));
+  const vsMemory = (k: string) => per[k]!.map((x, i) => round2(x / per.gate![i]!));
   console.log(JSON.stringify({
-    runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, warmup, width,
-    bare_per_s: results.bare, gate_handshakes_per_s: results.gate, ratio: Math.round(ratio * 100) / 100,
-    ...(results.gate_redis_x2 ? { redis_two_instances_per_s: results.gate_redis_x2, redis_vs_memory: Math.round((results.gate_redis_x2 / results.gate!) * 100) / 100 } : {}),
+    runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, warmup, width, rounds,
+    bare_per_s: median(per.bare!), gate_handshakes_per_s: median(per.gate!), ratio: median(ratios), ratios,
+    ...(redis ? {
+      redis_one_instance_per_s: median(per.gate_redis_x1!), redis_one_vs_memory: median(vsMemory("gate_redis_x1")),
+      redis_two_instances_per_s: median(per.gate_redis_x2!), redis_vs_memory: median(vsMemory("gate_redis_x2")), redis_vs_memory_rounds: vsMemory("gate_redis_x2"),
+    } : {}),
   }));
 }
 
