@@ -80,6 +80,8 @@ try {
       : `${kernel.name}${used ? " (used here)" : ""}`;
     single.push([label, measureKernel(kernel, seconds)]);
   }
+  const one = await createSolver({ threads: 1 });
+  const poolOne = await measurePool(one, seconds).finally(() => one.close());
   const pool = await measurePool(solver, seconds);
   const nativeAll = native && solver.threads > 1 ? runNative(native.binary, solver.threads) : undefined;
   if (native) nativeOne.push(runNative(native.binary, 1));
@@ -93,7 +95,8 @@ try {
     console.log(`${`${label}, 1 thread`.padEnd(44)} ${mps(hps)}${nativeRate ? `   ${(hps / nativeRate).toFixed(2)}x native` : ""}`);
   }
   const best = measureBest(single);
-  console.log(`${`pool ${solver.kernel} x ${solver.threads} threads`.padEnd(44)} ${mps(pool)}   ${(pool / best).toFixed(2)}x one thread${nativeRate ? `, ${(pool / nativeRate).toFixed(2)}x native` : ""}`);
+  console.log(`${`pool ${solver.kernel} x 1 thread`.padEnd(44)} ${mps(poolOne)}   ${(poolOne / best).toFixed(2)}x the same kernel on the main thread${nativeRate ? `, ${(poolOne / nativeRate).toFixed(2)}x native` : ""}`);
+  console.log(`${`pool ${solver.kernel} x ${solver.threads} threads`.padEnd(44)} ${mps(pool)}   ${(pool / poolOne).toFixed(2)}x the pool on 1 thread, ${(pool / best).toFixed(2)}x main thread${nativeRate ? `, ${(pool / nativeRate).toFixed(2)}x native` : ""}`);
 } finally {
   await solver.close();
   if (native) execFileSync("rm", ["-rf", native.dir]);

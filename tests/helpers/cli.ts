@@ -18,7 +18,7 @@ export async function runCli(argv: string[], env: Record<string, string> = {}, e
 /** Command line that runs src/main.ts on the current runtime. */
 export function cliCommand(args: string[]): [string, string[]] {
   if (runtimeName() === "deno") {
-    return [process.execPath, ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--allow-ffi", MAIN, ...args]];
+    return [process.execPath, ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", MAIN, ...args]];
   }
   return [process.execPath, [MAIN, ...args]];
 }

@@ -3,8 +3,9 @@
  *
  * - "native": the system OpenSSL's SHA-256 block function through the runtime's FFI
  *   (kernel-native.ts), where it loads and passes its known-answer test: Linux with libcrypto 3 or
- *   1.1, Homebrew OpenSSL on macOS; on Deno only with --allow-ffi. Measured on one thread here:
- *   16-18 M/s on Bun, 10-11 M/s on Deno.
+ *   1.1, Homebrew OpenSSL on macOS; on Deno only with --allow-ffi, which `deno task wisdom` does not
+ *   grant. Measured on one thread here: 16-18 M/s on Bun, 10-14 M/s on Deno (where two workers
+ *   calling FFI at once scale by 1.6-2.2x only).
  * - "wasm-simd": wherever the module validates: about 6 M/s on Bun and 7-10 M/s on Deno.
  * - "js": the pure-JS kernel otherwise, 1.5-1.9 M/s.
  *

@@ -4,7 +4,7 @@
  * that the engines' optimising tiers are what is measured.
  * @module
  */
-import { createKernel, type KernelChoice } from "./kernels.ts";
+import type { KernelChoice } from "./kernels.ts";
 import { createSolver, type Solver } from "./solver.ts";
 import type { Kernel } from "./types.ts";
 
@@ -13,7 +13,7 @@ export interface SolverMeasurement {
   kernel: string;
   /** Worker threads of the pool measured in solver_hps_all. */
   threads: number;
-  /** Attempts per second, one thread. */
+  /** Attempts per second, the pool with one worker. */
   solver_hps_1: number;
   /** Attempts per second, the pool on every thread. */
   solver_hps_all: number;
@@ -83,12 +83,23 @@ export async function measurePool(solver: Solver, seconds: number): Promise<numb
   return ms > 0 ? (attempts * 1000) / ms : 0;
 }
 
-/** One-thread and all-thread throughput of the solver `wisdom` would use. */
+/**
+ * One-thread and all-thread throughput of the solver `wisdom` would use, both through the worker
+ * pool (one worker, then every worker), so that the ratio of the two measures how the pool scales
+ * and not how a worker thread differs from the main thread. (On Deno, FFI calls from the main
+ * thread ran up to 1.4x faster than from a worker; bench/solver.ts shows the main-thread figures.)
+ */
 export async function measureSolver(opts: { seconds?: number; threads?: number; kernel?: KernelChoice } = {}): Promise<SolverMeasurement> {
   const seconds = opts.seconds ?? 2;
+  const one = await createSolver({ threads: 1, kernel: opts.kernel });
+  let solver_hps_1: number;
+  try {
+    solver_hps_1 = await measurePool(one, seconds);
+  } finally {
+    await one.close();
+  }
   const solver = await createSolver({ threads: opts.threads, kernel: opts.kernel });
   try {
-    const solver_hps_1 = measureKernel(createKernel(solver.kernel as KernelChoice), seconds);
     const solver_hps_all = await measurePool(solver, seconds);
     return { kernel: solver.kernel, threads: solver.threads, solver_hps_1, solver_hps_all };
   } finally {
