@@ -142,16 +142,22 @@ export async function runBench(argv: string[], io: Io): Promise<number> {
     io.stdout(`${JSON.stringify(result)}\n`);
   } else {
     const m = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(1)} k/s`);
+    // Only what was measured (--only): a part left out prints nothing rather than a zero.
+    const gate = parts.has("verify") || parts.has("mint") || parts.has("codec");
     io.stdout(
       [
         `runtime            ${result.runtime} ${result.runtime_version}`,
-        `kernel             ${result.kernel || "-"}`,
-        `solver, 1 thread   ${m(result.solver_hps_1)} attempts`,
-        `solver, ${String(result.threads).padEnd(2)} threads ${m(result.solver_hps_all)} attempts`,
-        `verify             ${m(result.verify_per_s)} proofs`,
-        `mint               ${m(result.mint_per_s)} challenges`,
-        `encode             ${m(result.frames_encoded_per_s)} frames`,
-        `decode             ${m(result.frames_decoded_per_s)} frames`,
+        ...(parts.has("solver") ? [
+          `kernel             ${result.kernel || "-"}`,
+          `solver, 1 thread   ${m(result.solver_hps_1)} attempts`,
+          `solver, ${String(result.threads).padEnd(2)} threads ${m(result.solver_hps_all)} attempts`,
+        ] : []),
+        ...(gate ? [
+          `verify             ${m(result.verify_per_s)} proofs`,
+          `mint               ${m(result.mint_per_s)} challenges`,
+          `encode             ${m(result.frames_encoded_per_s)} frames`,
+          `decode             ${m(result.frames_decoded_per_s)} frames`,
+        ] : []),
         "",
       ].join("\n"),
     );

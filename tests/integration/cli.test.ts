@@ -25,6 +25,25 @@ describe("wisdom CLI in-process", () => {
       assert.match(r.stdout, /Usage: wisdom/);
     }
   });
+  test("bench --json prints one object with every documented key, measured (a short run)", async () => {
+    const r = await execCli(["bench", "--json", "--seconds", "0.3", "--threads", "2"], {}, 60_000);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    for (const k of ["runtime", "kernel", "threads", "solver_hps_1", "solver_hps_all", "verify_per_s", "mint_per_s", "frames_encoded_per_s", "frames_decoded_per_s"]) {
+      assert.ok(k in j, `missing ${k}`);
+    }
+    assert.ok(["native", "wasm-simd", "js"].includes(j.kernel), j.kernel);
+    assert.equal(j.threads, 2);
+    for (const k of ["solver_hps_1", "solver_hps_all", "verify_per_s", "mint_per_s", "frames_encoded_per_s", "frames_decoded_per_s"]) {
+      assert.ok(Number.isFinite(j[k]) && j[k] > 0, `${k} = ${j[k]}`);
+    }
+    // --only leaves the other parts out of the text report instead of printing zeros.
+    const t = await runCli(["bench", "--only", "verify", "--seconds", "0.3"]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /^verify +[\d.]+ [kM]\/s proofs$/m);
+    assert.doesNotMatch(t.stdout, /solver/);
+    assert.equal((await runCli(["bench", "--only", "gpu"])).code, 2);
+  });
   test("no command prints help and exits 2; an unknown command exits 2 with a pointer to --help", async () => {
     assert.equal((await runCli([])).code, 2);
     const r = await runCli(["frobnicate"]);
