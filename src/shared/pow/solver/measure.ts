@@ -69,9 +69,18 @@ export async function measurePool(solver: Solver, seconds: number): Promise<numb
     if (done) last = [done.attempts, done.elapsedMs];
     return first && last && last[1] > first[1] ? { attempts: last[0] - first[0], ms: last[1] - first[1] } : { attempts: 0, ms: 0 };
   };
-  // Workers start cold: their JITs tier the search loop up over the first second or so (measured on
-  // Bun: the first 2 s after a 0.6 s warm-up ran 8 % below the next 2 s).
-  await sample(Math.min(1500, seconds * 600), 100);
+  // Workers start cold: their JITs tier the search loop up over the first seconds, and slower when
+  // every core is busy (measured on Bun: the first 1 s after a 0.6 s warm-up ran 10-20 % below the
+  // next ones, once 55 % below). So warm up for at least 1.2 s, in 400 ms slices, until two slices
+  // in a row are no faster than the best before them (within 3 %), for at most 5 s.
+  let best = 0;
+  let flat = 0;
+  for (let seed = 90, spent = 0; spent < 5000 && (spent < 1200 || flat < 2); seed++, spent += 400) {
+    const part = await sample(400, seed);
+    const rate = part.ms > 0 ? part.attempts / part.ms : 0;
+    flat = rate > 0 && rate <= best * 1.03 ? flat + 1 : 0;
+    best = Math.max(best, rate);
+  }
   let attempts = 0;
   let ms = 0;
   for (let seed = 101; ms < seconds * 900; seed++) {
