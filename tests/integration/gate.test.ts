@@ -81,6 +81,22 @@ for (const t of transports) {
       assert.ok(r.quote);
     });
 
+    test("a quote that cannot be sent (synchronous or async source) is answered INTERNAL and the server keeps serving", async () => {
+      // Longer than a frame's payload: encoding it throws, which must become an Error frame, not a hang.
+      const huge = { text: "x".repeat(10_000), author: "nobody", source: "test" };
+      for (const next of [() => huge, () => Promise.resolve(huge)]) {
+        let calls = 0;
+        const quotes = { name: "test", next: () => (++calls === 1 ? next() : { text: "ok", author: "a", source: "test" }) };
+        await using srv = await testServer({}, { transport: t, quotes });
+        const { conn, reader, ch } = await challengeOn(t, srv.port);
+        conn.write(encodeSolution({ challenge: ch, counter: solve(ch) }));
+        const m = await reader.next();
+        assert.deepEqual([m.type, (m as { body: { code: string } }).body.code], [MessageType.Error, "INTERNAL"]);
+        const r = await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 5000 });
+        assert.equal(r.quote, "ok");
+      }
+    });
+
     test("junk bytes get a BAD_FRAME Error frame and a close", async () => {
       await using srv = await testServer({}, { transport: t });
       const c = await rawConnect(t, srv.port);

@@ -215,7 +215,7 @@ export class GateConnections implements ConnHandler<Session> {
     };
     const redeem = () => {
       const r = this._gate.redeem(solution, addr);
-      if (r instanceof Promise) void r.then(answer);
+      if (r instanceof Promise) void r.then(answer, () => answer({ ok: false, code: "INTERNAL", frame: encodeError("INTERNAL", "Could not answer the solution") }));
       else answer(r);
     };
     const allowed = adm ? adm.allowSolution(addr, this._gate.now()) : null;

@@ -99,9 +99,16 @@ export class Gate {
     return q instanceof Promise ? q.then((x) => this._quote(x), () => this._noQuote()) : this._quote(q);
   }
 
+  /** A quote frame, or INTERNAL if the quote cannot be encoded (e.g. longer than a frame): never throws. */
   private _quote(q: Quote): Redemption {
+    let frame: Uint8Array;
+    try {
+      frame = encodeQuote({ quote: q.text, author: q.author, source: q.source });
+    } catch {
+      return this._noQuote();
+    }
     this.observer.quoteServed?.(q.source);
-    return { ok: true, frame: encodeQuote({ quote: q.text, author: q.author, source: q.source }) };
+    return { ok: true, frame };
   }
 
   private _noQuote(): Redemption {

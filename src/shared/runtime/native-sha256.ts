@@ -11,7 +11,10 @@
  * OpenSSL 3 and still exported by libcrypto 1.1 and 3.
  *
  * macOS's /usr/lib/libcrypto.dylib is never opened: loading it aborts the process; only Homebrew's
- * OpenSSL is tried there.
+ * OpenSSL is tried there, by absolute path. Windows is not tried: a DLL is looked up by bare name in
+ * the current directory too, so a planted libcrypto would run its DllMain before the known-answer
+ * test could reject it. Bun before 1.4 is not tried either (bun:ffi dlopen from several workers at
+ * once could crash it, oven-sh/bun#40972). Opened libraries stay referenced for the thread's life.
  * @module
  */
 
@@ -49,38 +52,61 @@ function _candidates(platform: string): string[] {
   if (platform === "darwin") {
     return ["/opt/homebrew/opt/openssl@3/lib/libcrypto.3.dylib", "/usr/local/opt/openssl@3/lib/libcrypto.3.dylib"];
   }
-  if (platform === "win32" || platform === "windows") return ["libcrypto-3-x64.dll", "libcrypto-3.dll"];
   return [];
 }
 
 type _Transform = (state: Uint32Array, block: Uint8Array) => void;
 
-function _openBun(name: string): _Transform | null {
+/** Libraries that passed: referenced here so that no collector ever closes one under its symbol. */
+const _opened: unknown[] = [];
+
+interface _Library {
+  lib: { close(): void };
+  transform: _Transform;
+}
+
+function _openBun(name: string): _Library | null {
   if (typeof require !== "function") return null;
   const ffi = require("bun:ffi");
   const lib = ffi.dlopen(name, { SHA256_Transform: { args: ["buffer", "buffer"], returns: "void" } });
-  return lib.symbols.SHA256_Transform as _Transform;
+  return { lib, transform: lib.symbols.SHA256_Transform as _Transform };
 }
 
-function _openDeno(name: string): _Transform | null {
+function _openDeno(name: string): _Library | null {
   if (typeof Deno.dlopen !== "function") return null;
   const lib = Deno.dlopen(name, { SHA256_Transform: { parameters: ["buffer", "buffer"], result: "void" } });
-  return lib.symbols.SHA256_Transform as _Transform;
+  return { lib, transform: lib.symbols.SHA256_Transform as _Transform };
+}
+
+/** True for Bun 1.4 and later. */
+function _bunAtLeast14(): boolean {
+  const [major = 0, minor = 0] = String((globalThis as { Bun?: { version?: string } }).Bun?.version ?? "").split(".").map(Number);
+  return major > 1 || (major === 1 && minor >= 4);
 }
 
 function _load(): NativeSha256 | null {
   const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
   const isDeno = typeof Deno !== "undefined";
   if (!isBun && !isDeno) return null;
+  if (isBun && !_bunAtLeast14()) return null;
   if (isDeno && Deno.permissions?.querySync?.({ name: "ffi" })?.state !== "granted") return null;
   for (const name of _candidates(_platform())) {
-    let transform: _Transform | null;
+    let opened: _Library | null;
     try {
-      transform = isBun ? _openBun(name) : _openDeno(name);
+      opened = isBun ? _openBun(name) : _openDeno(name);
     } catch {
       continue; // not installed under this name, or no such symbol
     }
-    if (transform && _knownAnswer(transform)) return { library: name, transform };
+    if (!opened) return null;
+    if (_knownAnswer(opened.transform)) {
+      _opened.push(opened.lib);
+      return { library: name, transform: opened.transform };
+    }
+    try {
+      opened.lib.close();
+    } catch {
+      // closing a library that computes wrong digests is best effort
+    }
   }
   return null;
 }

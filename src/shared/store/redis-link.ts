@@ -146,6 +146,11 @@ export class RedisLink {
     for (const op of ops) for (const a of op.args) argv.push(a);
     this.run((c) => c.wisdomBatch(...argv)).then(
       (flat) => {
+        if (!Array.isArray(flat) || flat.length !== 2 * ops.length || !flat.every((x) => Number.isFinite(Number(x)))) {
+          const err = new Error(`wisdom batch: expected ${2 * ops.length} integers from Redis, got ${Array.isArray(flat) ? flat.length : typeof flat}`);
+          for (const op of ops) op.reject(err);
+          return;
+        }
         for (let i = 0; i < ops.length; i++) ops[i]!.resolve([Number(flat[2 * i]), Number(flat[2 * i + 1])]);
       },
       (err) => {

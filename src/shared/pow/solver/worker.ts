@@ -31,7 +31,14 @@ scope.onmessage = (event) => {
   if (message.type === "init") {
     index = message.index;
     memory = poolMemory(message.workers, message.memory);
-    kernel = createKernel(message.kernel);
+    try {
+      kernel = createKernel(message.kernel);
+    } catch (error) {
+      // The main thread could load the native library and this thread cannot: search with the best
+      // kernel this thread has rather than fail the pool ("ready" names the kernel it runs).
+      if (message.kernel !== "native") throw error;
+      kernel = createKernel("auto");
+    }
     scope.postMessage({ type: "ready", kernel: kernel.name });
   } else if (message.type === "solve") {
     try {
