@@ -18,6 +18,9 @@
  * @module
  */
 
+import { IV } from "../pow/solver/sha256-core.ts";
+import type { BlockFunction } from "../pow/solver/kernel-native.ts";
+
 declare const Deno: any;
 // Bun offers CommonJS require() in ES modules too; the compiled binary is bundled as CommonJS
 // (bytecode), where import.meta is not valid, so require() is the one form that works in both.
@@ -28,7 +31,7 @@ export interface NativeSha256 {
   /** The library the function came from. */
   readonly library: string;
   /** Compresses the 64-byte `block` into state[0..7]. `state` must be a Uint32Array of at least 28 words. */
-  transform(state: Uint32Array, block: Uint8Array): void;
+  readonly transform: BlockFunction;
 }
 
 /** Words a SHA256_CTX needs (112 bytes in OpenSSL 1.1 and 3). */
@@ -55,7 +58,7 @@ function _candidates(platform: string): string[] {
   return [];
 }
 
-type _Transform = (state: Uint32Array, block: Uint8Array) => void;
+type _Transform = BlockFunction;
 
 /** Libraries that passed: referenced here so that no collector ever closes one under its symbol. */
 const _opened: unknown[] = [];
@@ -114,7 +117,7 @@ function _load(): NativeSha256 | null {
 /** SHA-256("abc") (FIPS 180-4 example) through `transform`, compared word by word. */
 function _knownAnswer(transform: _Transform): boolean {
   const state = new Uint32Array(NATIVE_STATE_WORDS);
-  state.set([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  state.set(IV);
   const block = new Uint8Array(64);
   block.set([0x61, 0x62, 0x63, 0x80]);
   block[63] = 24;
