@@ -1,24 +1,35 @@
 /**
- * One ioredis connection with the failure behaviour the gate needs: no offline queue (a command while
- * disconnected fails at once), every command bounded by a deadline, reconnection in the background
- * with capped backoff, and one "down"/"up" event per outage however many commands fail during it.
+ * One connection to Redis (redis-connection.ts: Bun's client or ioredis) with the failure behaviour the
+ * gate needs: no offline queue (a command while disconnected fails at once), every command bounded by
+ * a deadline, reconnection in the background with capped backoff, and one "down"/"up" event per
+ * outage however many commands fail during it. Scripts go by EVALSHA, falling back to EVAL once when
+ * Redis does not have them cached (after a restart or SCRIPT FLUSH).
  * @module
  */
-import { Redis } from "ioredis";
-import { BATCH_LUA, PRESSURE_LUA } from "./redis-lua.ts";
+import { sha1 } from "@noble/hashes/legacy.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { createRedisConnection, isNoScript, type RedisConnection, type RedisLibrary } from "./redis-connection.ts";
+import { BATCH_LUA } from "./redis-lua.ts";
 import type { RedisTarget } from "./redis-url.ts";
+
+export { reconnectDelayMs } from "./redis-connection.ts";
 
 /** What the backend reports: transitions once each, and every answer given from memory (`source`: which part). */
 export type RedisEvent =
   | { type: "down" | "up"; detail: string; source?: undefined }
   | { type: "fallback"; detail: string; source: "spent" | "limiter" | "pressure" };
 
-/** The client with the scripts of redis-lua.ts defined on it (EVALSHA, falling back to EVAL). */
-export type ScriptedRedis = Redis & {
-  wisdomPressure(key: string, instanceId: string, ttlMs: number, sampleJson: string): Promise<string>;
-  /** BATCH_LUA: the number of keys, the keys, then every op's arguments. */
-  wisdomBatch(...args: (string | number)[]): Promise<number[]>;
-};
+/** A Lua script and the SHA-1 that EVALSHA names it by. */
+export interface Script {
+  readonly lua: string;
+  readonly sha: string;
+}
+
+export function script(lua: string): Script {
+  return { lua, sha: bytesToHex(sha1(new TextEncoder().encode(lua))) };
+}
+
+const _BATCH = script(BATCH_LUA);
 
 /** One operation of a batch (BATCH_LUA): its key, its arguments, and who waits for its two numbers. */
 interface _BatchOp {
@@ -36,63 +47,54 @@ const _defer: (f: () => void) => void = typeof (globalThis as { setImmediate?: u
   ? (f) => void (globalThis as unknown as { setImmediate(f: () => void): unknown }).setImmediate(f)
   : (f) => void setTimeout(f, 0);
 
-/** Reconnect delay after the `attempt`-th failure: 50 ms doubling up to the cap, with some jitter. */
-export function reconnectDelayMs(attempt: number, capMs = 2000): number {
-  return Math.min(capMs, 50 * 2 ** Math.min(attempt, 16)) + Math.floor(Math.random() * 50);
-}
-
 const _NAMES = { spent: "spent set", limiter: "rate limiter", pressure: "pressure board" };
 
 export class RedisLink {
-  readonly client: ScriptedRedis;
   private _up: boolean | null = null; // null: never connected yet
   private _closing: Promise<void> | null = null;
 
-  constructor(
+  private constructor(
     readonly target: RedisTarget,
     private readonly _timeoutMs: number,
     private readonly _onEvent: (e: RedisEvent) => void,
+    private _conn: RedisConnection | null = null,
+  ) {}
+
+  /** A link (not yet open) through `library` ("auto": Bun's own client on Bun, ioredis elsewhere). */
+  static async create(
+    target: RedisTarget,
+    timeoutMs: number,
+    onEvent: (e: RedisEvent) => void,
     connectionName: string,
-  ) {
-    if (!(_timeoutMs >= 1)) throw new RangeError(`Redis store: commandTimeoutMs ${_timeoutMs} must be >= 1`);
-    const client = new Redis({
-      host: target.host,
-      port: target.port,
-      db: target.db,
-      connectionName,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      commandTimeout: _timeoutMs,
-      connectTimeout: Math.max(1000, _timeoutMs),
-      maxRetriesPerRequest: 1,
-      // A command that lost its connection already failed for its caller; never send it again later.
-      autoResendUnfulfilledCommands: false,
-      // Commands issued in the same tick by concurrent handshakes go out as one pipeline: far fewer
-      // syscalls and round trips under load (bench/handshake.ts --redis).
-      enableAutoPipelining: true,
-      retryStrategy: (attempt) => reconnectDelayMs(attempt),
-    });
-    client.defineCommand("wisdomPressure", { numberOfKeys: 1, lua: PRESSURE_LUA });
-    client.defineCommand("wisdomBatch", { lua: BATCH_LUA }); // the key count is the first argument
-    client.on("ready", () => this._mark(true, "connected"));
-    client.on("close", () => this._mark(false, "connection closed"));
-    client.on("error", (err: Error) => this._mark(false, err.message)); // also keeps ioredis from logging it
-    this.client = client as ScriptedRedis;
+    library: RedisLibrary | "auto" = "auto",
+  ): Promise<RedisLink> {
+    if (!(timeoutMs >= 1)) throw new RangeError(`Redis store: commandTimeoutMs ${timeoutMs} must be >= 1`);
+    const link = new RedisLink(target, timeoutMs, onEvent);
+    link._conn = await createRedisConnection({
+      target,
+      name: connectionName,
+      connectTimeoutMs: Math.max(1000, timeoutMs),
+      onUp: () => link._mark(true, "connected"),
+      onDown: (why) => link._mark(false, why),
+    }, library);
+    return link;
   }
 
-  /** Connect once, waiting at most the connect timeout; never throws (ioredis keeps retrying by itself). */
+  private get conn(): RedisConnection {
+    return this._conn!;
+  }
+
+  /** Which client library carries the connection. */
+  get library(): RedisLibrary {
+    return this.conn.library;
+  }
+
+  /** Connect once, waiting at most the connect timeout; never throws (the connection keeps retrying by itself). */
   async open(): Promise<boolean> {
-    const wait = Math.max(1000, this._timeoutMs) + 100;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        this.client.connect(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("connect timed out")), wait))),
-      ]);
+      await this.conn.open();
     } catch (err) {
       this._mark(false, (err as Error).message);
-    } finally {
-      clearTimeout(timer);
     }
     return this._up === true;
   }
@@ -102,14 +104,30 @@ export class RedisLink {
     return this._up === true;
   }
 
-  /** Run `op`, failing if no answer within the command timeout (scripts may send twice: EVALSHA then EVAL). */
-  async run<T>(op: (c: ScriptedRedis) => Promise<T>): Promise<T> {
+  /** One command, bounded by the command timeout (for scripts, see eval()). */
+  command(command: string, args: readonly (string | number)[] = []): Promise<unknown> {
+    return this.run(() => this.conn.send(command, args));
+  }
+
+  /** Run `s` by EVALSHA (EVAL when Redis lacks it), bounded by the command timeout as a whole. */
+  eval(s: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const tail = [keys.length, ...keys, ...args];
+    return this.run(() =>
+      this.conn.send("EVALSHA", [s.sha, ...tail]).catch((err) => {
+        if (!isNoScript(err)) throw err;
+        return this.conn.send("EVAL", [s.lua, ...tail]);
+      })
+    );
+  }
+
+  /** Run `op`, failing if no answer within the command timeout. */
+  async run<T>(op: () => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no reply within ${this._timeoutMs} ms`)), this._timeoutMs);
       });
-      const v = await Promise.race([op(this.client), deadline]);
+      const v = await Promise.race([op(), deadline]);
       this._mark(true, "answering again");
       return v;
     } catch (err) {
@@ -141,10 +159,11 @@ export class RedisLink {
   }
 
   private _send(ops: _BatchOp[]): void {
-    const argv: (string | number)[] = [ops.length];
-    for (const op of ops) argv.push(op.key);
+    const keys: string[] = [];
+    const argv: (string | number)[] = [];
+    for (const op of ops) keys.push(op.key);
     for (const op of ops) for (const a of op.args) argv.push(a);
-    this.run((c) => c.wisdomBatch(...argv)).then(
+    this.eval(_BATCH, keys, argv).then(
       (flat) => {
         if (!Array.isArray(flat) || flat.length !== 2 * ops.length || !flat.every((x) => Number.isFinite(Number(x)))) {
           const err = new Error(`wisdom batch: expected ${2 * ops.length} integers from Redis, got ${Array.isArray(flat) ? flat.length : typeof flat}`);
@@ -165,24 +184,14 @@ export class RedisLink {
   }
 
   close(): Promise<void> {
-    this._closing ??= (async () => {
-      const c = this.client;
-      if (c.status === "ready") {
-        const t = setTimeout(() => c.disconnect(), this._timeoutMs);
-        await c.quit().catch(() => undefined);
-        clearTimeout(t);
-      }
-      c.disconnect();
-      c.removeAllListeners();
-      c.on("error", () => undefined);
-    })();
+    this._closing ??= this.conn.close();
     return this._closing;
   }
 
   private _mark(up: boolean, why: string): void {
     if (this._closing || this._up === up) return;
     // A stray success while the socket is down (a reply racing the close) is not a recovery.
-    if (up && this.client.status !== "ready") return;
+    if (up && !this.conn.connected) return;
     this._up = up;
     this._emit({ type: up ? "up" : "down", detail: `Redis at ${this.target.url} ${up ? "is " + why : "is down: " + why}` });
   }

@@ -5,10 +5,13 @@
  * @module
  */
 import type { PressureSample } from "../defence/controller.ts";
-import type { RedisLink } from "./redis-link.ts";
+import { type RedisLink, script } from "./redis-link.ts";
+import { PRESSURE_LUA } from "./redis-lua.ts";
 import type { PressureBoard, PressureReport } from "./types.ts";
 
 type Published = PressureSample & { readonly bits: number };
+
+const _PRESSURE = script(PRESSURE_LUA);
 
 /** The report of an instance on its own: what a board answers when it cannot reach the others. */
 export function soloPressure(s: Published): PressureReport {
@@ -31,7 +34,7 @@ export class RedisPressureBoard implements PressureBoard {
     });
     try {
       const ttl = Math.max(1, Math.ceil(ttlMs));
-      const r = JSON.parse(await this._link.run((c) => c.wisdomPressure(this._prefix + "pressure", instanceId, ttl, json)));
+      const r = JSON.parse(String(await this._link.eval(_PRESSURE, [this._prefix + "pressure"], [instanceId, ttl, json])));
       const { maxBits, instances, ...aggregate } = r as PressureSample & { maxBits: number; instances: number };
       return { aggregate, maxBits, instances };
     } catch (err) {

@@ -16,7 +16,8 @@
  */
 import { MemoryRateLimiter, type RateLimiter } from "../defence/rate-limiter.ts";
 import { MemorySpentStore } from "./memory.ts";
-import { type RedisEvent, RedisLink, type ScriptedRedis } from "./redis-link.ts";
+import type { RedisLibrary } from "./redis-connection.ts";
+import { type RedisEvent, RedisLink } from "./redis-link.ts";
 import { RedisRateLimiter } from "./redis-limiter.ts";
 import { RedisPressureBoard } from "./redis-pressure.ts";
 import { type FailMode, RedisSpentStore } from "./redis-spent.ts";
@@ -38,6 +39,8 @@ export interface RedisBackendOptions {
   readonly onEvent?: (e: RedisEvent) => void;
   /** Where fail-open answers come from (default: a fresh MemorySpentStore and MemoryRateLimiter). */
   readonly memoryFallback?: { readonly store: SpentStore; readonly limiter: RateLimiter };
+  /** The client library: "auto" (default) is Bun's built-in client on Bun, ioredis elsewhere. */
+  readonly library?: RedisLibrary | "auto";
 }
 
 export interface RedisBackend {
@@ -46,7 +49,10 @@ export interface RedisBackend {
   /** A RateLimiter whose take() always returns a promise (admission.ts awaits it). */
   readonly limiter: RedisRateLimiter;
   readonly pressure: PressureBoard;
-  readonly client: ScriptedRedis;
+  /** Which client library carries the connection. */
+  readonly library: RedisLibrary;
+  /** One Redis command, bounded by the command timeout (for tests and diagnostics). */
+  command(command: string, ...args: (string | number)[]): Promise<unknown>;
   /** Closes the connection (and the fallbacks it made itself). Idempotent; store.close() does the same. */
   close(): Promise<void>;
 }
@@ -64,7 +70,7 @@ export async function createRedisBackend(url: string, opts: RedisBackendOptions)
   const prefix = opts.keyPrefix ?? "wisdom:";
   const onEvent = opts.onEvent ?? (() => undefined);
   const connectionName = "wisdom-" + opts.instanceId.replace(/[^\w.:-]/g, "_");
-  const link = new RedisLink(target, opts.commandTimeoutMs, onEvent, connectionName);
+  const link = await RedisLink.create(target, opts.commandTimeoutMs, onEvent, connectionName, opts.library ?? "auto");
   const owned = opts.memoryFallback ? null : new MemorySpentStore();
   const fallbackStore = opts.memoryFallback?.store ?? owned!;
   const fallbackLimiter = opts.memoryFallback?.limiter ?? new MemoryRateLimiter();
@@ -76,7 +82,8 @@ export async function createRedisBackend(url: string, opts: RedisBackendOptions)
     store: new RedisSpentStore(link, prefix, opts.failMode, fallbackStore, close),
     limiter: new RedisRateLimiter(link, prefix, opts.failMode, fallbackLimiter),
     pressure: new RedisPressureBoard(link, prefix),
-    client: link.client,
+    library: link.library,
+    command: (command, ...args) => link.command(command, args),
     close,
   };
 }
