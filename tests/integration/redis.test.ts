@@ -48,6 +48,11 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; error?:
   }
 }
 
+/** EVALSHA calls the Redis server has answered so far. */
+async function evalshaCalls(b: { command(c: string, ...a: string[]): Promise<unknown> }): Promise<number> {
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await b.command("INFO", "commandstats")))?.[1] ?? 0);
+}
+
 /** A unique key prefix, so tests sharing one server never see each other's keys. */
 const prefix = () => `t${++_n}:`;
 
@@ -113,8 +118,7 @@ for (const library of LIBRARIES) {
       await using a = await backend(redis.url, { library, keyPrefix });
       const now = Date.now();
       await a.store.markSpent("warm", now + 60_000, now); // loads the script (EVALSHA, then EVAL once)
-      const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(String(await a.command("INFO", "commandstats")))?.[1] ?? 0);
-      const before = await calls();
+      const before = await evalshaCalls(a);
       // 40 distinct proofs, one of them twice; 5 takes from a burst-3 bucket; all issued in one turn.
       const spends = Array.from({ length: 40 }, (_, i) => a.store.markSpent(`p${i}`, now + 60_000, now));
       const again = a.store.markSpent("p7", now + 60_000, now);
@@ -124,7 +128,73 @@ for (const library of LIBRARIES) {
       const t = await Promise.all(takes);
       assert.deepEqual(t.map((x) => x.ok), [true, true, true, false, false]);
       for (const x of t.slice(3)) assert.ok(!x.ok && x.retryAfterMs > 0 && x.retryAfterMs <= 1000 / SPEC.ratePerSec);
-      assert.equal((await calls()) - before, 1, "46 operations, one EVALSHA");
+      assert.equal((await evalshaCalls(a)) - before, 1, "46 operations, one EVALSHA");
+    });
+
+    test("a busy key is served from leased tokens: 300 takes in a row cost a handful of Redis calls", async () => {
+      await using a = await backend(redis.url, { library, keyPrefix: prefix() });
+      const spec = { ratePerSec: 10_000, burst: 8_000 }; // leases of up to 64
+      await a.store.markSpent("warm", Date.now() + 60_000, Date.now());
+      const before = await evalshaCalls(a);
+      let sync = 0;
+      for (let i = 0; i < 300; i++) {
+        const t = a.limiter.take("busy", "10.0.0.2", spec, 0);
+        if (!(t instanceof Promise)) sync++;
+        assert.deepEqual(await t, { ok: true });
+      }
+      const calls = (await evalshaCalls(a)) - before;
+      assert.ok(calls >= 7 && calls <= 12, `leases of 1, 2, 4 ... 64 tokens: ${calls} calls`);
+      assert.equal(sync, 300 - calls, "every take not sent to Redis was answered at once");
+      assert.equal(a.limiter.held("busy", "10.0.0.2") > 0, true);
+    });
+
+    test("leases never let two instances together take more than the shared bucket gives", async () => {
+      const keyPrefix = prefix();
+      await using a = await backend(redis.url, { library, keyPrefix });
+      await using b = await backend(redis.url, { library, keyPrefix });
+      const spec = { ratePerSec: 1000, burst: 640 }; // leases of up to 64
+      let ok = 0, refused = 0;
+      const t0 = performance.now();
+      const hammer = async (x: typeof a) => {
+        for (let round = 0; round < 40; round++) {
+          const ts = await Promise.all(Array.from({ length: 30 }, () => x.limiter.take("shared", "10.0.0.3", spec, 0)));
+          for (const t of ts) t.ok ? ok++ : refused++;
+        }
+      };
+      await Promise.all([hammer(a), hammer(b)]);
+      const seconds = (performance.now() - t0) / 1000;
+      const most = spec.burst + spec.ratePerSec * seconds;
+      assert.ok(refused > 0, "the bucket ran dry");
+      assert.ok(ok <= most + 2, `${ok} tokens taken in ${seconds.toFixed(3)} s: at most ${most.toFixed(0)} exist`);
+      // Held and dropped leases refuse a little early, never much: at most a lease per instance.
+      assert.ok(ok >= spec.burst - 2 * 64, `${ok} taken: leases strand at most 64 tokens per instance`);
+    });
+
+    test("leased tokens unused for the lease lifetime are dropped, and the next take asks Redis again", async () => {
+      await using a = await backend(redis.url, { library, keyPrefix: prefix(), leaseTtlMs: 150 });
+      const spec = { ratePerSec: 10_000, burst: 8_000 };
+      for (let i = 0; i < 10 && a.limiter.held("idle", "k") === 0; i++) await a.limiter.take("idle", "k", spec, 0);
+      assert.ok(a.limiter.held("idle", "k") > 0, "a lease with tokens to spare");
+      await sleep(200);
+      assert.equal(a.limiter.held("idle", "k"), 0, "dropped after its lifetime");
+      const t = a.limiter.take("idle", "k", spec, 0);
+      assert.ok(t instanceof Promise, "the next take goes to Redis");
+      assert.deepEqual(await t, { ok: true });
+    });
+
+    test("a refusal is remembered until the time Redis gave: a client asking again meanwhile costs no Redis call", async () => {
+      await using a = await backend(redis.url, { library, keyPrefix: prefix() });
+      for (let i = 0; i < 3; i++) assert.deepEqual(await a.limiter.take("neg", "k", SPEC, 0), { ok: true });
+      const first = await a.limiter.take("neg", "k", SPEC, 0);
+      assert.ok(!first.ok && first.retryAfterMs > 0 && first.retryAfterMs <= 200);
+      const before = await evalshaCalls(a);
+      for (let i = 0; i < 20; i++) {
+        const t = a.limiter.take("neg", "k", SPEC, 0);
+        assert.ok(!(t instanceof Promise) && !t.ok && t.retryAfterMs <= first.retryAfterMs, `answered here: ${JSON.stringify(t)}`);
+      }
+      assert.equal((await evalshaCalls(a)) - before, 0);
+      await sleep(first.retryAfterMs + 20);
+      assert.deepEqual(await a.limiter.take("neg", "k", SPEC, 0), { ok: true }, "served once the bucket has a token again");
     });
 
     test("spent entries expire with their challenge", async () => {
@@ -181,7 +251,7 @@ for (const library of LIBRARIES) {
       const r1 = await timed(closed.store.markSpent("p", now + 60_000, now));
       assert.ok(r1.error instanceof StoreUnavailableError, `fail-closed rejects: ${r1.error}`);
       assert.ok(r1.ms < bound, `markSpent settled after ${r1.ms} ms`);
-      const r2 = await timed(closed.limiter.take("challenge", "p", SPEC, now));
+      const r2 = await timed((async () => closed.limiter.take("challenge", "p", SPEC, now))());
       assert.ok(r2.error instanceof StoreUnavailableError && r2.ms < bound, `limiter: ${r2.error} after ${r2.ms} ms`);
       const r3 = await timed(open.store.markSpent("p", now + 60_000, now));
       assert.equal(r3.value, true, "fail-open answers from memory");
@@ -215,7 +285,7 @@ for (const library of LIBRARIES) {
         assert.match((r.error as Error).message, new RegExp(redis.url.replace(/[/.]/g, "\\$&")));
         assert.ok(r.ms < TIMEOUT_MS + 250, `within the timeout (${r.ms} ms)`);
       }
-      await assert.rejects(b.limiter.take("challenge", "a", SPEC, now), StoreUnavailableError);
+      await assert.rejects(async () => b.limiter.take("challenge", "a", SPEC, now), StoreUnavailableError);
       const p = await b.pressure.exchange("x", SAMPLE, 1000);
       assert.deepEqual(p, { aggregate: { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5 }, maxBits: 10, instances: 1 });
       assert.equal(b.store.healthy(), false);

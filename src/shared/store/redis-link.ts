@@ -34,7 +34,8 @@ const _BATCH = script(BATCH_LUA);
 /** One operation of a batch (BATCH_LUA): its key, its arguments, and who waits for its two numbers. */
 interface _BatchOp {
   key: string;
-  args: (string | number)[];
+  /** The arguments, or a function that gives them when the batch is sent (after the turn's callers joined). */
+  args: readonly (string | number)[] | (() => readonly (string | number)[]);
   resolve(reply: [number, number]): void;
   reject(err: unknown): void;
 }
@@ -141,9 +142,10 @@ export class RedisLink {
   /**
    * Queue one BATCH_LUA operation on `key`; every operation queued in the same event-loop turn goes
    * to Redis in one script call (one command, one reply, one deadline), instead of one command each.
-   * Rejects like run() when that call fails or times out.
+   * Rejects like run() when that call fails or times out. `args` may be a function: it is called when
+   * the batch goes out, so a caller can fold later requests of the same turn into one operation.
    */
-  batch(key: string, args: (string | number)[]): Promise<[number, number]> {
+  batch(key: string, args: _BatchOp["args"]): Promise<[number, number]> {
     return new Promise((resolve, reject) => {
       this._queued.push({ key, args, resolve, reject });
       if (this._queued.length === 1) _defer(() => this._flush());
@@ -162,7 +164,7 @@ export class RedisLink {
     const keys: string[] = [];
     const argv: (string | number)[] = [];
     for (const op of ops) keys.push(op.key);
-    for (const op of ops) for (const a of op.args) argv.push(a);
+    for (const op of ops) for (const a of typeof op.args === "function" ? op.args() : op.args) argv.push(a);
     this.eval(_BATCH, keys, argv).then(
       (flat) => {
         if (!Array.isArray(flat) || flat.length !== 2 * ops.length || !flat.every((x) => Number.isFinite(Number(x)))) {

@@ -9,12 +9,14 @@
 /**
  * A batch of token-bucket takes and spent-set insertions, one per key, in one atomic call: what the
  * handshakes of one event-loop turn need (redis-link.ts collects them). KEYS[i] is the key of op i;
- * ARGV holds, per op in order, either 't', rate per second, burst, tokens, or 's', ttl ms.
+ * ARGV holds, per op in order, either 't', rate per second, burst, least, most, or 's', ttl ms.
  *
  * 't' is a token bucket: a hash of `tokens` and `at` (server ms); a missing bucket is a full one,
- * and the key expires once the bucket would be full again. 's' is SET key 1 PX ttl NX. Returns two integers per op: for 't'
- * {1, 0} when taken, else {0, ms until there would be enough}; for 's' {1, 0} when the key was
- * absent (now set), {0, 0} when it was already there.
+ * and the key expires once the bucket would be full again. It takes as many whole tokens as there
+ * are, up to `most`, if there are at least `least` (the limiter leases tokens in advance this way,
+ * redis-limiter.ts). 's' is SET key 1 PX ttl NX. Returns two integers per op: for 't' {tokens
+ * taken, 0}, or {0, ms until there would be `least`}; for 's' {1, 0} when the key was absent (now
+ * set), {0, 0} when it was already there.
  */
 export const BATCH_LUA = `
 local t = redis.call('TIME')
@@ -26,8 +28,9 @@ for i = 1, #KEYS do
   if ARGV[a] == 't' then
     local rate = tonumber(ARGV[a + 1])
     local burst = tonumber(ARGV[a + 2])
-    local n = tonumber(ARGV[a + 3])
-    a = a + 4
+    local least = tonumber(ARGV[a + 3])
+    local most = tonumber(ARGV[a + 4])
+    a = a + 5
     local b = redis.call('HMGET', key, 'tokens', 'at')
     local tokens = tonumber(b[1])
     local at = tonumber(b[2])
@@ -36,12 +39,12 @@ for i = 1, #KEYS do
     else
       tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
     end
-    local ok, retry = 0, 0
-    if tokens >= n then
-      tokens = tokens - n
-      ok = 1
+    local got, retry = 0, 0
+    if tokens >= least then
+      got = math.min(most, math.floor(tokens))
+      tokens = tokens - got
     else
-      retry = math.max(1, math.ceil((n - tokens) * 1000 / rate))
+      retry = math.max(1, math.ceil((least - tokens) * 1000 / rate))
     end
     local fullInMs = math.ceil((burst - tokens) * 1000 / rate)
     if fullInMs <= 0 then
@@ -50,7 +53,7 @@ for i = 1, #KEYS do
       redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', now))
       redis.call('PEXPIRE', key, fullInMs)
     end
-    out[#out + 1] = ok
+    out[#out + 1] = got
     out[#out + 1] = retry
   elseif ARGV[a] == 's' then
     local set = redis.call('SET', key, '1', 'PX', ARGV[a + 1], 'NX')

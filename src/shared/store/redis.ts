@@ -39,6 +39,8 @@ export interface RedisBackendOptions {
   readonly onEvent?: (e: RedisEvent) => void;
   /** Where fail-open answers come from (default: a fresh MemorySpentStore and MemoryRateLimiter). */
   readonly memoryFallback?: { readonly store: SpentStore; readonly limiter: RateLimiter };
+  /** Leased rate-limit tokens unused for this long are dropped (default 1000 ms; redis-limiter.ts). */
+  readonly leaseTtlMs?: number;
   /** The client library: "auto" (default) is Bun's built-in client on Bun, ioredis elsewhere. */
   readonly library?: RedisLibrary | "auto";
 }
@@ -46,7 +48,7 @@ export interface RedisBackendOptions {
 export interface RedisBackend {
   /** A SpentStore with ready(); markSpent always returns a promise. */
   readonly store: RedisSpentStore;
-  /** A RateLimiter whose take() always returns a promise (admission.ts awaits it). */
+  /** A RateLimiter over shared buckets, leasing tokens for busy keys (redis-limiter.ts). */
   readonly limiter: RedisRateLimiter;
   readonly pressure: PressureBoard;
   /** Which client library carries the connection. */
@@ -80,7 +82,7 @@ export async function createRedisBackend(url: string, opts: RedisBackendOptions)
   await link.open();
   return {
     store: new RedisSpentStore(link, prefix, opts.failMode, fallbackStore, close),
-    limiter: new RedisRateLimiter(link, prefix, opts.failMode, fallbackLimiter),
+    limiter: new RedisRateLimiter(link, prefix, opts.failMode, fallbackLimiter, { leaseTtlMs: opts.leaseTtlMs }),
     pressure: new RedisPressureBoard(link, prefix),
     library: link.library,
     command: (command, ...args) => link.command(command, args),
