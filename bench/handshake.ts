@@ -3,24 +3,28 @@
  * against `wisdom serve`, compared with a bare TCP server on the same runtime and transport that writes
  * one line and closes. Server and load generator run in separate processes (one core each here).
  *
- *   npx bun bench/handshake.ts [--seconds 5] [--warmup 8] [--rounds 3] [--width 64] [--redis]
- *   npx deno run -A bench/handshake.ts [--seconds 5] [--warmup 8] [--rounds 3] [--width 64] [--redis]
+ *   npx bun bench/handshake.ts [--seconds 5] [--warmup 8] [--rounds 3] [--width 64] [--redis] [--shape]
+ *   npx deno run -A bench/handshake.ts [--seconds 5] [--warmup 8] [--rounds 3] [--width 64] [--redis] [--shape]
  *
  * With --redis it also measures two gate instances sharing a Redis store (redis-server on a free port),
  * the load generator alternating between them, against the one-instance memory-store figure.
+ * With --shape it also measures "shape": a server that makes the gate's exchange (a signed challenge
+ * out, a frame in, a quote out, close) with no work at all (the challenge is minted once, the answer
+ * is not read): the most any gate could reach with this runtime, transport and load generator.
  *
- * Internally: `bench/handshake.ts server bare|gate [STORE]` runs a server and prints its port;
- * `bench/handshake.ts client bare|gate PORT[,PORT] SECONDS WIDTH WARMUP` runs the generator and prints one JSON line.
+ * Internally: `bench/handshake.ts server bare|shape|gate [STORE]` runs a server and prints its port;
+ * `bench/handshake.ts client bare|shape|gate PORT[,PORT] SECONDS WIDTH WARMUP` runs the generator and prints one JSON line.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { SERVE_DEFAULTS } from "../src/shared/config/schema.ts";
-import { challengePrefix } from "../src/shared/pow/challenge.ts";
+import { challengePrefix, mintChallenge } from "../src/shared/pow/challenge.ts";
+import { KeyRing } from "../src/shared/pow/keys.ts";
 import { writeCounter } from "../src/shared/pow/hashcash.ts";
 import { workFirstWord } from "../src/shared/pow/sha256-fast.ts";
 import { FrameDecoder, MessageType } from "../src/shared/protocol/frame.ts";
-import { encodeSolution } from "../src/shared/protocol/messages.ts";
+import { encodeChallenge, encodeQuote, encodeSolution } from "../src/shared/protocol/messages.ts";
 import { pickTransport, runtimeName, runtimeVersion } from "../src/shared/transport/index.ts";
 import type { Conn } from "../src/shared/transport/types.ts";
 import { startServer } from "../src/server.ts";
@@ -33,6 +37,17 @@ async function serve(kind: string, store = "memory"): Promise<void> {
   if (kind === "bare") {
     const line = new TextEncoder().encode("Know thyself. -- Socrates\n");
     const l = await t.listen({ host: "127.0.0.1", port: 0 }, { open: (c: Conn) => (c.write(line), c.end(), null), data() {}, close() {} });
+    console.log(l.port);
+  } else if (kind === "shape") {
+    const ring = new KeyRing([{ id: "bench", secret: new TextEncoder().encode("handshake-bench-secret-0123") }]);
+    const nonce = crypto.getRandomValues(new Uint8Array(16));
+    const challenge = encodeChallenge(mintChallenge(ring, { bits: 1, nowMs: Date.now(), ttlMs: 3_600_000, addr: "127.0.0.1", nonce, windowMs: 5000 }));
+    const quote = encodeQuote({ quote: "Know thyself.", author: "Socrates", source: "embedded" });
+    const l = await t.listen({ host: "127.0.0.1", port: 0 }, {
+      open: (c: Conn) => (c.write(challenge), c),
+      data: (c: Conn) => (c.write(quote), c.end()),
+      close() {},
+    });
     console.log(l.port);
   } else {
     const s = await startServer({
@@ -169,11 +184,13 @@ async function orchestrate(): Promise<void> {
   // alternation, `rounds` times, and each ratio is taken within a round (then the median of those).
   const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
   const round2 = (x: number) => Math.round(x * 100) / 100;
-  const per: Record<string, number[]> = { bare: [], gate: [], gate_redis_x1: [], gate_redis_x2: [] };
+  const per: Record<string, number[]> = { bare: [], shape: [], gate: [], gate_redis_x1: [], gate_redis_x2: [] };
+  const shape = args.includes("--shape");
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   try {
     for (let r = 0; r < rounds; r++) {
       per.bare!.push(await measure("bare", "bare", ["memory"]));
+      if (shape) per.shape!.push(await measure("shape", "shape", ["memory"]));
       per.gate!.push(await measure("gate", "gate", ["memory"]));
       if (redis) {
         per.gate_redis_x1!.push(await measure("gate_redis_x1", "gate", [redis.url]));
@@ -188,6 +205,7 @@ async function orchestrate(): Promise<void> {
   console.log(JSON.stringify({
     runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, warmup, width, rounds,
     bare_per_s: median(per.bare!), gate_handshakes_per_s: median(per.gate!), ratio: median(ratios), ratios,
+    ...(shape ? { shape_per_s: median(per.shape!), shape_vs_bare: median(per.shape!.map((x, i) => round2(x / per.bare![i]!))), gate_vs_shape: median(per.gate!.map((g, i) => round2(g / per.shape![i]!))) } : {}),
     ...(redis ? {
       redis_one_instance_per_s: median(per.gate_redis_x1!), redis_one_vs_memory: median(vsMemory("gate_redis_x1")),
       redis_two_instances_per_s: median(per.gate_redis_x2!), redis_vs_memory: median(vsMemory("gate_redis_x2")), redis_vs_memory_rounds: vsMemory("gate_redis_x2"),

@@ -148,6 +148,14 @@ for (const library of LIBRARIES) {
       assert.equal(a.limiter.held("busy", "10.0.0.2") > 0, true);
     });
 
+    test("a take issued while the key's request is on its way is not refused for lack of a share in it", async () => {
+      await using a = await backend(redis.url, { library, keyPrefix: prefix() });
+      const first = a.limiter.take("late", "k", SPEC, 0);
+      await new Promise((r) => setTimeout(r, 0)); // the first request has left (the batch goes out after the turn)
+      const second = a.limiter.take("late", "k", SPEC, 0);
+      assert.deepEqual(await Promise.all([first, second]), [{ ok: true }, { ok: true }], "a fresh burst-3 bucket has both");
+    });
+
     test("leases never let two instances together take more than the shared bucket gives", async () => {
       const keyPrefix = prefix();
       await using a = await backend(redis.url, { library, keyPrefix });

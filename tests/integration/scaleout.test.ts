@@ -61,7 +61,7 @@ describe("two instances, HAProxy and Redis", () => {
     const x = await connectFrom(a.port, "127.0.0.5");
     const ch = (await x.reader.next()).body as Challenge;
     x.conn.end();
-    assert.equal(ch.addr, "127.0.0.5", "direct (untrusted) peers are served with their own address");
+    assert.equal(ch.addr, "127.0.0.5", `direct (untrusted) peers are served with their own address: ${JSON.stringify(ch)}`);
     const sol = encodeSolution({ challenge: ch, counter: solve(ch) });
     const y = await connectFrom(b.port, "127.0.0.5");
     await y.reader.next();

@@ -56,7 +56,7 @@ interface _Lease {
   expiresAt: number;
   /** Monotonic ms: Redis said the bucket cannot hold a token before this. */
   refusedUntil: number;
-  /** The takes waiting for the request in flight, if one is. */
+  /** The takes that will go out with the next request (not sent yet), if there are any. */
   waiters: _Waiter[] | null;
 }
 
@@ -111,6 +111,8 @@ export class RedisRateLimiter implements RateLimiter {
       lease.size = now < lease.expiresAt ? Math.min(leaseLimit(spec), lease.size * 2) : 1;
       let least = 0;
       const args = () => {
+        // The request goes out now: a take from here on starts the next one instead of joining this.
+        if (lease.waiters === waiters) lease.waiters = null;
         const need = waiters.reduce((s, x) => s + x.n, 0) - lease.tokens;
         least = Math.max(1, Math.min(...waiters.map((x) => x.n)) - lease.tokens);
         return ["t", spec.ratePerSec, spec.burst, least, Math.max(need, lease.size, least)];
@@ -129,7 +131,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   private _granted(l: _Lease, waiters: _Waiter[], spec: BucketSpec, got: number, refusedMs: number): void {
-    l.waiters = null;
+    if (l.waiters === waiters) l.waiters = null;
     const now = this._mono();
     if (got > 0) {
       l.tokens += got;
@@ -148,7 +150,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   private _failed(l: _Lease, waiters: _Waiter[], table: string, key: string, spec: BucketSpec, nowMs: number, err: unknown): void {
-    l.waiters = null;
+    if (l.waiters === waiters) l.waiters = null;
     for (const w of waiters) {
       if (this._failMode === "fail-closed") {
         w.reject(new StoreUnavailableError(`Redis rate limiter at ${this._link.target.url} did not answer: ${(err as Error).message}`, { cause: err }));
