@@ -129,6 +129,8 @@ for (const library of LIBRARIES) {
       assert.deepEqual(t.map((x) => x.ok), [true, true, true, false, false]);
       for (const x of t.slice(3)) assert.ok(!x.ok && x.retryAfterMs > 0 && x.retryAfterMs <= 1000 / SPEC.ratePerSec);
       assert.equal((await evalshaCalls(a)) - before, 1, "46 operations, one EVALSHA");
+      const noscript = Number(/errorstat_NOSCRIPT:count=(\d+)/.exec(String(await a.command("INFO", "errorstats")))?.[1] ?? 0);
+      assert.ok(noscript <= 2, `EVALSHA names the scripts Redis has (NOSCRIPT ${noscript} times: once per script at most)`);
     });
 
     test("a busy key is served from leased tokens: 300 takes in a row cost a handful of Redis calls", async () => {
@@ -154,6 +156,24 @@ for (const library of LIBRARIES) {
       await new Promise((r) => setTimeout(r, 0)); // the first request has left (the batch goes out after the turn)
       const second = a.limiter.take("late", "k", SPEC, 0);
       assert.deepEqual(await Promise.all([first, second]), [{ ok: true }, { ok: true }], "a fresh burst-3 bucket has both");
+    });
+
+    test("a stalled Redis does not drain a busy key's bucket: requests that time out carry no extra tokens", async () => {
+      const keyPrefix = prefix();
+      await using a = await backend(redis.url, { library, keyPrefix, failMode: "fail-open" });
+      await using probe = await backend(redis.url, { library, keyPrefix });
+      const spec = { ratePerSec: 200, burst: 800 }; // leases of up to 20
+      for (let i = 0; i < 100; i++) await a.limiter.take("stall", "net", spec, 0); // a busy key: its lease grows
+      assert.equal(await probe.command("CLIENT", "PAUSE", "600"), "OK");
+      for (let i = 0; i < 50; i++) {
+        void a.limiter.take("stall", "net", spec, 0); // answered from memory once the request times out
+        await sleep(10);
+      }
+      await sleep(700); // the pause is over and every request sent during it has run
+      const raw = await probe.command("HGET", `${keyPrefix}rl:stall:net`, "tokens");
+      const tokens = raw === null ? spec.burst : Number(raw); // no key: the bucket is full
+      // 800 - 100 before - at most one lease (20) - one token per take during the stall (50), plus refill.
+      assert.ok(tokens >= 600, `bucket left with ${tokens} tokens`);
     });
 
     test("leases never let two instances together take more than the shared bucket gives", async () => {

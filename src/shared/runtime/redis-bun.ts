@@ -42,7 +42,8 @@ export function bunRedisConnection(o: RedisConnectionOptions): RedisConnection |
   let timer: ReturnType<typeof setTimeout> | undefined;
   const connect = async () => {
     await client.connect();
-    await client.send("CLIENT", ["SETNAME", o.name]);
+    // Only a label for CLIENT LIST: a server that refuses it (ACL, renamed command) is still usable.
+    await client.send("CLIENT", ["SETNAME", o.name]).catch(() => undefined);
     attempt = 0;
     o.onUp();
   };

@@ -7,12 +7,17 @@
  * Leases. A key that asks often would cost a Redis operation per token; instead the instance takes
  * tokens for it in advance and spends them locally (the way Doorman and other quota services lease
  * capacity to their clients). A key's lease starts at one token (exactly one Redis step per take, as
- * without leases) and doubles each time it is used up within its lifetime, up to leaseLimit(spec):
+ * without leases) and doubles each time a grant is used up within its lifetime, up to leaseLimit(spec):
  * at most 1/8 of the burst, 100 ms of the rate, and 64. Every leased token left the shared bucket
  * before it is spent, so the fleet never admits more than the bucket gives out; the costs are that a
  * token leased by one instance cannot serve the client on another (a client may be refused a little
- * early), and that leased tokens unused for `leaseTtlMs` are dropped rather than returned. With small
- * per-client limits (the defaults) the limit is one token and every take goes to Redis.
+ * early), and that leased tokens unused for `leaseTtlMs` after the key's latest grant are dropped
+ * rather than returned. Extra tokens are asked for by one request at a time per key and only while
+ * Redis answers (a request that timed out here may still run there later: its tokens are lost), and
+ * a failed request starts the key over at one token. With the default per-address limits the limit
+ * is one token, so every take goes to Redis; the per-network default (200/s, burst 800) leases up to 20.
+ * Leased tokens still count while Redis is down: in fail-closed mode a take they cover is answered.
+ * The table keeps at most `maxKeys` keys, dropping the oldest entry first.
  *
  * Also: takes of one key issued in the same event-loop turn travel as one operation, and a refusal is
  * remembered until the time Redis gave (the bucket cannot hold a token before then), so a client
@@ -58,6 +63,8 @@ interface _Lease {
   refusedUntil: number;
   /** The takes that will go out with the next request (not sent yet), if there are any. */
   waiters: _Waiter[] | null;
+  /** Requests sent and not answered yet. */
+  inFlight: number;
 }
 
 export class RedisRateLimiter implements RateLimiter {
@@ -89,17 +96,18 @@ export class RedisRateLimiter implements RateLimiter {
     let l = this._leases.get(k);
     if (l) {
       if (now >= l.expiresAt && l.tokens > 0) {
-        l.tokens = 0;
+        l.tokens = 0; // unused for its lifetime: dropped, and the key is not busy
         l.size = 1;
       }
       if (l.tokens >= n) {
         l.tokens -= n;
+        if (l.tokens === 0) this._usedUp(l, spec);
         return OK;
       }
       if (now < l.refusedUntil) return { ok: false, retryAfterMs: Math.ceil(l.refusedUntil - now) };
     } else {
       if (this._leases.size >= this._maxKeys) this._leases.delete(this._leases.keys().next().value!);
-      l = { tokens: 0, size: 1, expiresAt: -Infinity, refusedUntil: -Infinity, waiters: null };
+      l = { tokens: 0, size: 1, expiresAt: -Infinity, refusedUntil: -Infinity, waiters: null, inFlight: 0 };
       this._leases.set(k, l);
     }
     const lease = l;
@@ -107,21 +115,28 @@ export class RedisRateLimiter implements RateLimiter {
       const w: _Waiter = { n, resolve, reject };
       if (lease.waiters) return void lease.waiters.push(w);
       const waiters = (lease.waiters = [w]);
-      // A lease used up before it expired means the key is busy: ask for twice as many.
-      lease.size = now < lease.expiresAt ? Math.min(leaseLimit(spec), lease.size * 2) : 1;
       let least = 0;
       const args = () => {
         // The request goes out now: a take from here on starts the next one instead of joining this.
         if (lease.waiters === waiters) lease.waiters = null;
         const need = waiters.reduce((s, x) => s + x.n, 0) - lease.tokens;
         least = Math.max(1, Math.min(...waiters.map((x) => x.n)) - lease.tokens);
-        return ["t", spec.ratePerSec, spec.burst, least, Math.max(need, lease.size, least)];
+        // Tokens beyond the need only from one request at a time and while Redis answers: a request
+        // that times out may still be applied later, and its tokens would be lost to everyone.
+        const extra = lease.inFlight === 0 && this._link.up ? lease.size : 0;
+        lease.inFlight++;
+        return ["t", spec.ratePerSec, spec.burst, least, Math.max(need, extra, least)];
       };
       this._link.batch(k, args).then(
         ([got, retryAfterMs]) => this._granted(lease, waiters, spec, got, got < least ? retryAfterMs : 0),
         (err) => this._failed(lease, waiters, table, key, spec, nowMs, err),
       );
     });
+  }
+
+  /** A grant was spent within its lifetime: the key is busy, lease twice as many next time. */
+  private _usedUp(l: _Lease, spec: BucketSpec): void {
+    l.size = Math.min(leaseLimit(spec), l.size * 2);
   }
 
   /** Leased tokens `table`/`key` holds here now (for tests and diagnostics). */
@@ -132,6 +147,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   private _granted(l: _Lease, waiters: _Waiter[], spec: BucketSpec, got: number, refusedMs: number): void {
     if (l.waiters === waiters) l.waiters = null;
+    l.inFlight = Math.max(0, l.inFlight - 1);
     const now = this._mono();
     if (got > 0) {
       l.tokens += got;
@@ -141,6 +157,7 @@ export class RedisRateLimiter implements RateLimiter {
     for (const w of waiters) {
       if (l.tokens >= w.n) {
         l.tokens -= w.n;
+        if (l.tokens === 0 && got > 0) this._usedUp(l, spec);
         w.resolve(OK);
       } else {
         // Redis gave all it had (less than asked): the bucket is empty, n tokens are n/rate away at most.
@@ -151,6 +168,8 @@ export class RedisRateLimiter implements RateLimiter {
 
   private _failed(l: _Lease, waiters: _Waiter[], table: string, key: string, spec: BucketSpec, nowMs: number, err: unknown): void {
     if (l.waiters === waiters) l.waiters = null;
+    l.inFlight = Math.max(0, l.inFlight - 1);
+    l.size = 1;
     for (const w of waiters) {
       if (this._failMode === "fail-closed") {
         w.reject(new StoreUnavailableError(`Redis rate limiter at ${this._link.target.url} did not answer: ${(err as Error).message}`, { cause: err }));

@@ -113,22 +113,28 @@ export class RedisLink {
   /** Run `s` by EVALSHA (EVAL when Redis lacks it), bounded by the command timeout as a whole. */
   eval(s: Script, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const tail = [keys.length, ...keys, ...args];
-    return this.run(() =>
+    return this.run((late) =>
       this.conn.send("EVALSHA", [s.sha, ...tail]).catch((err) => {
-        if (!isNoScript(err)) throw err;
+        // Past the deadline the caller was already answered: running the script now would only
+        // take tokens or spend a proof that nobody is told about.
+        if (!isNoScript(err) || late()) throw err;
         return this.conn.send("EVAL", [s.lua, ...tail]);
       })
     );
   }
 
-  /** Run `op`, failing if no answer within the command timeout. */
-  async run<T>(op: () => Promise<T>): Promise<T> {
+  /** Run `op`, failing if no answer within the command timeout; `late()` tells `op` whether that already happened. */
+  async run<T>(op: (late: () => boolean) => Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let expired = false;
     try {
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no reply within ${this._timeoutMs} ms`)), this._timeoutMs);
+        timer = setTimeout(() => {
+          expired = true;
+          reject(new Error(`no reply within ${this._timeoutMs} ms`));
+        }, this._timeoutMs);
       });
-      const v = await Promise.race([op(), deadline]);
+      const v = await Promise.race([op(() => expired), deadline]);
       this._mark(true, "answering again");
       return v;
     } catch (err) {
