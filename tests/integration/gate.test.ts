@@ -31,6 +31,28 @@ async function challengeOn(t: Transport, port: number) {
   return { conn, reader, ch: (m as { body: Challenge }).body };
 }
 
+/**
+ * A node:net client that answers the challenge with `send(challenge)` and half-closes in the same call
+ * (socket.end(data): the bytes, then a FIN), then reads until the server closes. Every message it got.
+ */
+async function halfClosing(port: number, send: (ch: Challenge) => Uint8Array): Promise<Message[]> {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const dec = new FrameDecoder();
+    const got: Message[] = [];
+    const s = net.connect(port, "127.0.0.1");
+    s.on("data", (d: Uint8Array) => {
+      for (const f of dec.push(new Uint8Array(d))) {
+        const m = decodeMessage(f);
+        got.push(m);
+        if (m.type === MessageType.Challenge) s.end(send(m.body));
+      }
+    });
+    s.on("error", reject);
+    s.on("close", () => resolve(got));
+  });
+}
+
 function solve(ch: Challenge): string {
   return bytesToHex(encodeCounter(solveReference(challengePrefix(ch), ch.bits, 0, 1 << 24)));
 }
@@ -95,6 +117,27 @@ for (const t of transports) {
         const r = await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 5000 });
         assert.equal(r.quote, "ok");
       }
+    });
+
+    test("a client that half-closes after its solution still gets the answer (synchronous and asynchronous quote source)", async () => {
+      const late = { name: "test", next: () => new Promise<{ text: string; author: string; source: string }>((r) => setTimeout(() => r({ text: "late", author: "a", source: "test" }), 50)) };
+      for (const quotes of [undefined, late]) {
+        await using srv = await testServer({}, { transport: t, ...(quotes ? { quotes } : {}) });
+        const got = await halfClosing(srv.port, (ch) => encodeSolution({ challenge: ch, counter: solve(ch) }));
+        assert.deepEqual(got.map((m) => m.type), [MessageType.Challenge, MessageType.Quote], JSON.stringify(got));
+        if (quotes) assert.equal((got[1] as { body: { quote: string } }).body.quote, "late");
+        assert.equal(srv.stats.proofsOk, 1);
+      }
+    });
+
+    test("a client that half-closes before a whole Solution frame is answered BAD_FRAME and closed at once", async () => {
+      await using srv = await testServer({}, { transport: t });
+      const t0 = performance.now();
+      const got = await halfClosing(srv.port, (ch) => encodeSolution({ challenge: ch, counter: solve(ch) }).subarray(0, 20));
+      assert.ok(performance.now() - t0 < 1000, "not left to the first-byte or frame deadline");
+      assert.deepEqual(got.map((m) => m.type), [MessageType.Challenge, MessageType.Error]);
+      assert.equal((got[1] as { body: { code: string } }).body.code, "BAD_FRAME");
+      await waitFor(() => srv.stats.framesRejected.BAD_FRAME === 1, 2000, "counted as a rejected frame");
     });
 
     test("junk bytes get a BAD_FRAME Error frame and a close", async () => {

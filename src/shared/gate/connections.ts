@@ -44,6 +44,8 @@ export interface Session {
   issuedMac: string;
   /** Bytes that arrived while a shared rate limiter was still deciding (replayed after the challenge). */
   early: Uint8Array[] | null;
+  /** The client sent its FIN: it will send nothing more. */
+  peerEnded: boolean;
 }
 
 export class GateConnections implements ConnHandler<Session> {
@@ -82,7 +84,7 @@ export class GateConnections implements ConnHandler<Session> {
     const now = this._gate.mono();
     const s: Session = {
       conn, openedAt: now, challengedAt: now, addr: conn.remoteAddress, net: "", proxy: null, decoder: null, phase: Phase.Waiting,
-      gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "", early: null,
+      gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "", early: null, peerEnded: false,
     };
     this._open.add(s);
     this._gate.observer.connOpened?.(s.addr);
@@ -119,6 +121,7 @@ export class GateConnections implements ConnHandler<Session> {
           const early = s.early;
           s.early = null;
           for (const chunk of early ?? []) if (s.phase === Phase.Waiting) this.data(s, chunk);
+          if (s.peerEnded && s.phase === Phase.Waiting) this._halfClosedEarly(s);
         },
         () => {
           if (s.phase === Phase.Admitting) this._fail(s, "BUSY", "Rate limiter unavailable", "refused", 1000);
@@ -234,6 +237,22 @@ export class GateConnections implements ConnHandler<Session> {
     } else {
       void redeem();
     }
+  }
+
+  /**
+   * The client finished sending. An answer still being worked out (a shared limiter or store, a remote
+   * quote source) is written when ready, then the connection ends; a client that stopped before a
+   * whole Solution frame cannot send one any more, so it is answered and closed now, not at a deadline.
+   */
+  end(s: Session): void {
+    s.peerEnded = true;
+    if (s.phase === Phase.Waiting) this._halfClosedEarly(s);
+  }
+
+  private _halfClosedEarly(s: Session): void {
+    const why = s.proxy ? "before its PROXY protocol header" : "before a complete Solution frame";
+    this._gate.observer.frameRejected?.("BAD_FRAME");
+    this._fail(s, "BAD_FRAME", `Client stopped sending ${why}`, "rejected");
   }
 
   close(s: Session): void {

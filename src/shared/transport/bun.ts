@@ -104,6 +104,12 @@ function socketHandlers(listenHandler?: ConnHandler<unknown>) {
       const slot = sock.data as _Slot<unknown> | undefined;
       if (slot && !slot.closed) slot.handler.data(slot.state, chunk);
     },
+    end(sock: any) {
+      const slot = sock.data as _Slot<unknown> | undefined;
+      if (!slot || slot.closed || slot.opening) return;
+      if (slot.handler.end) slot.handler.end(slot.state);
+      else slot.conn.end();
+    },
     drain(sock: any) {
       (sock.data as _Slot<unknown> | undefined)?.conn?.flush();
     },
@@ -130,7 +136,8 @@ const _CLIENT_HANDLERS = socketHandlers();
 export const bunTransport: Transport = {
   name: "bun",
   async listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
-    const server = Bun.listen({ hostname: opts.host, port: opts.port, socket: socketHandlers(handler as ConnHandler<unknown>) });
+    // Half-open: a peer's FIN does not close our side; the handler decides (ConnHandler.end).
+    const server = Bun.listen({ hostname: opts.host, port: opts.port, allowHalfOpen: true, socket: socketHandlers(handler as ConnHandler<unknown>) });
     return {
       host: opts.host,
       port: server.port,

@@ -91,7 +91,11 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
     try {
       while (!conn.closed) {
         const n = await raw.read(buf);
-        if (n === null) break;
+        if (n === null) {
+          // The peer finished sending: the handler may still answer (ConnHandler.end).
+          if (handler.end && !conn.closed) return void handler.end(state);
+          break;
+        }
         if (conn.closed) break;
         handler.data(state, buf.subarray(0, n));
       }

@@ -32,6 +32,11 @@ function attach<S>(sock: net.Socket, handler: ConnHandler<S>): Conn {
   sock.on("data", (chunk: Uint8Array) => {
     if (!closed) handler.data(state, chunk);
   });
+  sock.on("end", () => {
+    if (closed) return;
+    if (handler.end) handler.end(state);
+    else conn.end();
+  });
   sock.on("error", () => {
     // 'close' follows
   });
@@ -47,7 +52,7 @@ export const nodeTransport: Transport = {
   name: "node",
   listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ noDelay: true }, (sock) => attach(sock, handler));
+      const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => attach(sock, handler));
       server.once("error", reject);
       server.listen({ host: opts.host, port: opts.port }, () => {
         const addr = server.address() as net.AddressInfo;

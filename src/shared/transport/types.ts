@@ -21,6 +21,13 @@ export interface Conn {
 export interface ConnHandler<S> {
   open(conn: Conn): S;
   data(state: S, chunk: Uint8Array): void;
+  /**
+   * The peer finished sending (a FIN: `printf ... | nc -N`, a shutdown() after its last write). The
+   * connection stays open for writing until the handler calls end() or destroy(), so an answer still
+   * being computed (a shared store, a remote quote source) reaches the peer. Without this method the
+   * adapter ends the connection at once. Listening sockets only.
+   */
+  end?(state: S): void;
   /** Called exactly once per opened connection, whoever closed it. */
   close(state: S): void;
 }
