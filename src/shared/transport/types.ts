@@ -25,7 +25,8 @@ export interface ConnHandler<S> {
    * The peer finished sending (a FIN: `printf ... | nc -N`, a shutdown() after its last write). The
    * connection stays open for writing until the handler calls end() or destroy(), so an answer still
    * being computed (a shared store, a remote quote source) reaches the peer. Without this method the
-   * adapter ends the connection at once. Listening sockets only.
+   * adapter ends the connection at once. Listeners are half-open on every adapter; on a client socket
+   * a runtime may still close both sides right after this call.
    */
   end?(state: S): void;
   /** Called exactly once per opened connection, whoever closed it. */
