@@ -127,10 +127,11 @@ for (const t of transports) {
         assert.deepEqual(got.map((m) => m.type), [MessageType.Challenge, MessageType.Quote], JSON.stringify(got));
         if (quotes) assert.equal((got[1] as { body: { quote: string } }).body.quote, "late");
         assert.equal(srv.stats.proofsOk, 1);
+        await waitFor(() => srv.connections.openCount === 0, 2000, "the connection is closed on the server too");
       }
     });
 
-    test("a client that half-closes before a whole Solution frame is answered BAD_FRAME and closed at once", async () => {
+    test("a client that half-closes in the middle of a Solution frame is answered BAD_FRAME and closed at once", async () => {
       await using srv = await testServer({}, { transport: t });
       const t0 = performance.now();
       const got = await halfClosing(srv.port, (ch) => encodeSolution({ challenge: ch, counter: solve(ch) }).subarray(0, 20));
@@ -138,6 +139,16 @@ for (const t of transports) {
       assert.deepEqual(got.map((m) => m.type), [MessageType.Challenge, MessageType.Error]);
       assert.equal((got[1] as { body: { code: string } }).body.code, "BAD_FRAME");
       await waitFor(() => srv.stats.framesRejected.BAD_FRAME === 1, 2000, "counted as a rejected frame");
+      await waitFor(() => srv.connections.openCount === 0, 2000, "the connection is closed on the server too");
+    });
+
+    test("a client that closes after reading its challenge (reconnect flow, probes) is closed quietly, not counted as a bad frame", async () => {
+      await using srv = await testServer({}, { transport: t });
+      const r = await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, mode: "reconnect", timeoutMs: 5000 });
+      assert.ok(r.quote.length > 0);
+      await waitFor(() => srv.connections.openCount === 0, 2000, "both connections closed");
+      assert.deepEqual(srv.stats.framesRejected, {});
+      assert.deepEqual(srv.stats.closed, { peer: 1, served: 1 });
     });
 
     test("junk bytes get a BAD_FRAME Error frame and a close", async () => {

@@ -121,7 +121,7 @@ export class GateConnections implements ConnHandler<Session> {
           const early = s.early;
           s.early = null;
           for (const chunk of early ?? []) if (s.phase === Phase.Waiting) this.data(s, chunk);
-          if (s.peerEnded && s.phase === Phase.Waiting) this._halfClosedEarly(s);
+          if (s.peerEnded && s.phase === Phase.Waiting) this._peerStopped(s);
         },
         () => {
           if (s.phase === Phase.Admitting) this._fail(s, "BUSY", "Rate limiter unavailable", "refused", 1000);
@@ -240,17 +240,28 @@ export class GateConnections implements ConnHandler<Session> {
   }
 
   /**
-   * The client finished sending. An answer still being worked out (a shared limiter or store, a remote
-   * quote source) is written when ready, then the connection ends; a client that stopped before a
-   * whole Solution frame cannot send one any more, so it is answered and closed now, not at a deadline.
+   * The client finished sending (a FIN: a half-close or a plain close, TCP does not tell them apart).
+   * An answer still being worked out (a shared limiter or store, a remote quote source) is written when
+   * ready, then the connection ends. Otherwise no Solution can come any more, so the connection ends
+   * now rather than at a deadline: quietly (reason "peer") when nothing of a frame arrived, as in the
+   * reconnect flow (read the challenge, close, solve elsewhere) or a probe; with BAD_FRAME when the
+   * client stopped in the middle of a frame or a PROXY header.
    */
   end(s: Session): void {
     s.peerEnded = true;
-    if (s.phase === Phase.Waiting) this._halfClosedEarly(s);
+    if (s.phase === Phase.Waiting) this._peerStopped(s);
   }
 
-  private _halfClosedEarly(s: Session): void {
-    const why = s.proxy ? "before its PROXY protocol header" : "before a complete Solution frame";
+  private _peerStopped(s: Session): void {
+    const partial = s.proxy ? s.frameStartedAt !== 0 : (s.decoder?.buffered ?? 0) > 0;
+    if (!partial) {
+      s.phase = Phase.Done;
+      s.reason = "peer";
+      s.decoder = null;
+      s.conn.end();
+      return;
+    }
+    const why = s.proxy ? "in the middle of its PROXY protocol header" : "in the middle of a Solution frame";
     this._gate.observer.frameRejected?.("BAD_FRAME");
     this._fail(s, "BAD_FRAME", `Client stopped sending ${why}`, "rejected");
   }

@@ -15,10 +15,11 @@ interface _Slot<S> {
   /** handler.open() is still running: a close seen now is reported after it returns. */
   opening: boolean;
   closedWhileOpening: boolean;
+  endedWhileOpening: boolean;
 }
 
 function _slot<S>(handler: ConnHandler<S>): _Slot<S> {
-  return { handler, conn: undefined as unknown as _BunConn, state: undefined as S, closed: false, opening: true, closedWhileOpening: false };
+  return { handler, conn: undefined as unknown as _BunConn, state: undefined as S, closed: false, opening: true, closedWhileOpening: false, endedWhileOpening: false };
 }
 
 class _BunConn implements Conn {
@@ -80,6 +81,12 @@ class _BunConn implements Conn {
   }
 }
 
+/** The peer sent its FIN: the handler decides (ConnHandler.end), or the connection ends. */
+function peerEnded(slot: _Slot<unknown>): void {
+  if (slot.handler.end) slot.handler.end(slot.state);
+  else slot.conn.end();
+}
+
 /**
  * Socket handlers in Bun's style: one object (and one function per event) shared by every socket,
  * each socket's own state in socket.data. `listenHandler` serves a listener's accepted sockets; a
@@ -98,6 +105,8 @@ function socketHandlers(listenHandler?: ConnHandler<unknown>) {
         slot.closed = true;
         conn.markClosed();
         slot.handler.close(slot.state);
+      } else if (slot.endedWhileOpening) {
+        peerEnded(slot);
       }
     },
     data(sock: any, chunk: Uint8Array) {
@@ -106,9 +115,9 @@ function socketHandlers(listenHandler?: ConnHandler<unknown>) {
     },
     end(sock: any) {
       const slot = sock.data as _Slot<unknown> | undefined;
-      if (!slot || slot.closed || slot.opening) return;
-      if (slot.handler.end) slot.handler.end(slot.state);
-      else slot.conn.end();
+      if (!slot || slot.closed) return;
+      if (slot.opening) slot.endedWhileOpening = true; // reported once handler.open() has returned
+      else peerEnded(slot);
     },
     drain(sock: any) {
       (sock.data as _Slot<unknown> | undefined)?.conn?.flush();

@@ -92,9 +92,12 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
       while (!conn.closed) {
         const n = await raw.read(buf);
         if (n === null) {
-          // The peer finished sending: the handler may still answer (ConnHandler.end).
-          if (handler.end && !conn.closed) return void handler.end(state);
-          break;
+          // The peer finished sending: the handler may still answer (ConnHandler.end); without one,
+          // end (flushing what is queued) like the other adapters.
+          if (conn.closed) break;
+          if (handler.end) handler.end(state);
+          else conn.end();
+          return;
         }
         if (conn.closed) break;
         handler.data(state, buf.subarray(0, n));
