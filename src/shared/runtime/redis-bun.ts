@@ -5,7 +5,7 @@
  * same capped backoff as the ioredis one, forever, and names the connection again each time.
  * @module
  */
-import { type RedisConnection, type RedisConnectionOptions, reconnectDelayMs } from "../store/redis-connection.ts";
+import { connectWithin, type RedisConnection, type RedisConnectionOptions, reconnectDelayMs } from "../store/redis-connection.ts";
 
 // The compiled binary is bundled as CommonJS, where import.meta and top-level "bun" imports of a
 // lazily loaded module are not available: require() works in both (see native-sha256.ts).
@@ -62,17 +62,11 @@ export function bunRedisConnection(o: RedisConnectionOptions): RedisConnection |
   return {
     library: "bun",
     async open() {
-      let t: ReturnType<typeof setTimeout> | undefined;
       try {
-        await Promise.race([
-          connect(),
-          new Promise((_, reject) => (t = setTimeout(() => reject(new Error("connect timed out")), o.connectTimeoutMs + 100))),
-        ]);
+        await connectWithin(connect(), o.connectTimeoutMs + 100);
       } catch (err) {
         retry();
         throw err;
-      } finally {
-        clearTimeout(t);
       }
     },
     send: (command, args) => client.send(command, args.map(String)),

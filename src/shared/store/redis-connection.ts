@@ -50,6 +50,16 @@ export function reconnectDelayMs(attempt: number, capMs = 2000): number {
   return Math.min(capMs, 50 * 2 ** Math.min(attempt, 16)) + Math.floor(Math.random() * 50);
 }
 
+/** `connecting`, rejected with "connect timed out" if it has not settled within `ms` (the timer is cleared either way). */
+export async function connectWithin(connecting: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([connecting, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("connect timed out")), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** True when a Redis error reply says the script is not cached (EVALSHA must fall back to EVAL). */
 export function isNoScript(err: unknown): boolean {
   return err instanceof Error && /\bNOSCRIPT\b/.test(err.message);

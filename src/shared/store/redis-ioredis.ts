@@ -3,7 +3,7 @@
  * @module
  */
 import { Redis } from "ioredis";
-import { type RedisConnection, type RedisConnectionOptions, reconnectDelayMs } from "./redis-connection.ts";
+import { connectWithin, type RedisConnection, type RedisConnectionOptions, reconnectDelayMs } from "./redis-connection.ts";
 
 export function ioredisConnection(o: RedisConnectionOptions): RedisConnection {
   const { target } = o;
@@ -28,17 +28,7 @@ export function ioredisConnection(o: RedisConnectionOptions): RedisConnection {
   client.on("error", (err: Error) => o.onDown(err.message)); // also keeps ioredis from logging it
   return {
     library: "ioredis",
-    async open() {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        await Promise.race([
-          client.connect(),
-          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("connect timed out")), o.connectTimeoutMs + 100))),
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    open: () => connectWithin(client.connect(), o.connectTimeoutMs + 100),
     send: (command, args) => client.call(command, ...args),
     get connected() {
       return client.status === "ready";
