@@ -12,8 +12,6 @@ import { createRedisConnection, isNoScript, type RedisConnection, type RedisLibr
 import { BATCH_LUA } from "./redis-lua.ts";
 import type { RedisTarget } from "./redis-url.ts";
 
-export { reconnectDelayMs } from "./redis-connection.ts";
-
 /** What the backend reports: transitions once each, and every answer given from memory (`source`: which part). */
 export type RedisEvent =
   | { type: "down" | "up"; detail: string; source?: undefined }
