@@ -17,14 +17,13 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { bytesToHex } from "@noble/hashes/utils.js";
 import { SERVE_DEFAULTS } from "../src/shared/config/schema.ts";
-import { challengePrefix, mintChallenge } from "../src/shared/pow/challenge.ts";
+import { mintChallenge } from "../src/shared/pow/challenge.ts";
 import { KeyRing } from "../src/shared/pow/keys.ts";
-import { writeCounter } from "../src/shared/pow/hashcash.ts";
+import { buildPrefix, MAX_BITS, writeCounter } from "../src/shared/pow/hashcash.ts";
 import { workFirstWord } from "../src/shared/pow/sha256-fast.ts";
-import { FrameDecoder, MessageType } from "../src/shared/protocol/frame.ts";
-import { encodeChallenge, encodeQuote, encodeSolution } from "../src/shared/protocol/messages.ts";
+import { FrameDecoder, HEADER_BYTES, MAX_PAYLOAD, MessageType, PROTOCOL_VERSION } from "../src/shared/protocol/frame.ts";
+import { encodeChallenge, encodeQuote } from "../src/shared/protocol/messages.ts";
 import { pickTransport, runtimeName, runtimeVersion } from "../src/shared/transport/index.ts";
 import type { Conn } from "../src/shared/transport/types.ts";
 import { startServer } from "../src/server.ts";
@@ -66,18 +65,49 @@ async function serve(kind: string, store = "memory"): Promise<void> {
 }
 
 const td = new TextDecoder();
+const te = new TextEncoder();
 const _counter = new Uint8Array(8);
+const _prefix = buildPrefix(0, new Uint8Array(32));
+const _HEX = te.encode("0123456789abcdef");
+const _HEAD = te.encode('{"challenge":');
+const _MID = te.encode(',"counter":"');
+
+/** Parse a lowercase hex digit (the server's tags are lowercase); -1 otherwise. */
+const nibble = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1);
 
 /**
- * The first counter (as its 8 bytes) whose digest meets `bits` (at most 32): SHA-256 through the
- * server's allocation-free verifier (sha256-fast.ts) rather than @noble/hashes, so that the
- * generator's core goes to connections, like a native client's would.
+ * Answer one Challenge payload with a Solution frame, like a lean native client: the challenge is
+ * parsed (JSON) for its difficulty and tag, the counter found, and the Solution carries the challenge
+ * exactly as received (its raw JSON bytes) with the counter, in one buffer: no re-serialising. SHA-256
+ * goes through the server's allocation-free verifier (sha256-fast.ts) rather than @noble/hashes.
  */
-function solve(prefix: Uint8Array, bits: number): Uint8Array {
-  for (let c = 0; ; c++) {
-    writeCounter(_counter, 0, c);
-    if (Math.clz32(workFirstWord(prefix, _counter)) >= bits) return _counter;
+function answer(payload: Uint8Array): Uint8Array {
+  const ch = JSON.parse(td.decode(payload)) as { bits: number; mac: string };
+  const bits = ch.bits, mac = ch.mac;
+  if (!Number.isInteger(bits) || bits < 0 || bits > MAX_BITS || typeof mac !== "string" || mac.length !== 64) throw new Error("bad challenge");
+  _prefix[16] = bits;
+  for (let i = 0; i < 32; i++) {
+    const b = (nibble(mac.charCodeAt(2 * i)) << 4) | nibble(mac.charCodeAt(2 * i + 1));
+    if (b < 0) throw new Error("bad challenge tag");
+    _prefix[32 + i] = b;
   }
+  let c = 0;
+  for (;; c++) {
+    writeCounter(_counter, 0, c);
+    if (Math.clz32(workFirstWord(_prefix, _counter)) >= bits) break;
+  }
+  const n = _HEAD.length + payload.length + _MID.length + 16 + 2;
+  if (n > MAX_PAYLOAD) throw new Error("challenge too long to answer");
+  const out = new Uint8Array(HEADER_BYTES + n);
+  out[0] = PROTOCOL_VERSION; out[1] = MessageType.Solution; out[2] = n >>> 8; out[3] = n & 255;
+  let o = HEADER_BYTES;
+  out.set(_HEAD, o); o += _HEAD.length;
+  out.set(payload, o); o += payload.length;
+  out.set(_MID, o); o += _MID.length;
+  for (let i = 0; i < 8; i++) (out[o++] = _HEX[_counter[i]! >>> 4]!), (out[o++] = _HEX[_counter[i]! & 15]!);
+  out[o++] = 34; // "
+  out[o] = 125; // }
+  return out;
 }
 /** Seconds of load before counting starts (see client()); --warmup. */
 let WARMUP_S = 8;
@@ -97,7 +127,7 @@ async function client(kind: string, ports: number[], seconds: number, width: num
   const one = () =>
     new Promise<boolean>((resolve) => {
       const port = ports[next++ % ports.length]!;
-      const dec = new FrameDecoder();
+      let dec: FrameDecoder | undefined;
       let ok = false;
       let conn: Conn;
       t.connect("127.0.0.1", port, {
@@ -109,11 +139,9 @@ async function client(kind: string, ports: number[], seconds: number, width: num
           }
           // The generator skips schema validation (the server's replies are trusted here) to spend
           // its core on connections rather than on checking its own test traffic.
-          for (const f of dec.push(chunk)) {
-            if (f.type === MessageType.Challenge) {
-              const ch = JSON.parse(td.decode(f.payload));
-              conn.write(encodeSolution({ challenge: ch, counter: bytesToHex(solve(challengePrefix(ch), ch.bits)) }));
-            } else ok = f.type === MessageType.Quote;
+          for (const f of (dec ??= new FrameDecoder()).push(chunk)) {
+            if (f.type === MessageType.Challenge) conn.write(answer(f.payload));
+            else ok = f.type === MessageType.Quote;
           }
         },
         close: () => resolve(ok),

@@ -91,22 +91,24 @@ export class Admission {
     if (out.length >= this.spec.maxOutstandingPerAddr) {
       return this._refuse("outstanding_cap", "RATE_LIMITED", Math.max(1, out[0]! + this.spec.ttlMs - nowMs), `Too many unsolved challenges for this address (cap ${this.spec.maxOutstandingPerAddr})`);
     }
-    const finish = (t: Take, tn: Take | null): Refusal | null => {
-      if (!t.ok) return this._refuse("challenge_rate", "RATE_LIMITED", t.retryAfterMs, "Too many challenges for this address");
-      if (tn && !tn.ok) return this._refuse("net_challenge_rate", "RATE_LIMITED", tn.retryAfterMs, "Too many challenges for this network");
-      this._record(addr, nowMs);
-      return null;
-    };
     const t = this.limiter.take("challenge", addr, this.spec.challengesPerAddr, nowMs);
     if (t instanceof Promise) {
       // A shared limiter: ask for both buckets at once, so they travel in one round trip (pipelined).
       // The network token is then spent even when the address is refused; that only ever refuses more.
       const tn = this.limiter.take("challenge_net", net, this.spec.challengesPerNet, nowMs);
-      return Promise.all([t, tn]).then(([ta, tb]) => finish(ta, ta.ok ? tb : null));
+      return Promise.all([t, tn]).then(([ta, tb]) => this._challengeTaken(addr, nowMs, ta, ta.ok ? tb : null));
     }
-    if (!t.ok) return finish(t, null);
+    if (!t.ok) return this._challengeTaken(addr, nowMs, t, null);
     const tn = this.limiter.take("challenge_net", net, this.spec.challengesPerNet, nowMs);
-    return tn instanceof Promise ? tn.then((x) => finish(t, x)) : finish(t, tn);
+    return tn instanceof Promise ? tn.then((x) => this._challengeTaken(addr, nowMs, t, x)) : this._challengeTaken(addr, nowMs, t, tn);
+  }
+
+  /** allowChallenge's verdict once both buckets answered (a method, not a closure per call: it runs per connection). */
+  private _challengeTaken(addr: string, nowMs: number, t: Take, tn: Take | null): Refusal | null {
+    if (!t.ok) return this._refuse("challenge_rate", "RATE_LIMITED", t.retryAfterMs, "Too many challenges for this address");
+    if (tn && !tn.ok) return this._refuse("net_challenge_rate", "RATE_LIMITED", tn.retryAfterMs, "Too many challenges for this network");
+    this._record(addr, nowMs);
+    return null;
   }
 
   private _record(addr: string, nowMs: number): void {
@@ -124,17 +126,20 @@ export class Admission {
 
   /** May `addr` submit a solution now? */
   allowSolution(addr: string, nowMs: number): Refusal | null | Promise<Refusal | null> {
-    const done = (t: Take) => (t.ok ? null : this._refuse("solution_rate", "RATE_LIMITED", t.retryAfterMs, "Too many solutions from this address"));
     const t = this.limiter.take("solution", addr, this.spec.solutionsPerAddr, nowMs);
-    return t instanceof Promise ? t.then(done) : done(t);
+    return t instanceof Promise ? t.then((x) => this._solutionTaken(x)) : this._solutionTaken(t);
+  }
+
+  private _solutionTaken(t: Take): Refusal | null {
+    return t.ok ? null : this._refuse("solution_rate", "RATE_LIMITED", t.retryAfterMs, "Too many solutions from this address");
   }
 
   /** `count` challenges of `addr` were redeemed or abandoned: they stop counting as outstanding. */
   settle(addr: string, count = 1): void {
     const out = this._outstanding.get(addr);
     if (!out) return;
-    out.splice(0, count);
-    if (out.length === 0) this._outstanding.delete(addr);
+    if (count >= out.length) return void this._outstanding.delete(addr);
+    for (let i = 0; i < count; i++) out.shift(); // count is 1 or 2: cheaper than a splice call
   }
 
   outstanding(addr: string, nowMs: number): number {

@@ -16,7 +16,16 @@ export interface BucketSpec {
 interface _Bucket {
   tokens: number;
   at: number;
+  /** When the entry last moved to the recent end of the table. */
+  moved: number;
 }
+
+/**
+ * A busy key moves to the recent end of the table at most this often: Map order is then recency order
+ * to within a second, and a key taken thousands of times a second does not delete and re-insert each time
+ * (which fills the table with tombstones and makes it rehash: measured as a hot spot of the gate).
+ */
+const MOVE_EVERY_MS = 1000;
 
 export type Take = { ok: true } | { ok: false; retryAfterMs: number };
 
@@ -41,12 +50,16 @@ export class TokenBuckets {
     if (b) {
       b.tokens = Math.min(this.spec.burst, b.tokens + (nowMs - b.at) * this._ratePerMs);
       b.at = nowMs;
-      this._map.delete(key); // re-insert: Map order is recency order
+      if (!(nowMs - b.moved < MOVE_EVERY_MS)) {
+        b.moved = nowMs;
+        this._map.delete(key); // re-insert: Map order is recency order
+        this._map.set(key, b);
+      }
     } else {
       if (this._map.size >= this._maxKeys) this._evict(nowMs);
-      b = { tokens: this.spec.burst, at: nowMs };
+      b = { tokens: this.spec.burst, at: nowMs, moved: nowMs };
+      this._map.set(key, b);
     }
-    this._map.set(key, b);
     if (b.tokens >= n) {
       b.tokens -= n;
       return OK;

@@ -41,6 +41,8 @@ export class Gate {
   readonly now: () => number;
   readonly mono: () => number;
   private readonly _random: (n: number) => Uint8Array;
+  /** Encoded Quote frames by quote object (see _quote). Sent frames are never written to, so sharing is safe. */
+  private readonly _frames = new WeakMap<Quote, Uint8Array>();
 
   constructor(d: GateDeps) {
     this.ring = d.ring;
@@ -99,13 +101,20 @@ export class Gate {
     return q instanceof Promise ? q.then((x) => this._quote(x), () => this._noQuote()) : this._quote(q);
   }
 
-  /** A quote frame, or INTERNAL if the quote cannot be encoded (e.g. longer than a frame): never throws. */
+  /**
+   * A quote frame, or INTERNAL if the quote cannot be encoded (e.g. longer than a frame): never throws.
+   * Frames are kept per quote object (weakly): the embedded and cached sources hand out the same
+   * objects again and again, so most handshakes skip JSON and UTF-8 encoding of the quote.
+   */
   private _quote(q: Quote): Redemption {
-    let frame: Uint8Array;
-    try {
-      frame = encodeQuote({ quote: q.text, author: q.author, source: q.source });
-    } catch {
-      return this._noQuote();
+    let frame = this._frames.get(q);
+    if (frame === undefined) {
+      try {
+        frame = encodeQuote({ quote: q.text, author: q.author, source: q.source });
+      } catch {
+        return this._noQuote();
+      }
+      this._frames.set(q, frame);
     }
     this.observer.quoteServed?.(q.source);
     return { ok: true, frame };

@@ -87,8 +87,7 @@ export function formatIPv6(g: readonly number[]): string {
  * other IPv6 per RFC 5952 without zone. Anything else (a Unix socket path, say) is returned as is.
  */
 export function canonicalAddress(raw: string): string {
-  const v4 = parseIPv4(raw);
-  if (v4) return v4.join(".");
+  if (parseIPv4(raw)) return raw; // a dotted quad parseIPv4 accepts (no leading zeros) is already canonical
   const v6 = parseIPv6(raw);
   if (!v6) return raw;
   if (v6[0] === 0 && v6[1] === 0 && v6[2] === 0 && v6[3] === 0 && v6[4] === 0 && v6[5] === 0xffff) {

@@ -7,8 +7,14 @@ import * as v from "valibot";
 import { ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
 import { encodeFrame, type Frame, MAX_PAYLOAD, MessageType, messageTypeName } from "./frame.ts";
 
-const hex = (bytes: number) => v.pipe(v.string(), v.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `${bytes * 2} lowercase hex digits`));
-const u53 = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER));
+// One check per field rather than a pipe of actions: a Solution is decoded on every handshake, and each
+// pipe step is a call and an output object in valibot (measured: 1.8 -> 1.0 us per Solution on Bun).
+const HEX = /^[0-9a-f]*$/;
+const hex = (bytes: number) =>
+  v.custom<string>((x) => typeof x === "string" && x.length === bytes * 2 && HEX.test(x), `${bytes * 2} lowercase hex digits`);
+const uint = (max: number, what: string) =>
+  v.custom<number>((x) => typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= max, `Invalid value: expected ${what}`);
+const u53 = uint(Number.MAX_SAFE_INTEGER, "an integer from 0 to 2^53 - 1");
 
 /** Algorithm name of PoW v1 (docs/POW.md). */
 export const ALG_SHA256_HASHCASH = "sha256-hashcash";
@@ -16,7 +22,7 @@ export const ALG_SHA256_HASHCASH = "sha256-hashcash";
 export const ChallengeSchema = v.object({
   v: v.literal(1),
   alg: v.pipe(v.string(), v.maxLength(32)),
-  bits: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(255)),
+  bits: uint(255, "an integer from 0 to 255"),
   iat: u53,
   exp: u53,
   nonce: hex(16),

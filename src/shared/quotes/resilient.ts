@@ -101,7 +101,9 @@ export class ResilientQuoteSource implements QuoteSource {
   }
 
   next(): Quote | Promise<Quote> {
-    const ready = this._members.filter((m) => m.breaker.allows());
+    const all = this._members;
+    // One member (the usual set-up) needs no filtered copy: this runs on every handshake.
+    const ready = all.length === 1 ? (all[0]!.breaker.allows() ? all : []) : all.filter((m) => m.breaker.allows());
     if (ready.length === 0) {
       const m = this._pick(this._members);
       if (m) this._emit("failed", m.name, "open");
@@ -139,7 +141,7 @@ export class ResilientQuoteSource implements QuoteSource {
       return this._fromFallback();
     }
     m.breaker.success();
-    this._emit("served", m.name);
+    this._served(m.name);
     return q;
   }
 
@@ -159,7 +161,7 @@ export class ResilientQuoteSource implements QuoteSource {
     const unavailable = (cause: unknown) => new QuoteSourceError("QUOTE_UNAVAILABLE", name, "No quote source could serve a quote", { cause });
     const accept = (q: Quote): Quote | Promise<Quote> => {
       if (!_isValid(q)) return Promise.reject(unavailable(new TypeError(`fallback ${name} gave an invalid quote`)));
-      this._emit("served", name);
+      this._served(name);
       return q;
     };
     let r: Quote | Promise<Quote>;
@@ -181,6 +183,15 @@ export class ResilientQuoteSource implements QuoteSource {
     return from[from.length - 1];
   }
 
+  /** _emit("served", name) without the rest/spread call: this one runs on every handshake. */
+  private _served(name: string): void {
+    try {
+      this._observer.served?.(name);
+    } catch {
+      // A broken observer must not cost a client its quote.
+    }
+  }
+
   private _emit<K extends keyof QuoteSourceObserver>(kind: K, ...args: Parameters<NonNullable<QuoteSourceObserver[K]>>): void {
     try {
       (this._observer[kind] as ((...a: unknown[]) => void) | undefined)?.call(this._observer, ...args);
@@ -195,10 +206,12 @@ function _reason(err: unknown): Exclude<FailReason, "open"> {
   return "error";
 }
 
+const _NOT_BLANK = /\S/;
+
 function _isValid(q: unknown): q is Quote {
   if (q === null || typeof q !== "object") return false;
   const { text, author, source } = q as Record<string, unknown>;
-  return typeof text === "string" && text.trim().length > 0 && text.length <= MAX_QUOTE_CHARS &&
+  return typeof text === "string" && text.length <= MAX_QUOTE_CHARS && _NOT_BLANK.test(text) &&
     typeof author === "string" && author.length <= MAX_AUTHOR_CHARS &&
     typeof source === "string" && source.length > 0 && source.length <= MAX_SOURCE_NAME_CHARS;
 }
