@@ -23,6 +23,21 @@ describe("TokenBuckets", () => {
     assert.equal(b.take("b", 0).ok, true);
     assert.equal(b.take("a", 0).ok, false);
   });
+  test("when full, the least recently used key goes (recency kept to within a second)", () => {
+    // Slow refill: no bucket is full (idle) again, so eviction must pick by recency.
+    const b = new TokenBuckets({ ratePerSec: 0.001, burst: 5 }, 3);
+    for (const k of ["a", "b", "c"]) b.take(k, 0);
+    b.take("a", 1500); // a second or more since "a" last moved: it moves to the recent end
+    b.take("d", 1600); // full: the oldest ("b") goes
+    assert.ok(b.level("a", 1600) < 4, "a kept its state");
+    assert.equal(b.level("b", 1600), 5, "b was evicted (unknown keys are full)");
+    b.take("a", 1700); // under a second since it moved: stays where it is (no re-insert per take)
+    b.take("e", 1800); // full again: "c" is now the oldest
+    assert.equal(b.level("c", 1800), 5, "c was evicted");
+    assert.ok(b.level("a", 1800) < 3 && b.level("d", 1800) < 5 && b.level("e", 1800) < 5);
+    b.take("f", 1900); // "a" (moved at 1500) is older than "d" and "e"
+    assert.equal(b.level("a", 1900), 5, "a was evicted after d and e were used more recently");
+  });
   test("memory stays bounded under many keys", () => {
     const b = new TokenBuckets({ ratePerSec: 1, burst: 5 }, 1000);
     for (let i = 0; i < 50_000; i++) b.take(`k${i}`, i);

@@ -1,0 +1,56 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Gate } from "../../src/shared/gate/gate.ts";
+import { FixedDifficulty } from "../../src/shared/gate/types.ts";
+import { KeyRing } from "../../src/shared/pow/keys.ts";
+import { challengePrefix } from "../../src/shared/pow/challenge.ts";
+import { encodeCounter, solveReference as solve } from "../../src/shared/pow/hashcash.ts";
+import { FrameDecoder, MessageType } from "../../src/shared/protocol/frame.ts";
+import { decodeMessage } from "../../src/shared/protocol/messages.ts";
+import { MemorySpentStore as MemoryStore } from "../../src/shared/store/memory.ts";
+import type { Quote, QuoteSource } from "../../src/shared/quotes/types.ts";
+import { bytesToHex } from "@noble/hashes/utils.js";
+
+function gateWith(quotes: QuoteSource): Gate {
+  return new Gate({
+    ring: new KeyRing([{ id: "t", secret: new TextEncoder().encode("gate-unit-test-secret-0123") }]),
+    store: new MemoryStore(),
+    quotes,
+    policy: new FixedDifficulty(2),
+    settings: { timeouts: { firstByteMs: 1000, frameMs: 1000, handshakeMs: 5000 }, ttlMs: 60_000, skewMs: 1000, maxTtlMs: 600_000, maxPayload: 4096 },
+  });
+}
+
+function handshake(g: Gate): { quote: string; author: string } {
+  const ch = g.issue("127.0.0.1");
+  const counter = bytesToHex(encodeCounter(solve(challengePrefix(ch), ch.bits)));
+  const r = g.redeem({ challenge: ch, counter }, "127.0.0.1");
+  assert.ok(!(r instanceof Promise) && r.ok, "redeemed");
+  const [f] = new FrameDecoder().push(r.frame);
+  const m = decodeMessage(f!);
+  assert.equal(m.type, MessageType.Quote);
+  return m.body as { quote: string; author: string };
+}
+
+describe("Gate quote frames", () => {
+  test("a quote object served again gives the same quote; each quote object its own (frames kept per object)", () => {
+    const a: Quote = { text: "First.", author: "A", source: "embedded" };
+    const b: Quote = { text: "Second, with ünïcode.", author: "B", source: "embedded" };
+    const order = [a, b, a, a, b, { text: "Third.", author: "C", source: "embedded" }];
+    let i = 0;
+    const g = gateWith({ name: "list", next: () => order[i++]! });
+    const got = order.map(() => handshake(g));
+    assert.deepEqual(got.map((q) => q.quote), ["First.", "Second, with ünïcode.", "First.", "First.", "Second, with ünïcode.", "Third."]);
+    assert.deepEqual(got.map((q) => q.author), ["A", "B", "A", "A", "B", "C"]);
+  });
+  test("a quote too long for a frame is INTERNAL, every time (a failed encoding is not kept)", () => {
+    const long: Quote = { text: "x".repeat(5000), author: "L", source: "embedded" };
+    const g = gateWith({ name: "long", next: () => long });
+    for (let k = 0; k < 2; k++) {
+      const ch = g.issue("127.0.0.1");
+      const counter = bytesToHex(encodeCounter(solve(challengePrefix(ch), ch.bits)));
+      const r = g.redeem({ challenge: ch, counter }, "127.0.0.1");
+      assert.ok(!(r instanceof Promise) && !r.ok && r.code === "INTERNAL");
+    }
+  });
+});
