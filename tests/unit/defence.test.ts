@@ -38,6 +38,14 @@ describe("TokenBuckets", () => {
     b.take("f", 1900); // "a" (moved at 1500) is older than "d" and "e"
     assert.equal(b.level("a", 1900), 5, "a was evicted after d and e were used more recently");
   });
+  test("a wall clock stepped back does not leave a busy key at the old end of the table", () => {
+    const b = new TokenBuckets({ ratePerSec: 0.001, burst: 5 }, 3);
+    for (const k of ["a", "b", "c"]) b.take(k, 3_600_000);
+    for (let t = 0; t <= 10_000; t += 100) b.take("a", t); // the clock went back an hour; "a" stays busy
+    b.take("d", 10_050); // full: "b" goes, not the busy key
+    assert.equal(b.level("b", 10_050), 5, "b was evicted");
+    assert.ok(b.level("a", 10_050) < 1, "a kept its (empty) bucket");
+  });
   test("memory stays bounded under many keys", () => {
     const b = new TokenBuckets({ ratePerSec: 1, burst: 5 }, 1000);
     for (let i = 0; i < 50_000; i++) b.take(`k${i}`, i);

@@ -43,6 +43,12 @@ describe("Gate quote frames", () => {
     assert.deepEqual(got.map((q) => q.quote), ["First.", "Second, with ünïcode.", "First.", "First.", "Second, with ünïcode.", "Third."]);
     assert.deepEqual(got.map((q) => q.author), ["A", "B", "A", "A", "B", "C"]);
   });
+  test("a source that returns something other than a quote object does not make redeem throw", () => {
+    const g = gateWith({ name: "broken", next: () => "a plain string" as unknown as Quote });
+    const ch = g.issue("127.0.0.1");
+    const counter = bytesToHex(encodeCounter(solve(challengePrefix(ch), ch.bits)));
+    assert.doesNotThrow(() => g.redeem({ challenge: ch, counter }, "127.0.0.1"));
+  });
   test("a quote too long for a frame is INTERNAL, every time (a failed encoding is not kept)", () => {
     const long: Quote = { text: "x".repeat(5000), author: "L", source: "embedded" };
     const g = gateWith({ name: "long", next: () => long });

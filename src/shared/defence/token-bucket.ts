@@ -50,7 +50,8 @@ export class TokenBuckets {
     if (b) {
       b.tokens = Math.min(this.spec.burst, b.tokens + (nowMs - b.at) * this._ratePerMs);
       b.at = nowMs;
-      if (!(nowMs - b.moved < MOVE_EVERY_MS)) {
+      const sinceMoved = nowMs - b.moved;
+      if (!(sinceMoved >= 0 && sinceMoved < MOVE_EVERY_MS)) { // a clock stepped back moves it too
         b.moved = nowMs;
         this._map.delete(key); // re-insert: Map order is recency order
         this._map.set(key, b);

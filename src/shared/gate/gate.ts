@@ -107,14 +107,15 @@ export class Gate {
    * objects again and again, so most handshakes skip JSON and UTF-8 encoding of the quote.
    */
   private _quote(q: Quote): Redemption {
-    let frame = this._frames.get(q);
+    const keep = typeof q === "object" && q !== null; // a source that breaks its type must not make this throw
+    let frame = keep ? this._frames.get(q) : undefined;
     if (frame === undefined) {
       try {
         frame = encodeQuote({ quote: q.text, author: q.author, source: q.source });
       } catch {
         return this._noQuote();
       }
-      this._frames.set(q, frame);
+      if (keep) this._frames.set(q, frame);
     }
     this.observer.quoteServed?.(q.source);
     return { ok: true, frame };
