@@ -20,7 +20,8 @@ import { fileURLToPath } from "node:url";
 import { SERVE_DEFAULTS } from "../src/shared/config/schema.ts";
 import { mintChallenge } from "../src/shared/pow/challenge.ts";
 import { KeyRing } from "../src/shared/pow/keys.ts";
-import { buildPrefix, MAX_BITS, writeCounter } from "../src/shared/pow/hashcash.ts";
+import { hexToBytes } from "@noble/hashes/utils.js";
+import { buildPrefix, writeCounter } from "../src/shared/pow/hashcash.ts";
 import { workFirstWord } from "../src/shared/pow/sha256-fast.ts";
 import { FrameDecoder, HEADER_BYTES, MAX_PAYLOAD, MessageType, PROTOCOL_VERSION } from "../src/shared/protocol/frame.ts";
 import { encodeChallenge, encodeQuote } from "../src/shared/protocol/messages.ts";
@@ -67,13 +68,9 @@ async function serve(kind: string, store = "memory"): Promise<void> {
 const td = new TextDecoder();
 const te = new TextEncoder();
 const _counter = new Uint8Array(8);
-const _prefix = buildPrefix(0, new Uint8Array(32));
 const _HEX = te.encode("0123456789abcdef");
 const _HEAD = te.encode('{"challenge":');
 const _MID = te.encode(',"counter":"');
-
-/** Parse a lowercase hex digit (the server's tags are lowercase); -1 otherwise. */
-const nibble = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1);
 
 /**
  * Answer one Challenge payload with a Solution frame, like a lean native client: the challenge is
@@ -83,18 +80,10 @@ const nibble = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102
  */
 function answer(payload: Uint8Array): Uint8Array {
   const ch = JSON.parse(td.decode(payload)) as { bits: number; mac: string };
-  const bits = ch.bits, mac = ch.mac;
-  if (!Number.isInteger(bits) || bits < 0 || bits > MAX_BITS || typeof mac !== "string" || mac.length !== 64) throw new Error("bad challenge");
-  _prefix[16] = bits;
-  for (let i = 0; i < 32; i++) {
-    const b = (nibble(mac.charCodeAt(2 * i)) << 4) | nibble(mac.charCodeAt(2 * i + 1));
-    if (b < 0) throw new Error("bad challenge tag");
-    _prefix[32 + i] = b;
-  }
-  let c = 0;
-  for (;; c++) {
+  const prefix = buildPrefix(ch.bits, hexToBytes(ch.mac)); // throws on a bad difficulty or tag
+  for (let c = 0; ; c++) {
     writeCounter(_counter, 0, c);
-    if (Math.clz32(workFirstWord(_prefix, _counter)) >= bits) break;
+    if (Math.clz32(workFirstWord(prefix, _counter)) >= ch.bits) break;
   }
   const n = _HEAD.length + payload.length + _MID.length + 16 + 2;
   if (n > MAX_PAYLOAD) throw new Error("challenge too long to answer");

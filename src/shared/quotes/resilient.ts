@@ -141,7 +141,7 @@ export class ResilientQuoteSource implements QuoteSource {
       return this._fromFallback();
     }
     m.breaker.success();
-    this._served(m.name);
+    this._emit("served", m.name);
     return q;
   }
 
@@ -161,7 +161,7 @@ export class ResilientQuoteSource implements QuoteSource {
     const unavailable = (cause: unknown) => new QuoteSourceError("QUOTE_UNAVAILABLE", name, "No quote source could serve a quote", { cause });
     const accept = (q: Quote): Quote | Promise<Quote> => {
       if (!_isValid(q)) return Promise.reject(unavailable(new TypeError(`fallback ${name} gave an invalid quote`)));
-      this._served(name);
+      this._emit("served", name);
       return q;
     };
     let r: Quote | Promise<Quote>;
@@ -183,18 +183,10 @@ export class ResilientQuoteSource implements QuoteSource {
     return from[from.length - 1];
   }
 
-  /** _emit("served", name) without the rest/spread call: this one runs on every handshake. */
-  private _served(name: string): void {
+  /** Tell the observer; every event is (source, detail?). Fixed arity, no rest/spread: "served" runs on every handshake. */
+  private _emit(kind: keyof QuoteSourceObserver, source: string, detail?: string): void {
     try {
-      this._observer.served?.(name);
-    } catch {
-      // A broken observer must not cost a client its quote.
-    }
-  }
-
-  private _emit<K extends keyof QuoteSourceObserver>(kind: K, ...args: Parameters<NonNullable<QuoteSourceObserver[K]>>): void {
-    try {
-      (this._observer[kind] as ((...a: unknown[]) => void) | undefined)?.call(this._observer, ...args);
+      (this._observer[kind] as ((source: string, detail?: string) => void) | undefined)?.call(this._observer, source, detail);
     } catch {
       // A broken observer must not cost a client its quote.
     }
