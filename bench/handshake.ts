@@ -3,8 +3,12 @@
  * against `wisdom serve`, compared with a bare TCP server on the same runtime and transport that writes
  * one line and closes. Server and load generator run in separate processes (one core each here).
  *
- *   npx bun bench/handshake.ts [--seconds 5] [--warmup 8] [--rounds 3] [--width 64] [--redis] [--shape]
- *   npx deno run -A bench/handshake.ts [--seconds 5] [--warmup 8] [--rounds 3] [--width 64] [--redis] [--shape]
+ *   npx bun bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
+ *   npx deno run -A bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
+ *
+ * All servers start at once; one generator process takes them in turns (see client()): --seconds is
+ * the length of one turn, --rounds how many turns each gets after --warmup seconds of uncounted load
+ * each. Ratios are taken turn by turn (gate vs the bare turn of the same round), then the median.
  *
  * With --redis it also measures two gate instances sharing a Redis store (redis-server on a free port),
  * the load generator alternating between them, against the one-instance memory-store figure.
@@ -13,7 +17,7 @@
  * is not read): the most any gate could reach with this runtime, transport and load generator.
  *
  * Internally: `bench/handshake.ts server bare|shape|gate [STORE]` runs a server and prints its port;
- * `bench/handshake.ts client bare|shape|gate PORT[,PORT] SECONDS WIDTH WARMUP` runs the generator and prints one JSON line.
+ * `bench/handshake.ts client TARGETS_JSON SLICE_MS ROUNDS WIDTH WARMUP_S` runs the generator and prints one JSON line.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -28,7 +32,7 @@ import { startServer } from "../src/server.ts";
 import { answerChallenge } from "./answer.ts";
 
 const self = fileURLToPath(import.meta.url);
-const [mode, kind, portText, secondsText, widthText, warmupText] = process.argv.slice(2);
+const [mode, ...rest] = process.argv.slice(2); // see the end of the file
 
 async function serve(kind: string, store = "memory"): Promise<void> {
   const t = await pickTransport();
@@ -63,31 +67,38 @@ async function serve(kind: string, store = "memory"): Promise<void> {
   await new Promise(() => {});
 }
 
-/** Seconds of load before counting starts (see client()); --warmup. */
-let WARMUP_S = 8;
+/** One configuration the generator loads: a server kind and the port(s) it alternates between. */
+interface Target {
+  label: string;
+  kind: string;
+  ports: number[];
+}
 
-async function client(kind: string, ports: number[], seconds: number, width: number): Promise<void> {
+/**
+ * The load generator: `width` connections in flight, one after another each, against one target at a
+ * time. Targets take turns in slices of `sliceMs`: a slice starts no new connection after its time is
+ * up, waits for those in flight, and counts handshakes per second over its whole length (drain included).
+ * First every target gets `warmupS` seconds of uncounted load, in the same turns: both runtimes' JITs
+ * are still compiling the gate's code then, while the bare server's few lines are compiled at once
+ * (measured on Bun, BUN_JSC_reportCompileTimes=1 and perf: the JIT thread takes a fifth of a server's
+ * CPU for its first seconds). Then `rounds` rounds, each target once per round, the order rotating.
+ *
+ * Why turns in one process rather than one run per configuration: this VM's speed drifts by up to
+ * 1.5x within minutes, so configurations compared seconds apart, by the same warm generator, give
+ * ratios that separate runs minutes apart cannot.
+ */
+async function client(targets: Target[], sliceMs: number, rounds: number, width: number, warmupS: number): Promise<void> {
   const t = await pickTransport();
-  let done = 0, failed = 0;
-  // The first WARMUP_S seconds are not counted: both runtimes' JITs are still compiling the gate's
-  // code then, while the bare server's few lines are compiled at once. Steady state is what an
-  // operator runs. Measured on Bun (BUN_JSC_reportCompileTimes=1, perf): the JIT thread takes a
-  // fifth of a server's CPU for the first seconds; an instance that gets half of the load (two
-  // instances sharing Redis) spends 2.9 s compiling (ioredis, node:stream, the gate) over its first
-  // 12 s and was still at 10 % after 12 s with a 3 s warm-up.
-  const warmUntil = performance.now() + WARMUP_S * 1000;
-  const until = warmUntil + seconds * 1000;
-  let next = 0;
-  const one = () =>
+  const one = (target: Target, port: number) =>
     new Promise<boolean>((resolve) => {
-      const port = ports[next++ % ports.length]!;
+      const bare = target.kind === "bare";
       let dec: FrameDecoder | undefined;
       let ok = false;
       let conn: Conn;
       t.connect("127.0.0.1", port, {
         open: (c) => (conn = c),
         data: (_s, chunk) => {
-          if (kind === "bare") {
+          if (bare) {
             ok = true;
             return;
           }
@@ -107,16 +118,31 @@ async function client(kind: string, ports: number[], seconds: number, width: num
         close: () => resolve(ok),
       }).catch(() => resolve(false));
     });
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (performance.now() < until) {
-        const ok = await one();
-        if (performance.now() < warmUntil) continue;
-        ok ? done++ : failed++;
-      }
-    }),
-  );
-  console.log(JSON.stringify({ kind, per_s: Math.round(done / seconds), ok: done, failed }));
+  /** One slice against `target`: [handshakes per second, failed]. */
+  const slice = async (target: Target): Promise<[number, number]> => {
+    let done = 0, failed = 0, next = 0;
+    const t0 = performance.now();
+    const until = t0 + sliceMs;
+    await Promise.all(
+      Array.from({ length: width }, async () => {
+        while (performance.now() < until) (await one(target, target.ports[next++ % target.ports.length]!)) ? done++ : failed++;
+      }),
+    );
+    return [(done * 1000) / (performance.now() - t0), failed];
+  };
+  const warmSlices = Math.ceil((warmupS * 1000) / sliceMs);
+  for (let i = 0; i < warmSlices; i++) for (const target of targets) await slice(target);
+  const perS: Record<string, number[]> = {}, failed: Record<string, number> = {};
+  for (const target of targets) (perS[target.label] = []), (failed[target.label] = 0);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < targets.length; k++) {
+      const target = targets[(r + k) % targets.length]!;
+      const [rate, bad] = await slice(target);
+      perS[target.label]!.push(Math.round(rate));
+      failed[target.label]! += bad;
+    }
+  }
+  console.log(JSON.stringify({ per_s: perS, failed }));
   process.exit(0);
 }
 
@@ -153,54 +179,59 @@ function run(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Prom
 
 async function orchestrate(): Promise<void> {
   const args = process.argv.slice(2);
-  const seconds = Number(args[args.indexOf("--seconds") + 1] ?? 5) || 5;
-  const width = Number(args[args.indexOf("--width") + 1] ?? 64) || 64;
-  const warmup = args.includes("--warmup") ? Number(args[args.indexOf("--warmup") + 1]) : WARMUP_S;
-  if (!(warmup >= 0)) throw new RangeError(`--warmup must be a number of seconds >= 0`);
-  const rounds = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : 3;
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`--rounds must be a positive integer`);
-  const measure = async (label: string, kind: string, stores: string[]): Promise<number> => {
-    const servers = stores.map((st) => run(["server", kind, st]));
-    const ports = await Promise.all(servers.map((x) => x.firstLine));
-    const cli = run(["client", kind, ports.join(","), String(seconds), String(width), String(warmup)]);
-    const line = JSON.parse(await cli.firstLine);
-    for (const x of servers) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
-    console.error(`${label}: ${line.per_s} connections/s (${line.failed} failed)`);
-    return line.per_s;
+  const num = (flag: string, dflt: number, ok: (x: number) => boolean, what: string): number => {
+    const i = args.indexOf(flag);
+    if (i < 0) return dflt;
+    const x = Number(args[i + 1]);
+    if (!ok(x)) throw new RangeError(`${flag} must be ${what}`);
+    return x;
   };
-  // This VM's speed drifts by up to 1.5x over minutes, so the configurations are measured in
-  // alternation, `rounds` times, and each ratio is taken within a round (then the median of those).
-  const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
-  const round2 = (x: number) => Math.round(x * 100) / 100;
-  const per: Record<string, number[]> = { bare: [], shape: [], gate: [], gate_redis_x1: [], gate_redis_x2: [] };
+  const seconds = num("--seconds", 1, (x) => x >= 0.1 && x <= 60, "a number of seconds from 0.1 to 60 (one slice)");
+  const rounds = num("--rounds", 15, (x) => Number.isInteger(x) && x >= 1, "a positive integer");
+  const width = num("--width", 64, (x) => Number.isInteger(x) && x >= 1 && x <= 4096, "an integer from 1 to 4096");
+  const warmup = num("--warmup", 8, (x) => x >= 0, "a number of seconds >= 0");
   const shape = args.includes("--shape");
   const redis = args.includes("--redis") ? await startRedis() : undefined;
+  const started: ReturnType<typeof run>[] = [];
+  const start = async (kind: string, store = "memory") => {
+    const x = run(["server", kind, store]);
+    started.push(x);
+    return Number(await x.firstLine);
+  };
+  let out: { per_s: Record<string, number[]>; failed: Record<string, number> };
   try {
-    for (let r = 0; r < rounds; r++) {
-      per.bare!.push(await measure("bare", "bare", ["memory"]));
-      if (shape) per.shape!.push(await measure("shape", "shape", ["memory"]));
-      per.gate!.push(await measure("gate", "gate", ["memory"]));
-      if (redis) {
-        per.gate_redis_x1!.push(await measure("gate_redis_x1", "gate", [redis.url]));
-        per.gate_redis_x2!.push(await measure("gate_redis_x2", "gate", [redis.url, redis.url]));
-      }
-    }
+    const targets: Target[] = [
+      { label: "bare", kind: "bare", ports: [await start("bare")] },
+      ...(shape ? [{ label: "shape", kind: "shape", ports: [await start("shape")] }] : []),
+      { label: "gate", kind: "gate", ports: [await start("gate")] },
+      ...(redis ? [
+        { label: "gate_redis_x1", kind: "gate", ports: [await start("gate", redis.url)] },
+        { label: "gate_redis_x2", kind: "gate", ports: [await start("gate", redis.url), await start("gate", redis.url)] },
+      ] : []),
+    ];
+    const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup)]);
+    out = JSON.parse(await cli.firstLine);
   } finally {
+    for (const x of started) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
     redis?.stop();
   }
-  const ratios = per.gate!.map((g, i) => round2(g / per.bare![i]!));
-  const vsMemory = (k: string) => per[k]!.map((x, i) => round2(x / per.gate![i]!));
+  const per = out.per_s;
+  const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  const vs = (k: string, base: string) => per[k]!.map((x, i) => round2(x / per[base]![i]!));
+  for (const [k, xs] of Object.entries(per)) console.error(`${k}: median ${median(xs)} handshakes/s over ${xs.length} slices (${out.failed[k]} failed)`);
+  const ratios = vs("gate", "bare");
   console.log(JSON.stringify({
-    runtime: runtimeName(), runtime_version: runtimeVersion(), seconds, warmup, width, rounds,
-    bare_per_s: median(per.bare!), gate_handshakes_per_s: median(per.gate!), ratio: median(ratios), ratios,
-    ...(shape ? { shape_per_s: median(per.shape!), shape_vs_bare: median(per.shape!.map((x, i) => round2(x / per.bare![i]!))), gate_vs_shape: median(per.gate!.map((g, i) => round2(g / per.shape![i]!))) } : {}),
+    runtime: runtimeName(), runtime_version: runtimeVersion(), slice_s: seconds, warmup, width, rounds,
+    bare_per_s: median(per.bare!), gate_handshakes_per_s: median(per.gate!), ratio: median(ratios), ratios, failed: out.failed,
+    ...(shape ? { shape_per_s: median(per.shape!), shape_vs_bare: median(vs("shape", "bare")), gate_vs_shape: median(vs("gate", "shape")) } : {}),
     ...(redis ? {
-      redis_one_instance_per_s: median(per.gate_redis_x1!), redis_one_vs_memory: median(vsMemory("gate_redis_x1")),
-      redis_two_instances_per_s: median(per.gate_redis_x2!), redis_vs_memory: median(vsMemory("gate_redis_x2")), redis_vs_memory_rounds: vsMemory("gate_redis_x2"),
+      redis_one_instance_per_s: median(per.gate_redis_x1!), redis_one_vs_memory: median(vs("gate_redis_x1", "gate")),
+      redis_two_instances_per_s: median(per.gate_redis_x2!), redis_vs_memory: median(vs("gate_redis_x2", "gate")), redis_vs_memory_rounds: vs("gate_redis_x2", "gate"),
     } : {}),
   }));
 }
 
-if (mode === "server") await serve(kind!, portText);
-else if (mode === "client") WARMUP_S = Number(warmupText), await client(kind!, portText!.split(",").map(Number), Number(secondsText), Number(widthText));
+if (mode === "server") await serve(rest[0]!, rest[1]);
+else if (mode === "client") await client(JSON.parse(rest[0]!) as Target[], Number(rest[1]), Number(rest[2]), Number(rest[3]), Number(rest[4]));
 else await orchestrate();
