@@ -60,3 +60,20 @@ describe("Gate quote frames", () => {
     }
   });
 });
+
+describe("Gate nonces (the default random source)", () => {
+  test("every challenge gets its own nonce, across refills of the random pool, and earlier nonces do not change", () => {
+    const g = gateWith({ name: "one", next: () => ({ text: "q", author: "a", source: "embedded" }) } as unknown as QuoteSource);
+    const issued = Array.from({ length: 700 }, () => g.issue("127.0.0.1")); // 700 x 16 bytes: two refills of a 4 KiB pool
+    const nonces = issued.map((c) => c.nonce);
+    assert.equal(new Set(nonces).size, nonces.length, "no nonce repeats");
+    for (const n of nonces) assert.match(n, /^[0-9a-f]{32}$/);
+    assert.ok(!nonces.includes("0".repeat(32)), "no nonce is cut from unfilled memory");
+    // Each challenge still verifies: its nonce is the one that was signed.
+    for (const ch of issued.slice(0, 40).concat(issued.slice(-40))) {
+      const counter = bytesToHex(encodeCounter(solve(challengePrefix(ch), ch.bits)));
+      const r = g.redeem({ challenge: ch, counter }, "127.0.0.1");
+      assert.ok(!(r instanceof Promise) && r.ok, "redeemed");
+    }
+  });
+});

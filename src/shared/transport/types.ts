@@ -20,6 +20,7 @@ export interface Conn {
 /** Event callbacks for connections; `S` is the handler's own per-connection state. */
 export interface ConnHandler<S> {
   open(conn: Conn): S;
+  /** `chunk` is valid only during the call: adapters reuse its memory for later reads. Copy what you keep. */
   data(state: S, chunk: Uint8Array): void;
   /**
    * The peer finished sending (a FIN: `printf ... | nc -N`, a shutdown() after its last write). The
