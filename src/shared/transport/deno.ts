@@ -102,7 +102,6 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
           // The peer finished sending: the handler may still answer (ConnHandler.end); without one,
           // end (flushing what is queued) like the other adapters.
           if (conn.closed) break;
-          if (_freeBuffers.length < MAX_FREE_BUFFERS) _freeBuffers.push(buf); // no read of this connection uses it again
           if (handler.end) handler.end(state);
           else conn.end();
           return;
@@ -112,8 +111,10 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
       }
     } catch {
       // reset or closed under us: handled below
+    } finally {
+      // Every way out: no read of this connection uses the buffer again.
+      if (_freeBuffers.length < MAX_FREE_BUFFERS) _freeBuffers.push(buf);
     }
-    if (_freeBuffers.length < MAX_FREE_BUFFERS) _freeBuffers.push(buf);
     conn.destroy();
   })();
 }
