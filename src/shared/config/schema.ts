@@ -93,6 +93,24 @@ export const ServeConfigSchema = v.strictObject({
   escalation_max_bits: int(0, 16),
   escalation_free_requests: num(1, 1_000_000),
   escalation_half_life_ms: int(100, 3_600_000),
+  /** Per-network escalation (IPv4 /24, IPv6 /64): requests from the whole network before it adds bits. */
+  escalation_net_free_requests: num(1, 10_000_000),
+  /** Shortest first-byte and frame window under connection pressure (floods, slowloris), ms. */
+  window_min_ms: int(100, 60_000),
+  /** Descriptors kept free for the process itself when the connection caps are clamped to the open-file limit. */
+  fd_reserve: int(0, 1_000_000),
+
+  /** Kernel-level shedding (Linux, opt-in): "nft" puts prefixes that keep being refused into an nftables set. */
+  firewall: v.picklist(["off", "nft"]),
+  /** Refusals from one prefix (IPv4 /24, IPv6 /64) within firewall_window_ms that put it in the drop set. */
+  firewall_refusals: int(1, 1_000_000),
+  firewall_window_ms: int(100, 3_600_000),
+  /** How long a prefix stays in the drop set (the set element's timeout), ms. */
+  firewall_ban_ms: int(1000, 86_400_000),
+  /** Most prefixes in the drop set at once. */
+  firewall_max_entries: int(1, 1_000_000),
+  /** Name of the nftables table (family inet) the server creates and removes. */
+  firewall_table: v.pipe(v.string(), v.regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, "a letter, then up to 31 of A-Z a-z 0-9 _")),
 
   /** Quote sources (YAML only; quotes/spec.ts): embedded, file and HTTP sources with weights and a fallback. */
   quotes: v.optional(QuoteSourcesSchema),
@@ -141,6 +159,15 @@ export const SERVE_DEFAULTS: ServeConfig = {
   escalation_max_bits: 2,
   escalation_free_requests: 20,
   escalation_half_life_ms: 30_000,
+  escalation_net_free_requests: 800,
+  window_min_ms: 1000,
+  fd_reserve: 256,
+  firewall: "off",
+  firewall_refusals: 50,
+  firewall_window_ms: 10_000,
+  firewall_ban_ms: 60_000,
+  firewall_max_entries: 65_536,
+  firewall_table: "wisdom",
 };
 
 /** Which keys hold numbers (env and flag values are strings until converted): read off the schema. */
@@ -205,4 +232,13 @@ export const CONFIG_DOCS: Readonly<Record<Exclude<keyof ServeConfig, "quotes">, 
   escalation_max_bits: "most extra bits for a client that asks often",
   escalation_free_requests: "requests (decaying count) before escalation starts",
   escalation_half_life_ms: "half-life of a client's request count",
+  escalation_net_free_requests: "requests from one /24 or /64 (decaying count) before the whole network pays extra bits",
+  window_min_ms: "shortest first-byte and frame window while connections flood in (slowloris turnover)",
+  fd_reserve: "descriptors kept for the process when connection caps are clamped to the open-file limit",
+  firewall: "off or nft: drop new connections from prefixes that keep hitting caps (Linux, needs CAP_NET_ADMIN and nft)",
+  firewall_refusals: "refusals from one /24 or /64 within firewall_window_ms that put it in the drop set",
+  firewall_window_ms: "window over which a prefix's refusals are counted",
+  firewall_ban_ms: "how long a prefix stays in the drop set",
+  firewall_max_entries: "most prefixes in the drop set",
+  firewall_table: "name of the nftables table (inet family) the server creates and removes",
 };
