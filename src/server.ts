@@ -152,7 +152,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     mono: opts.mono,
   });
   const proxyList = (cfg: ServeConfig) => (cfg.proxy_protocol === "on" ? new CidrList(cfg.proxy_trusted) : null);
-  const connections = new GateConnections(gate, defence.admission, proxyList(c));
+  const connections = new GateConnections(gate, defence.admission, proxyList(c), undefined, defence.windows);
   const transport = opts.transport ?? (await pickTransport());
   const { host, port } = parseHostPort(c.listen, "0.0.0.0");
   let listener: Listener;
@@ -166,6 +166,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   observer.difficultyChanged?.(defence.controller?.bits ?? c.difficulty, 0, 0, "start");
   metrics.difficultyFloor.set(c.difficulty);
   metrics.difficultyCeiling.set(defence.adaptive ? c.difficulty_max : c.difficulty);
+  metrics.windowSeconds.set(c.first_byte_timeout_ms / 1000);
   metrics.keys.set(ring.ids.length);
   const loop = new LoopDelayMonitor().start();
   const sampler = new PressureSampler({
@@ -174,6 +175,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     validProofs: () => stats.proofsOk,
     openConnections: () => connections.openCount,
     loopDelayMs: () => loop.takeMax(),
+    sourceSaturation: () => gate.quotes.saturation?.() ?? 0,
   });
   sampler.sample(gate.mono());
   // One tick drives the controller and refreshes the sampled gauges. With a shared store, the controller
@@ -192,6 +194,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const tick = async () => {
     let sample = sampler.sample(gate.mono());
     metrics.loopDelay.set(sample.loopDelayMs / 1000);
+    // Windows follow this instance's own connections: a flood elsewhere does not shorten them here.
+    const windows = defence.windows;
+    if (windows) {
+      const before = windows.tightness;
+      windows.update(sample);
+      metrics.connectionPressure.set(windows.pressure);
+      metrics.windowSeconds.set(windows.apply(gate.settings.timeouts.firstByteMs) / 1000);
+      if ((before === 0) !== (windows.tightness === 0)) {
+        log.info(windows.tightness > 0 ? "windows tightened" : "windows restored", {
+          first_byte_ms: windows.apply(gate.settings.timeouts.firstByteMs),
+          frame_ms: windows.apply(gate.settings.timeouts.frameMs),
+          connection_pressure: Math.round(windows.pressure * 100) / 100,
+        });
+      }
+    }
     const controller = defence.controller;
     if (!controller || !defence.adaptive) return;
     const from = controller.bits;
@@ -229,6 +246,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     defence = reconfigureDefence(defence, c, applied, redis?.limiter);
     gate.policy = defence.policy;
     connections.admission = defence.admission;
+    connections.windows = defence.windows;
     connections.proxyTrusted = proxyList(applied);
     c = applied;
     metrics.difficultyFloor.set(c.difficulty);

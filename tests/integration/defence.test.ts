@@ -82,23 +82,63 @@ describe("defence on loopback", () => {
     assert.equal(codes.filter((c) => c === "RATE_LIMITED").length, 2, codes.join());
   });
 
-  test("adaptive difficulty rises under a connection burst, is logged as changed, and decays when quiet", async () => {
+  const OPEN = {
+    challenge_rate: 10_000, challenge_burst: 10_000, max_outstanding: 100_000, escalation_max_bits: 0, max_connections_per_addr: 10_000,
+    max_connections_per_net: 10_000, net_challenge_rate: 100_000, net_challenge_burst: 100_000, solution_rate: 10_000, solution_burst: 10_000,
+  };
+
+  test("a connection flood that never solves leaves the difficulty at the floor, and tightens the windows instead", async () => {
     await using srv = await testServer({
-      difficulty: 2, difficulty_max: 10, adaptive_tick_ms: 100, pressure_accepts_per_s: 20,
-      challenge_rate: 10_000, challenge_burst: 10_000, max_outstanding: 100_000, escalation_max_bits: 0, max_connections_per_addr: 10_000, max_connections_per_net: 10_000, net_challenge_rate: 100_000, net_challenge_burst: 100_000,
+      ...OPEN, difficulty: 2, difficulty_max: 10, adaptive_tick_ms: 100, pressure_accepts_per_s: 20, pressure_open_connections: 1000,
+      first_byte_timeout_ms: 5000, frame_timeout_ms: 2000, window_min_ms: 300, pressure_loop_delay_ms: 1,
     });
     const c = srv.defence.controller!;
-    assert.equal(c.bits, 2);
-    const end = performance.now() + 1500;
-    while (performance.now() < end && c.bits < 6) {
+    const before = await firstMessage(srv.port);
+    assert.equal((before.m.body as Challenge).window_ms, 5000, "at rest: the configured window");
+    before.conn.end();
+    const end = performance.now() + 1200;
+    let n = 0;
+    while (performance.now() < end) {
       const x = await firstMessage(srv.port);
       x.conn.end();
+      n++;
     }
-    assert.ok(c.bits >= 6, `rose to ${c.bits}`);
-    assert.ok(srv.stats.difficultyMax >= 6);
+    assert.ok(n > 50, `flooded with ${n} connections`);
+    assert.equal(c.bits, 2, "the price did not move");
+    assert.equal(srv.stats.difficultyMax, 2);
+    const during = await firstMessage(srv.port);
+    assert.equal(codeOf(during.m), "challenge");
+    const ch = during.m.body as Challenge;
+    assert.equal(ch.bits, 2);
+    assert.equal(ch.window_ms, 300, "the Challenge tells the shortened window");
+    // A silent connection (slowloris) is closed at the shortened window, not the configured 5 s.
+    const t0 = performance.now();
+    const closing = await during.reader.next();
+    const lived = performance.now() - t0;
+    assert.equal(codeOf(closing), "TIMEOUT");
+    assert.ok(lived < 1500, `closed after ${lived.toFixed(0)} ms`);
+    during.conn.end();
+    await waitFor(() => srv.defence.windows!.tightness === 0, 4000, "windows loosen once the flood stops");
+    const after = await firstMessage(srv.port);
+    assert.equal((after.m.body as Challenge).window_ms, 5000);
+    after.conn.end();
+  });
+
+  test("valid proofs over capacity raise the difficulty (logged as driven by validProofsPerSec), and it decays when quiet", async () => {
+    const changes: { to: number; driver: string }[] = [];
+    await using srv = await testServer(
+      { ...OPEN, difficulty: 2, difficulty_max: 10, adaptive_tick_ms: 100, pressure_valid_proofs_per_s: 20 },
+      { observer: { difficultyChanged: (to: number, _from: number, _p: number, driver: string) => void changes.push({ to, driver }) } },
+    );
+    const c = srv.defence.controller!;
+    const end = performance.now() + 3000;
+    while (performance.now() < end && c.bits < 4) {
+      await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 3000 });
+    }
+    assert.ok(c.bits >= 4, `rose to ${c.bits}`);
+    assert.ok(changes.some((x) => x.to > 2 && x.driver === "validProofsPerSec"), JSON.stringify(changes));
     const x = await firstMessage(srv.port);
-    assert.equal(codeOf(x.m), "challenge");
-    assert.ok((x.m.body as Challenge).bits >= 6, "new challenges carry the raised difficulty");
+    assert.ok((x.m.body as Challenge).bits >= 4, "new challenges carry the raised difficulty");
     x.conn.end();
     const high = c.bits;
     await waitFor(() => c.bits < high, 4000, "decay by one bit after ten quiet ticks");

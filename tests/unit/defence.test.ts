@@ -2,7 +2,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Admission, type AdmissionSpec } from "../../src/shared/defence/admission.ts";
 import { networkKey } from "../../src/shared/defence/client-key.ts";
-import { DifficultyController, type PressureSample } from "../../src/shared/defence/controller.ts";
+import { DifficultyController, type PressureSample, pricePressureOf, solvingShare } from "../../src/shared/defence/controller.ts";
+import { AdaptivePolicy } from "../../src/shared/defence/policy.ts";
+import { AdaptiveWindows } from "../../src/shared/defence/windows.ts";
 import { Escalation } from "../../src/shared/defence/escalation.ts";
 import { TokenBuckets } from "../../src/shared/defence/token-bucket.ts";
 
@@ -126,31 +128,49 @@ describe("Admission", () => {
   });
 });
 
-const quiet: PressureSample = { openConnections: 0, acceptsPerSec: 0, failedProofsPerSec: 0, validProofsPerSec: 0, loopDelayMs: 0 };
-const thresholds = { openConnections: 100, acceptsPerSec: 100, failedProofsPerSec: 10, validProofsPerSec: 100, loopDelayMs: 100 };
+const quiet: PressureSample = { openConnections: 0, acceptsPerSec: 0, failedProofsPerSec: 0, validProofsPerSec: 0, loopDelayMs: 0, sourceSaturation: 0 };
+const thresholds = { validProofsPerSec: 100, loopDelayMs: 100 };
+/** Everything a flood that never solves can do: far over every connection threshold, loop swamped, no valid proof. */
+const flood: PressureSample = { openConnections: 50_000, acceptsPerSec: 20_000, failedProofsPerSec: 5_000, validProofsPerSec: 0, loopDelayMs: 2_000, sourceSaturation: 0 };
 
 describe("DifficultyController", () => {
   test("dormant at the floor on a quiet day", () => {
     const c = new DifficultyController({ floor: 12, ceiling: 24, thresholds });
     for (let i = 0; i < 100; i++) assert.equal(c.update(quiet).bits, 12);
   });
-  test("rises quickly under sustained pressure, up to the ceiling, never from one spike", () => {
-    const c = new DifficultyController({ floor: 12, ceiling: 17, thresholds });
-    const hot = { ...quiet, acceptsPerSec: 500 };
+  test("a flood that never solves (connections, accepts, failed proofs, loop delay) leaves the level alone", () => {
+    const c = new DifficultyController({ floor: 12, ceiling: 24, thresholds });
+    for (let i = 0; i < 50; i++) assert.equal(c.update(flood).bits, 12);
+    // A few honest proofs inside the flood: the loop delay counts only by their share of the accepts.
+    for (let i = 0; i < 50; i++) assert.equal(c.update({ ...flood, validProofsPerSec: 20 }).bits, 12);
+    assert.ok(pricePressureOf({ ...flood, validProofsPerSec: 20 }, thresholds).pressure < 0.5);
+  });
+  test("valid proofs over capacity raise it quickly, in proportion, up to the ceiling, never from one spike", () => {
+    const c = new DifficultyController({ floor: 12, ceiling: 20, thresholds });
+    const hot = { ...quiet, validProofsPerSec: 150 }; // 1.5x capacity: one bit is enough
     assert.equal(c.update(hot).bits, 12, "one high tick is not sustained");
     assert.equal(c.update(quiet).bits, 12);
     assert.equal(c.update(hot).bits, 12);
     const s = c.update(hot);
-    assert.deepEqual([s.bits, s.changed, s.driver], [14, true, "acceptsPerSec"]);
-    for (let i = 0; i < 20; i++) c.update(hot);
-    assert.equal(c.bits, 17, "clamped at the ceiling");
+    assert.deepEqual([s.bits, s.changed, s.driver], [13, true, "validProofsPerSec"]);
+    const storm = { ...quiet, validProofsPerSec: 1000 }; // 10x: ceil(log2 10) = 4 bits at once
+    c.update(storm);
+    assert.equal(c.update(storm).bits, 17);
+    for (let i = 0; i < 20; i++) c.update(storm);
+    assert.equal(c.bits, 20, "clamped at the ceiling");
+  });
+  test("a raise is at most raiseStep bits", () => {
+    const c = new DifficultyController({ floor: 0, ceiling: 32, thresholds, raiseStep: 2 });
+    const s = { ...quiet, validProofsPerSec: 1e6 };
+    c.update(s);
+    assert.equal(c.update(s).bits, 2);
   });
   test("decays slowly (one bit per lowerAfter quiet ticks), with a dead band in between", () => {
     const c = new DifficultyController({ floor: 10, ceiling: 20, thresholds, lowerAfter: 5 });
-    const hot = { ...quiet, failedProofsPerSec: 50 };
+    const hot = { ...quiet, validProofsPerSec: 500 };
     for (let i = 0; i < 10; i++) c.update(hot);
     assert.equal(c.bits, 20);
-    const middling = { ...quiet, failedProofsPerSec: 7 }; // pressure 0.7: inside the band
+    const middling = { ...quiet, validProofsPerSec: 70 }; // pressure 0.7: inside the band
     for (let i = 0; i < 50; i++) c.update(middling);
     assert.equal(c.bits, 20, "hysteresis: no change between 0.5 and 1.0");
     for (let i = 0; i < 5; i++) c.update(quiet);
@@ -158,18 +178,60 @@ describe("DifficultyController", () => {
     for (let i = 0; i < 100; i++) c.update(quiet);
     assert.equal(c.bits, 10, "back to the floor");
   });
-  test("every signal can drive it", () => {
-    for (const k of Object.keys(thresholds) as (keyof PressureSample)[]) {
+  test("each price signal can drive it: valid proofs, a loop swamped by solvers, a saturated quote source", () => {
+    const cases: [PressureSample, string][] = [
+      [{ ...quiet, validProofsPerSec: 200 }, "validProofsPerSec"],
+      [{ ...quiet, validProofsPerSec: 50, acceptsPerSec: 60, loopDelayMs: 400 }, "loopDelayMs"], // solving share 1
+      [{ ...quiet, sourceSaturation: 1.5 }, "sourceSaturation"],
+    ];
+    for (const [s, driver] of cases) {
       const c = new DifficultyController({ floor: 1, ceiling: 9, thresholds });
-      const s = { ...quiet, [k]: thresholds[k] * 2 };
       c.update(s);
-      assert.equal(c.update(s).driver, k);
-      assert.equal(c.bits, 3, k);
+      assert.equal(c.update(s).driver, driver);
+      assert.ok(c.bits > 1, driver);
     }
+  });
+  test("solvingShare(): valid proofs per accept, two accepts per proof in reconnect mode", () => {
+    assert.equal(solvingShare(quiet), 0);
+    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, acceptsPerSec: 20 }), 1);
+    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, acceptsPerSec: 2000 }), 0.01);
+    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, acceptsPerSec: 0 }), 1);
   });
   test("refuses bounds outside 0..32", () => {
     assert.throws(() => new DifficultyController({ floor: 5, ceiling: 40, thresholds }), RangeError);
     assert.throws(() => new DifficultyController({ floor: 9, ceiling: 8, thresholds }), RangeError);
+  });
+});
+
+describe("AdaptiveWindows", () => {
+  const spec = { minMs: 1000, thresholds: { openConnections: 1000, acceptsPerSec: 500, failedProofsPerSec: 100 } };
+  test("whole when connections are few, at window_min_ms under a flood, and the Challenge's window follows", () => {
+    const w = new AdaptiveWindows(spec);
+    w.update({ ...quiet, openConnections: 100, acceptsPerSec: 50 });
+    assert.equal(w.apply(5000), 5000);
+    w.update({ ...quiet, openConnections: 5000 });
+    assert.equal(w.apply(5000), 1000);
+    assert.equal(w.apply(2000), 1000);
+    assert.equal(w.apply(600), 600, "never longer than configured");
+  });
+  test("every connection signal tightens it; price signals do not", () => {
+    for (const k of ["openConnections", "acceptsPerSec", "failedProofsPerSec"] as const) {
+      const w = new AdaptiveWindows(spec);
+      w.update({ ...quiet, [k]: spec.thresholds[k] });
+      assert.equal(w.apply(5000), 1000, k);
+    }
+    const w = new AdaptiveWindows(spec);
+    w.update({ ...quiet, validProofsPerSec: 1e6, loopDelayMs: 1e4, sourceSaturation: 5 });
+    assert.equal(w.apply(5000), 5000);
+  });
+  test("tightens at once, loosens gradually", () => {
+    const w = new AdaptiveWindows(spec);
+    w.update({ ...quiet, acceptsPerSec: 10_000 });
+    assert.equal(w.tightness, 1);
+    const seen = [];
+    for (let i = 0; i < 5; i++) seen.push(w.update(quiet));
+    assert.deepEqual(seen, [0.75, 0.5, 0.25, 0, 0]);
+    assert.equal(w.apply(5000), 5000);
   });
 });
 
@@ -189,5 +251,30 @@ describe("Escalation", () => {
     for (let i = 0; i < 16; i++) e.hit("x", 0);
     assert.equal(e.hit("x", 0), 3);
     assert.equal(e.hit("x", 10_000), 0, "after ten half-lives the client is quiet again");
+  });
+});
+
+describe("AdaptivePolicy", () => {
+  const controller = () => new DifficultyController({ floor: 10, ceiling: 20, thresholds });
+  const esc = () => new Escalation({ halfLifeMs: 30_000, freeRequests: 100, maxExtraBits: 2 });
+  const netEsc = () => new Escalation({ halfLifeMs: 30_000, freeRequests: 800, maxExtraBits: 2 });
+  test("one address shared by honest clients (NAT) at 3 fetches/s for 5 minutes pays at most +1 bit", () => {
+    const p = new AdaptivePolicy(controller(), esc(), netEsc());
+    let most = 0;
+    for (let t = 0; t < 300_000; t += 333) most = Math.max(most, p.bitsFor("198.51.100.7", t));
+    assert.equal(most, 11);
+  });
+  test("an attacker spread over 64 addresses of one /24 pays as one: the network's count escalates", () => {
+    const p = new AdaptivePolicy(controller(), esc(), netEsc());
+    let last = 0;
+    for (let t = 0, i = 0; t < 60_000; t += 20, i++) last = p.bitsFor(`203.0.113.${i % 64}`, t); // 50/s in all, < 1/s per address
+    assert.equal(last, 12, "the /24 reaches the cap");
+    assert.equal(p.bitsFor("198.51.100.7", 60_000), 10, "another network is not affected");
+  });
+  test("without the network table, spreading dodged escalation (the defect this fixes)", () => {
+    const p = new AdaptivePolicy(controller(), esc(), null);
+    let last = 0;
+    for (let t = 0, i = 0; t < 60_000; t += 20, i++) last = p.bitsFor(`203.0.113.${i % 64}`, t);
+    assert.equal(last, 10);
   });
 });

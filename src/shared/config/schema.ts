@@ -83,7 +83,11 @@ export const ServeConfigSchema = v.strictObject({
   difficulty_max: int(0, 32),
   /** Controller tick, ms. */
   adaptive_tick_ms: int(100, 60_000),
-  /** Pressure thresholds: each signal at this level alone counts as full pressure. */
+  /**
+   * Thresholds. Connection pressure (open connections, accepts, failed proofs) shrinks the windows and never
+   * raises the price; price pressure (valid proofs over capacity, loop delay weighted by the solving share)
+   * raises the difficulty (defence/controller.ts).
+   */
   pressure_open_connections: num(1, 10_000_000),
   pressure_accepts_per_s: num(1, 10_000_000),
   pressure_failed_proofs_per_s: num(1, 10_000_000),
@@ -151,13 +155,13 @@ export const SERVE_DEFAULTS: ServeConfig = {
   adaptive: "on",
   difficulty_max: 24,
   adaptive_tick_ms: 1000,
-  pressure_open_connections: 10_000,
-  pressure_accepts_per_s: 5000,
+  pressure_open_connections: 2000,
+  pressure_accepts_per_s: 1000,
   pressure_failed_proofs_per_s: 300,
   pressure_valid_proofs_per_s: 3000,
   pressure_loop_delay_ms: 150,
   escalation_max_bits: 2,
-  escalation_free_requests: 20,
+  escalation_free_requests: 100,
   escalation_half_life_ms: 30_000,
   escalation_net_free_requests: 800,
   window_min_ms: 1000,
@@ -224,11 +228,11 @@ export const CONFIG_DOCS: Readonly<Record<Exclude<keyof ServeConfig, "quotes">, 
   adaptive: "on or off: raise the difficulty from measured pressure",
   difficulty_max: "ceiling of the adaptive difficulty",
   adaptive_tick_ms: "how often the controller samples pressure",
-  pressure_open_connections: "open connections that alone count as full pressure",
-  pressure_accepts_per_s: "accepts per second that alone count as full pressure",
-  pressure_failed_proofs_per_s: "failed proofs per second that alone count as full pressure",
-  pressure_valid_proofs_per_s: "valid proofs per second that alone count as full pressure",
-  pressure_loop_delay_ms: "event-loop delay that alone counts as full pressure",
+  pressure_open_connections: "open connections at which windows are at window_min_ms (connection pressure 1; never raises the price)",
+  pressure_accepts_per_s: "accepts per second at which windows are at window_min_ms (connection pressure 1; never raises the price)",
+  pressure_failed_proofs_per_s: "failed proofs per second at which windows are at window_min_ms (connection pressure 1; never raises the price)",
+  pressure_valid_proofs_per_s: "capacity: valid proofs per second the service can serve; above it the price rises",
+  pressure_loop_delay_ms: "event-loop delay that raises the price when every connection brings a valid proof (weighted by the solving share)",
   escalation_max_bits: "most extra bits for a client that asks often",
   escalation_free_requests: "requests (decaying count) before escalation starts",
   escalation_half_life_ms: "half-life of a client's request count",

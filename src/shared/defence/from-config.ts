@@ -9,6 +9,7 @@ import { Admission, type AdmissionSpec } from "./admission.ts";
 import { type ControllerSpec, DifficultyController } from "./controller.ts";
 import { Escalation, type EscalationSpec } from "./escalation.ts";
 import { AdaptivePolicy } from "./policy.ts";
+import { AdaptiveWindows, type WindowSpec } from "./windows.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 
 export interface Defence {
@@ -18,6 +19,10 @@ export interface Defence {
   /** Whether the controller is driven by pressure. */
   readonly adaptive: boolean;
   readonly escalation: Escalation | null;
+  /** Escalation counted per network (IPv4 /24, IPv6 /64). */
+  readonly netEscalation: Escalation | null;
+  /** Windows that shrink under connection pressure (null with the defence off). */
+  readonly windows: AdaptiveWindows | null;
   readonly policy: DifficultyPolicy;
 }
 
@@ -38,18 +43,23 @@ export function controllerSpec(c: ServeConfig): ControllerSpec {
   return {
     floor: c.difficulty,
     ceiling: c.difficulty_max,
-    thresholds: {
-      openConnections: c.pressure_open_connections,
-      acceptsPerSec: c.pressure_accepts_per_s,
-      failedProofsPerSec: c.pressure_failed_proofs_per_s,
-      validProofsPerSec: c.pressure_valid_proofs_per_s,
-      loopDelayMs: c.pressure_loop_delay_ms,
-    },
+    thresholds: { validProofsPerSec: c.pressure_valid_proofs_per_s, loopDelayMs: c.pressure_loop_delay_ms },
+  };
+}
+
+export function windowSpec(c: ServeConfig): WindowSpec {
+  return {
+    minMs: c.window_min_ms,
+    thresholds: { openConnections: c.pressure_open_connections, acceptsPerSec: c.pressure_accepts_per_s, failedProofsPerSec: c.pressure_failed_proofs_per_s },
   };
 }
 
 export function escalationSpec(c: ServeConfig): EscalationSpec {
   return { halfLifeMs: c.escalation_half_life_ms, freeRequests: c.escalation_free_requests, maxExtraBits: c.escalation_max_bits };
+}
+
+export function netEscalationSpec(c: ServeConfig): EscalationSpec {
+  return { ...escalationSpec(c), freeRequests: c.escalation_net_free_requests };
 }
 
 export function controllerSpecFor(c: ServeConfig): ControllerSpec {
@@ -58,11 +68,15 @@ export function controllerSpecFor(c: ServeConfig): ControllerSpec {
 
 /** `limiter`: a shared rate limiter (Redis); default, this process's memory. */
 export function createDefence(c: ServeConfig, limiter?: RateLimiter): Defence {
-  if (c.defence === "off") return { admission: null, controller: null, adaptive: false, escalation: null, policy: new FixedDifficulty(c.difficulty) };
+  if (c.defence === "off") {
+    return { admission: null, controller: null, adaptive: false, escalation: null, netEscalation: null, windows: null, policy: new FixedDifficulty(c.difficulty) };
+  }
   const admission = new Admission(admissionSpec(c), limiter);
   const escalation = c.escalation_max_bits > 0 ? new Escalation(escalationSpec(c)) : null;
+  const netEscalation = c.escalation_max_bits > 0 ? new Escalation(netEscalationSpec(c)) : null;
   const controller = new DifficultyController(controllerSpecFor(c));
-  return { admission, controller, adaptive: c.adaptive === "on", escalation, policy: new AdaptivePolicy(controller, escalation) };
+  const windows = new AdaptiveWindows(windowSpec(c));
+  return { admission, controller, adaptive: c.adaptive === "on", escalation, netEscalation, windows, policy: new AdaptivePolicy(controller, escalation, netEscalation) };
 }
 
 /**
@@ -74,10 +88,14 @@ export function reconfigureDefence(d: Defence, prev: ServeConfig, next: ServeCon
   d.admission.reconfigure(admissionSpec(next));
   d.controller.spec = controllerSpecFor(next);
   d.controller.bits = Math.min(d.controller.spec.ceiling, Math.max(d.controller.spec.floor, d.controller.bits));
-  let escalation = d.escalation;
-  if (next.escalation_max_bits > 0) {
-    if (escalation) escalation.spec = escalationSpec(next);
-    else escalation = new Escalation(escalationSpec(next));
-  } else escalation = null;
-  return { ...d, escalation, policy: new AdaptivePolicy(d.controller, escalation) };
+  if (d.windows) d.windows.spec = windowSpec(next);
+  const keep = (e: Escalation | null, spec: EscalationSpec): Escalation | null => {
+    if (next.escalation_max_bits <= 0) return null;
+    if (!e) return new Escalation(spec);
+    e.spec = spec;
+    return e;
+  };
+  const escalation = keep(d.escalation, escalationSpec(next));
+  const netEscalation = keep(d.netEscalation, netEscalationSpec(next));
+  return { ...d, escalation, netEscalation, policy: new AdaptivePolicy(d.controller, escalation, netEscalation) };
 }

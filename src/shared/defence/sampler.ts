@@ -10,6 +10,8 @@ export interface PressureReaders {
   validProofs(): number;
   openConnections(): number;
   loopDelayMs(): number;
+  /** The quote source's saturation (1 = full); absent: 0. */
+  sourceSaturation?(): number;
 }
 
 export class PressureSampler {
@@ -27,6 +29,7 @@ export class PressureSampler {
       failedProofsPerSec: (cur.failed - prev.failed) / dt,
       validProofsPerSec: (cur.valid - prev.valid) / dt,
       loopDelayMs: this._r.loopDelayMs(),
+      sourceSaturation: this._r.sourceSaturation?.() ?? 0,
     };
   }
 }

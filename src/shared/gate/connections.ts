@@ -9,6 +9,7 @@ import { FrameDecoder, MessageType } from "../protocol/frame.ts";
 import { decodeMessage, encodeChallenge, encodeError } from "../protocol/messages.ts";
 import type { Conn, ConnHandler } from "../transport/types.ts";
 import type { Admission, Refusal } from "../defence/admission.ts";
+import type { AdaptiveWindows } from "../defence/windows.ts";
 import { networkKey } from "../defence/client-key.ts";
 import type { CidrList } from "../net/cidr.ts";
 import { ProxyHeaderDecoder, ProxyHeaderError } from "../transport/proxy-protocol.ts";
@@ -46,6 +47,9 @@ export interface Session {
   early: Uint8Array[] | null;
   /** The client sent its FIN: it will send nothing more. */
   peerEnded: boolean;
+  /** This connection's first-byte window (the Challenge's window_ms) and frame window, fixed when it opened or was challenged. */
+  firstByteMs: number;
+  frameMs: number;
 }
 
 export class GateConnections implements ConnHandler<Session> {
@@ -63,6 +67,8 @@ export class GateConnections implements ConnHandler<Session> {
     public admission: Admission | null = null,
     public proxyTrusted: CidrList | null = null,
     private readonly _sweepMs = 100,
+    /** Shrinks the first-byte and frame windows under connection pressure (null: the configured ones). */
+    public windows: AdaptiveWindows | null = null,
   ) {}
 
   get openCount(): number {
@@ -82,9 +88,12 @@ export class GateConnections implements ConnHandler<Session> {
 
   open(conn: Conn): Session {
     const now = this._gate.mono();
+    const t = this._gate.settings.timeouts;
+    const w = this.windows;
     const s: Session = {
       conn, openedAt: now, challengedAt: now, addr: conn.remoteAddress, net: "", proxy: null, decoder: null, phase: Phase.Waiting,
       gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "", early: null, peerEnded: false,
+      firstByteMs: w ? w.apply(t.firstByteMs) : t.firstByteMs, frameMs: w ? w.apply(t.frameMs) : t.frameMs,
     };
     this._open.add(s);
     this._gate.observer.connOpened?.(s.addr);
@@ -134,7 +143,7 @@ export class GateConnections implements ConnHandler<Session> {
 
   private _challenge(s: Session): Session {
     const t = this._gate.settings.timeouts;
-    const ch = this._gate.issue(s.addr, Math.min(t.firstByteMs, t.handshakeMs));
+    const ch = this._gate.issue(s.addr, Math.min(s.firstByteMs, t.handshakeMs));
     s.issuedMac = ch.mac;
     s.challengedAt = this._gate.mono();
     s.conn.write(encodeChallenge(ch));
@@ -286,12 +295,12 @@ export class GateConnections implements ConnHandler<Session> {
       }
       if (age > t.handshakeMs) {
         this._fail(s, "TIMEOUT", `Handshake not finished within ${t.handshakeMs} ms`, "timeout");
-      } else if (!s.gotByte && !s.proxy && now - s.challengedAt > t.firstByteMs) {
-        this._fail(s, "TIMEOUT", `No data within ${t.firstByteMs} ms`, "timeout");
-      } else if (s.proxy && s.frameStartedAt === 0 && age > t.frameMs) {
-        this._fail(s, "TIMEOUT", `No PROXY protocol header within ${t.frameMs} ms`, "timeout");
-      } else if (s.phase === Phase.Waiting && s.frameStartedAt > 0 && now - s.frameStartedAt > t.frameMs) {
-        this._fail(s, "TIMEOUT", `Frame not complete within ${t.frameMs} ms`, "timeout");
+      } else if (!s.gotByte && !s.proxy && now - s.challengedAt > s.firstByteMs) {
+        this._fail(s, "TIMEOUT", `No data within ${s.firstByteMs} ms`, "timeout");
+      } else if (s.proxy && s.frameStartedAt === 0 && age > s.frameMs) {
+        this._fail(s, "TIMEOUT", `No PROXY protocol header within ${s.frameMs} ms`, "timeout");
+      } else if (s.phase === Phase.Waiting && s.frameStartedAt > 0 && now - s.frameStartedAt > s.frameMs) {
+        this._fail(s, "TIMEOUT", `Frame not complete within ${s.frameMs} ms`, "timeout");
       }
     }
   }

@@ -50,6 +50,8 @@ export class Metrics implements GateObserver {
   readonly difficultyFloor: Gauge;
   readonly difficultyCeiling: Gauge;
   readonly pressure: Gauge;
+  readonly connectionPressure: Gauge;
+  readonly windowSeconds: Gauge;
   readonly loopDelay: Gauge;
   readonly spentEntries: Gauge;
   readonly ready: Gauge;
@@ -111,7 +113,9 @@ export class Metrics implements GateObserver {
     this.difficulty = new Gauge({ name: "wisdom_difficulty", help: "Difficulty in force (before per-client escalation): leading zero bits a proof needs.", registers: r });
     this.difficultyFloor = new Gauge({ name: "wisdom_difficulty_floor", help: "Configured lowest difficulty (leading zero bits).", registers: r });
     this.difficultyCeiling = new Gauge({ name: "wisdom_difficulty_ceiling", help: "Configured highest difficulty (leading zero bits).", registers: r });
-    this.pressure = new Gauge({ name: "wisdom_pressure_ratio", help: "Pressure seen by the difficulty controller (1 = a signal at its threshold).", registers: r });
+    this.pressure = new Gauge({ name: "wisdom_pressure_ratio", help: "Price pressure seen by the difficulty controller: valid proofs, solver-driven loop delay or quote source saturation (1 = at capacity).", registers: r });
+    this.connectionPressure = new Gauge({ name: "wisdom_connection_pressure_ratio", help: "Connection pressure (open connections, accepts, failed proofs over their thresholds); it shrinks the windows, never raises the price.", registers: r });
+    this.windowSeconds = new Gauge({ name: "wisdom_first_byte_window_seconds", help: "First-byte window given to new connections (shrinks under connection pressure).", registers: r });
     this.loopDelay = new Gauge({ name: "wisdom_event_loop_delay_seconds", help: "Worst event-loop delay in the last controller tick.", registers: r });
     const live = (f: (l: LiveValues) => number) =>
       function (this: Gauge) {

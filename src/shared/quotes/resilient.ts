@@ -131,6 +131,13 @@ export class ResilientQuoteSource implements QuoteSource {
     return timed.then((q) => this._settled(m, q), (err) => this._failed(m, err));
   }
 
+  /** The most saturated member's saturation (members that report none count 0). */
+  saturation(): number {
+    let x = 0;
+    for (const m of this._members) x = Math.max(x, m.source.saturation?.() ?? 0);
+    return x;
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this._members.map((m) => m.source.close?.()), this.fallback.close?.()]);
   }

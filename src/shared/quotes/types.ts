@@ -16,6 +16,11 @@ export interface QuoteSource {
   /** A quote; may be async (network sources). Rejects only when nothing can be served. */
   next(): Quote | Promise<Quote>;
   close?(): Promise<void>;
+  /**
+   * How close the source is to its own capacity (1 = full), for sources that have one: the difficulty
+   * controller raises the price when it is full, since only fewer solved clients can relieve it.
+   */
+  saturation?(): number;
 }
 
 /** Longest quote text a source may hand out, so a Quote frame always fits the frame limit. */

@@ -79,7 +79,7 @@ local mine = cjson.decode(ARGV[3])
 mine.exp = now + tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(mine))
 local agg = { openConnections = 0, acceptsPerSec = 0, failedProofsPerSec = 0, validProofsPerSec = 0,
-  loopDelayMs = 0, maxBits = 0, instances = 0 }
+  loopDelayMs = 0, sourceSaturation = 0, maxBits = 0, instances = 0 }
 local last = mine.exp
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -94,6 +94,7 @@ for i = 1, #all, 2 do
     agg.failedProofsPerSec = agg.failedProofsPerSec + (tonumber(s.failedProofsPerSec) or 0)
     agg.validProofsPerSec = agg.validProofsPerSec + (tonumber(s.validProofsPerSec) or 0)
     agg.loopDelayMs = math.max(agg.loopDelayMs, tonumber(s.loopDelayMs) or 0)
+    agg.sourceSaturation = math.max(agg.sourceSaturation, tonumber(s.sourceSaturation) or 0)
     agg.maxBits = math.max(agg.maxBits, tonumber(s.bits) or 0)
     last = math.max(last, exp)
   end

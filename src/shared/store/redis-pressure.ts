@@ -15,8 +15,8 @@ const _PRESSURE = script(PRESSURE_LUA);
 
 /** The report of an instance on its own: what a board answers when it cannot reach the others. */
 export function soloPressure(s: Published): PressureReport {
-  const { openConnections, acceptsPerSec, failedProofsPerSec, validProofsPerSec, loopDelayMs } = s;
-  return { aggregate: { openConnections, acceptsPerSec, failedProofsPerSec, validProofsPerSec, loopDelayMs }, maxBits: s.bits, instances: 1 };
+  const { openConnections, acceptsPerSec, failedProofsPerSec, validProofsPerSec, loopDelayMs, sourceSaturation } = s;
+  return { aggregate: { openConnections, acceptsPerSec, failedProofsPerSec, validProofsPerSec, loopDelayMs, sourceSaturation }, maxBits: s.bits, instances: 1 };
 }
 
 export class RedisPressureBoard implements PressureBoard {
@@ -30,6 +30,7 @@ export class RedisPressureBoard implements PressureBoard {
       failedProofsPerSec: fin(sample.failedProofsPerSec),
       validProofsPerSec: fin(sample.validProofsPerSec),
       loopDelayMs: fin(sample.loopDelayMs),
+      sourceSaturation: fin(sample.sourceSaturation),
       bits: fin(sample.bits),
     });
     try {

@@ -35,7 +35,7 @@ export interface SpentStore {
 
 /** What the instances sharing a PressureBoard see together. */
 export interface PressureReport {
-  /** Sums of the live instances' counts and rates; the highest loopDelayMs. */
+  /** Sums of the live instances' counts and rates; the highest loopDelayMs and sourceSaturation. */
   readonly aggregate: PressureSample;
   /** The highest difficulty (bits) any live instance reports. */
   readonly maxBits: number;
