@@ -31,7 +31,7 @@
  * @module
  */
 import { SERVE_DEFAULTS, type ServeConfig } from "../src/shared/config/schema.ts";
-import { type PressureSample, pressureOf } from "../src/shared/defence/controller.ts";
+import { type PressureSample, type PriceDriver, pricePressureOf } from "../src/shared/defence/controller.ts";
 import { createDefence } from "../src/shared/defence/from-config.ts";
 
 const MODEL = {
@@ -47,8 +47,10 @@ const MODEL = {
   bots: 1000,
   botCores: 2,
   coreHps: 15e6,
-  /** Connection flood: 1,500 connections/s from 300 addresses (5/s each), silent until first_byte_timeout_ms. */
+  /** Connection flood: 1,500 connections/s from 300 addresses (5/s each), silent until the first-byte window closes. */
   floodPerS: 1500,
+  /** The non-solving attack alone: a flood as large as the issue's measured one (5,000 connections/s). */
+  nonSolvingFloodPerS: 5000,
   /** Proof spam: 250 random answers/s from 50 addresses (5/s each), each one a failed proof. */
   spamPerS: 250,
   /**
@@ -78,7 +80,9 @@ interface Tick {
   honestWaitS: number;
   load: number;
   pressure: number;
-  driver: keyof PressureSample;
+  driver: PriceDriver;
+  /** First-byte window in force for the tick's connections (shrinks under connection pressure). */
+  windowS: number;
   sample: PressureSample;
 }
 
@@ -87,7 +91,14 @@ interface Change {
   from: number;
   to: number;
   pressure: number;
-  driver: keyof PressureSample;
+  driver: PriceDriver;
+}
+
+/** What an attack sends: solving bots, silent connections, random answers. */
+interface Attack {
+  readonly bots: number;
+  readonly floodPerS: number;
+  readonly spamPerS: number;
 }
 
 /** Attempts at or below which a fraction `p` of solves at `bits` finish (geometric quantile). */
@@ -95,13 +106,13 @@ function attemptsQuantile(bits: number, p: number): number {
   return Math.ceil(Math.log1p(-p) / Math.log1p(-(2 ** -bits)));
 }
 
-function simulate(config: ServeConfig): { ticks: Tick[]; changes: Change[] } {
+function simulate(config: ServeConfig, atk: Attack): { ticks: Tick[]; changes: Change[] } {
   const defence = createDefence(config);
   const controller = defence.controller;
   if (!controller) throw new Error("simulate-attack: the defence must be on");
   const tickS = config.adaptive_tick_ms / 1000;
   const botCap = Math.min(config.challenge_rate, config.solution_rate);
-  const holdFloodS = config.first_byte_timeout_ms / 1000;
+  const windows = defence.windows!;
   const ticks: Tick[] = [];
   const changes: Change[] = [];
   let backlogS = 0;
@@ -115,16 +126,18 @@ function simulate(config: ServeConfig): { ticks: Tick[]; changes: Change[] } {
     const nowMs = i * config.adaptive_tick_ms;
     const attack = t >= MODEL.attackStartS && t < MODEL.attackEndS;
     const bits = controller.bits;
+    // Silent connections are held until the first-byte window in force when they opened.
+    const holdFloodS = windows.apply(config.first_byte_timeout_ms) / 1000;
     const botBits = Math.min(32, bits + botExtra);
     const honestBits = Math.min(32, bits + honestExtra);
 
     // Offered rates. A bot solves on every core and asks for a new challenge per proof, as fast as its
     // hash rate allows, within its per-address token buckets.
-    const perBot = attack ? Math.min(botCap, (MODEL.botCores * MODEL.coreHps) / 2 ** botBits) : 0;
-    const bot = MODEL.bots * perBot;
+    const perBot = attack && atk.bots > 0 ? Math.min(botCap, (MODEL.botCores * MODEL.coreHps) / 2 ** botBits) : 0;
+    const bot = atk.bots * perBot;
     const honest = MODEL.honestPerS;
-    const flood = attack ? MODEL.floodPerS : 0;
-    const spam = attack ? MODEL.spamPerS : 0;
+    const flood = attack ? atk.floodPerS : 0;
+    const spam = attack ? atk.spamPerS : 0;
 
     // Each challenge goes through the real policy: controller level plus escalation for that address.
     botCarry += perBot * tickS;
@@ -157,17 +170,19 @@ function simulate(config: ServeConfig): { ticks: Tick[]; changes: Change[] } {
       failedProofsPerSec: served * spam,
       validProofsPerSec: served * (honest + bot),
       loopDelayMs: waitS * 1000,
+      sourceSaturation: 0,
     };
+    windows.update(sample);
 
     // The server's tick (src/server.ts): one update per tick, only when adaptive.
     let pressure: number;
-    let driver: keyof PressureSample;
+    let driver: PriceDriver;
     if (defence.adaptive) {
       const step = controller.update(sample);
       ({ pressure, driver } = step);
       if (step.changed) changes.push({ t: t + tickS, from: bits, to: step.bits, pressure, driver });
     } else {
-      ({ pressure, driver } = pressureOf(sample, controller.spec.thresholds));
+      ({ pressure, driver } = pricePressureOf(sample, controller.spec.thresholds));
     }
 
     ticks.push({
@@ -177,7 +192,7 @@ function simulate(config: ServeConfig): { ticks: Tick[]; changes: Change[] } {
       honestMeanS: honestScaleS + 2 * waitS,
       honestP99S: attemptsQuantile(honestBits, 0.99) / MODEL.honestHps + 2 * waitS,
       honestWaitS: 2 * waitS,
-      load, pressure, driver, sample,
+      load, pressure, driver, windowS: holdFloodS, sample,
     });
   }
   return { ticks, changes };
@@ -210,7 +225,8 @@ interface Row {
   honestP99S: number;
   load: number;
   pressure: number;
-  driver: keyof PressureSample;
+  driver: PriceDriver;
+  windowS: number;
 }
 
 function phaseRow(ticks: Tick[], from: number, to: number, label: string): Row {
@@ -231,6 +247,7 @@ function phaseRow(ticks: Tick[], from: number, to: number, label: string): Row {
     load: ks.reduce((a, k) => a + k.load, 0) / ks.length,
     pressure: peak.pressure,
     driver: peak.driver,
+    windowS: Math.min(...ks.map((k) => k.windowS)),
   };
 }
 
@@ -246,6 +263,7 @@ function pointRow(ticks: Tick[], t: number): Row {
     load: k.load,
     pressure: k.pressure,
     driver: k.driver,
+    windowS: k.windowS,
   };
 }
 
@@ -258,20 +276,21 @@ function secondsUntil(ticks: Tick[], since: number, ok: (bits: number) => boolea
 const sig = (x: number) => Number(x.toPrecision(4));
 const fmtS = (s: number) => (s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(2)} s`);
 const fmtRate = (r: number) => (r >= 100 ? Math.round(r).toLocaleString("en-US") : r.toFixed(1));
-const SIGNAL: Record<keyof PressureSample, string> = {
-  openConnections: "open conns",
-  acceptsPerSec: "accepts/s",
-  failedProofsPerSec: "failed proofs/s",
+const SIGNAL: Record<PriceDriver, string> = {
   validProofsPerSec: "valid proofs/s",
-  loopDelayMs: "loop delay",
+  loopDelayMs: "loop delay x solving share",
+  sourceSaturation: "quote source",
 };
 
 const { attackStartS: a0, attackEndS: a1, durationS: end } = MODEL;
+const SOLVING: Attack = { bots: MODEL.bots, floodPerS: MODEL.floodPerS, spamPerS: MODEL.spamPerS };
+const NON_SOLVING: Attack = { bots: 0, floodPerS: MODEL.nonSolvingFloodPerS, spamPerS: MODEL.spamPerS };
 const runs = [
-  { name: "controller on", config: { ...SERVE_DEFAULTS, adaptive: "on" } as ServeConfig },
-  { name: "controller off", config: { ...SERVE_DEFAULTS, adaptive: "off" } as ServeConfig },
+  { name: "solving, controller on", attack: SOLVING, config: { ...SERVE_DEFAULTS, adaptive: "on" } as ServeConfig },
+  { name: "solving, controller off", attack: SOLVING, config: { ...SERVE_DEFAULTS, adaptive: "off" } as ServeConfig },
+  { name: "non-solving, controller on", attack: NON_SOLVING, config: { ...SERVE_DEFAULTS, adaptive: "on" } as ServeConfig },
 ].map((r) => {
-  const { ticks, changes } = simulate(r.config);
+  const { ticks, changes } = simulate(r.config, r.attack);
   const floor = r.config.difficulty;
   const ceiling = r.config.difficulty_max;
   const rows = [
@@ -291,20 +310,22 @@ const runs = [
   };
 });
 
-console.log("| run | time (s) | bits | attacker proofs/s | of capacity | honest served | honest mean | honest p99 | load | pressure (signal), peak over a window |");
-console.log("|---|---|---|---:|---:|---:|---:|---:|---:|---|");
+console.log("| run | time (s) | bits | attacker proofs/s | of capacity | honest served | honest mean | honest p99 | load | first-byte window | price pressure (signal), peak over a window |");
+console.log("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
 for (const r of runs) {
   for (const row of r.rows) {
     console.log(
       `| ${r.name} | ${row.window} | ${row.bits} | ${fmtRate(row.attackerOk)} | ${Math.round((row.attackerOk / CAPACITY_PER_S) * 100)} % | ` +
-        `${Math.round(row.served * 100)} % | ${fmtS(row.honestMeanS)} | ${fmtS(row.honestP99S)} | ${row.load.toFixed(2)} | ` +
+        `${Math.round(row.served * 100)} % | ${fmtS(row.honestMeanS)} | ${fmtS(row.honestP99S)} | ${row.load.toFixed(2)} | ${fmtS(row.windowS)} | ` +
         `${row.pressure.toFixed(2)} (${SIGNAL[row.driver]}) |`,
     );
   }
 }
 const on = runs[0]!;
+const calm = runs[2]!;
+console.log(`\nnon-solving attack, controller on: ${calm.changes.length} level changes (the price never moves: nothing in it can be shed by work).`);
 console.log(
-  `\ncontroller on: first raise ${on.riseS} s after the attack starts, ceiling after ${on.ceilingS} s; ` +
+  `solving attack, controller on: first raise ${on.riseS} s after the attack starts, ceiling after ${on.ceilingS} s; ` +
     `back at the floor ${on.decayS} s after it ends. Changes: ${on.changes.map((c) => `t=${c.t} ${c.from}->${c.to}`).join(", ")}.`,
 );
 console.log(JSON.stringify({
@@ -312,6 +333,7 @@ console.log(JSON.stringify({
   model: { ...MODEL, capacity_per_s: CAPACITY_PER_S, tick_ms: SERVE_DEFAULTS.adaptive_tick_ms },
   runs: runs.map((r) => ({
     name: r.name,
+    attack: r.attack,
     adaptive: r.config.adaptive,
     rise_s: r.riseS,
     ceiling_s: r.ceilingS,
@@ -328,6 +350,7 @@ console.log(JSON.stringify({
       load: sig(row.load),
       pressure: sig(row.pressure),
       driver: row.driver,
+      first_byte_window_s: sig(row.windowS),
     })),
   })),
 }));
