@@ -1,35 +1,52 @@
 /**
- * `wisdom load HOST:PORT --profile P1,P2,... --duration SECONDS [--server-pid PID] [--json]`:
- * a load and attack generator against a `wisdom serve` on loopback, bounded in time, that stops by itself.
+ * `wisdom load HOST:PORT --profile P1,P2,... [--rest SECONDS] --duration SECONDS [--json]`: a load and attack
+ * generator against a `wisdom serve` on loopback, bounded in time, that stops by itself.
+ *
+ * A run has two phases: rest (honest clients alone, the baseline) and then attack (honest clients and the
+ * attack profiles together). Honest clients and the solving flood run in their own workers
+ * (shared/load/isolated.ts), so the event loop driving the other attack profiles does not inflate the
+ * honest latency it is meant to measure.
  * @module
  */
 import { parseArgs } from "node:util";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { parseIPv4, parseHostPort } from "./shared/net/address.ts";
-import { type AttackCounts, flood, forge, junk, newCounts, replay, slowloris, spam, type Target } from "./shared/load/attacks.ts";
-import { legit, newLegit, percentile } from "./shared/load/legit.ts";
+import { type AttackCounts, flood, forge, junk, newCounts, replay, slowloris, type Target, wrong } from "./shared/load/attacks.ts";
+import { startRunner } from "./shared/load/isolated.ts";
+import { type LegitCounts, newLegit, percentile } from "./shared/load/legit.ts";
 import { RssWatcher } from "./shared/load/rss.ts";
+import type { Runner } from "./shared/load/runner.ts";
+import { type PhaseView, ServerWatch } from "./shared/load/server-watch.ts";
+import { newSpam, type SpamCounts } from "./shared/load/spam.ts";
 import { pickTransport } from "./shared/transport/index.ts";
 
-export const PROFILES = ["legit", "flood", "slowloris", "junk", "replay", "forge", "spam"] as const;
+export const PROFILES = ["legit", "flood", "slowloris", "junk", "replay", "forge", "wrong", "spam"] as const;
 type Profile = (typeof PROFILES)[number];
+type AttackProfile = Exclude<Profile, "legit" | "spam">;
 
-export const LOAD_HELP = `Usage: wisdom load HOST:PORT --profile P1,P2,... --duration SECONDS [options]
+export const LOAD_HELP = `Usage: wisdom load HOST:PORT --profile P1,P2,... [--rest SECONDS] --duration SECONDS [options]
 
-Load and attack generator for a wisdom server on loopback (127.0.0.0/8 or ::1 only). Runs the
-profiles together for the duration, then stops by itself and prints what happened.
+Load and attack generator for a wisdom server on loopback (127.0.0.0/8 or ::1 only). First a rest
+phase (honest clients alone: the baseline), then an attack phase (honest clients and the other
+profiles together); then it stops by itself and prints what happened. Honest clients and the
+solving flood run on their own threads, apart from the other attack profiles.
 
 Profiles: legit (honest clients that solve), flood (connection flood), slowloris (silent and byte-drip
 connections), junk (random and malformed frames), replay (one valid solution resent), forge (tampered
-challenges), spam (wrong solutions).
+challenges), wrong (wrong solutions), spam (a solving flood: attackers that do the work at full speed).
 
 Options:
   --profile LIST          comma-separated profiles (default legit)
-  --duration SECONDS      how long to run, at most 600 (default 10)
+  --rest SECONDS          rest phase before the attack, honest clients only; 0: none (default 10)
+  --duration SECONDS      attack phase, at most 600 (default 10)
   --server-pid PID        report the peak RSS of this process and its children
+  --metrics URL           the server's /metrics on loopback (e.g. http://127.0.0.1:9077/metrics): report
+                          its handshake p99 and difficulty range per phase
   --rate R                legit fetches started per second (default 2)
   --legit-threads N       solver threads for legit clients (default 1)
   --legit-timeout S       per-fetch timeout for legit clients (default 30)
+  --spam-threads K        solving threads of the spam flood, one worker each (default 1)
+  --spam-lanes N          spam exchanges in flight per thread (default 3)
   --slowloris N           connections slowloris holds (default 5000)
   --flood-width N         flood connections in flight (default 64)
   --sources N             source addresses per profile, spread over 127.0.0.0/8 (default 500)
@@ -43,6 +60,49 @@ function isLoopback(host: string): boolean {
   return v4 !== null && v4[0] === 127;
 }
 
+/** `--metrics URL`: an http URL on loopback, or a usage error. */
+function metricsUrl(text: string): string {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new UsageError(`--metrics: ${JSON.stringify(text)} is not a URL`);
+  }
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (u.protocol !== "http:" || !isLoopback(host)) throw new UsageError(`--metrics: only http URLs on loopback (127.0.0.0/8, ::1, localhost), not ${text}`);
+  return u.href;
+}
+
+const ms = (x: number) => Math.round(x);
+const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+const bitsOrNull = (x: number) => (Number.isFinite(x) ? x : null);
+const round = (x: number | null, digits: number) => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+/** The legit fields of one phase: `key(name)` names them. */
+function legitFields(c: LegitCounts, key: (name: string) => string): Record<string, unknown> {
+  return {
+    [key("legit_ok")]: c.ok,
+    [key("legit_failed")]: c.failed,
+    [key("legit_success_rate")]: ratio(c.ok, c.ok + c.failed),
+    [key("legit_failures")]: c.failures,
+    [key("legit_p50_ms")]: ms(percentile(c.latencies, 50)),
+    [key("legit_p99_ms")]: ms(percentile(c.latencies, 99)),
+  };
+}
+
+function sumSpam(parts: SpamCounts[]): SpamCounts & { hps: number } {
+  const t = { ...newSpam(), hps: 0 };
+  for (const p of parts) {
+    for (const k of ["connects", "connectErrors", "challenges", "solves", "quotes", "attempts", "solveMsTotal"] as const) t[k] += p[k];
+    t.minBits = Math.min(t.minBits, p.minBits);
+    t.maxBits = Math.max(t.maxBits, p.maxBits);
+    for (const [code, n] of Object.entries(p.failures)) t.failures[code] = (t.failures[code] ?? 0) + n;
+    // Each runner solves on its own thread: their rates add up.
+    if (p.solveMsTotal > 0) t.hps += (p.attempts / p.solveMsTotal) * 1000;
+  }
+  return t;
+}
+
 export async function runLoad(argv: string[], io: Io): Promise<number> {
   let p;
   try {
@@ -51,11 +111,15 @@ export async function runLoad(argv: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         profile: { type: "string" },
+        rest: { type: "string" },
         duration: { type: "string" },
         "server-pid": { type: "string" },
+        metrics: { type: "string" },
         rate: { type: "string" },
         "legit-threads": { type: "string" },
         "legit-timeout": { type: "string" },
+        "spam-threads": { type: "string" },
+        "spam-lanes": { type: "string" },
         slowloris: { type: "string" },
         "flood-width": { type: "string" },
         sources: { type: "string" },
@@ -87,75 +151,161 @@ export async function runLoad(argv: string[], io: Io): Promise<number> {
   };
   const profiles = new Set((v.profile ?? "legit").split(",").map((s) => s.trim()) as Profile[]);
   for (const pr of profiles) if (!PROFILES.includes(pr)) throw new UsageError(`--profile: unknown profile ${pr}; known: ${PROFILES.join(", ")}`);
+  const rest = num("rest", v.rest, 10, 0, 600, false);
   const duration = num("duration", v.duration, 10, 0.1, 600, false);
   const serverPid = v["server-pid"] === undefined ? undefined : num("server-pid", v["server-pid"], 0, 1, 2 ** 31);
+  const metrics = v.metrics === undefined ? undefined : metricsUrl(v.metrics);
   const rate = num("rate", v.rate, 2, 0.01, 10_000, false);
   const legitThreads = num("legit-threads", v["legit-threads"], 1, 1, 256);
   const legitTimeoutMs = num("legit-timeout", v["legit-timeout"], 30, 0.1, 600, false) * 1000;
+  const spamThreads = num("spam-threads", v["spam-threads"], 1, 1, 64);
+  const spamLanes = num("spam-lanes", v["spam-lanes"], 3, 1, 64);
   const slowCount = num("slowloris", v.slowloris, 5000, 1, 15_000);
   const floodWidth = num("flood-width", v["flood-width"], 64, 1, 4096);
   const sources = num("sources", v.sources, 500, 1, 62_500);
 
   const isV4Loopback = parseIPv4(hp.host) !== null;
   // Source spreading binds 127.x.y.z addresses, which needs the node:net transport and an IPv4 target.
-  const transport = await pickTransport(isV4Loopback ? "node" : undefined);
-  const t0 = performance.now();
-  const target: Target = { host: hp.host, port: hp.port, transport, until: t0 + duration * 1000, sources: isV4Loopback ? sources : 1 };
-  const rss = serverPid ? new RssWatcher(serverPid) : null;
-  const counts: Partial<Record<Profile, AttackCounts>> = {};
-  const legitCounts = newLegit();
-  const jobs: Promise<void>[] = [];
-  let solver: { close(): Promise<void>; kernel: string; threads: number } | null = null;
-  if (profiles.has("legit")) {
-    const { createSolver } = await import("./shared/pow/solver/solver.ts");
-    const s = await createSolver({ threads: legitThreads });
-    solver = s;
-    jobs.push(legit(target, legitCounts, { ratePerSec: rate, solver: s, timeoutMs: legitTimeoutMs }));
-  }
-  const run = (name: Profile, f: (c: AttackCounts) => Promise<void>) => {
-    if (!profiles.has(name)) return;
-    const c = (counts[name] = newCounts());
-    jobs.push(f(c));
-  };
-  run("flood", (c) => flood(target, c, floodWidth));
-  run("slowloris", (c) => slowloris(target, c, slowCount));
-  run("junk", (c) => junk(target, c));
-  run("replay", (c) => replay(target, c, 22));
-  run("forge", (c) => forge(target, c));
-  run("spam", (c) => spam(target, c));
-  if (!v.json) io.stderr(`wisdom load: ${[...profiles].join(", ")} against ${hp.host}:${hp.port} for ${duration} s\n`);
-  await Promise.all(jobs);
-  await solver?.close();
-  const rssMax = rss?.stop() ?? null;
-  const elapsed = (performance.now() - t0) / 1000;
+  const transportName = isV4Loopback ? ("node" as const) : undefined;
+  const transport = await pickTransport(transportName);
+  const targetSources = isV4Loopback ? sources : 1;
+  const base = { host: hp.host, port: hp.port, sources: targetSources, transport: transportName };
+  const say = (text: string) => void (v.json ? undefined : io.stderr(`wisdom load: ${text}\n`));
 
-  const acc = (k: Profile) => counts[k]?.accepted ?? 0;
-  const maxBits = Math.max(legitCounts.maxBits, ...Object.values(counts).map((c) => c!.maxBits));
-  const rateMeasured = legitCounts.solveMsTotal > 0 ? (legitCounts.attempts / legitCounts.solveMsTotal) * 1000 : 0;
-  const result = {
-    duration_s: Math.round(elapsed * 10) / 10,
-    profiles: [...profiles],
-    legit_ok: legitCounts.ok,
-    legit_failed: legitCounts.failed,
-    legit_success_rate: legitCounts.ok + legitCounts.failed > 0 ? legitCounts.ok / (legitCounts.ok + legitCounts.failed) : null,
-    legit_failures: legitCounts.failures,
-    legit_p50_ms: Math.round(percentile(legitCounts.latencies, 50)),
-    legit_p99_ms: Math.round(percentile(legitCounts.latencies, 99)),
-    legit_solve_p50_ms: Math.round(percentile(legitCounts.solves, 50)),
-    legit_solve_p99_ms: Math.round(percentile(legitCounts.solves, 99)),
-    legit_overhead_p99_ms: Math.round(percentile(legitCounts.overheads, 99)),
-    legit_solver_hps: Math.round(rateMeasured),
-    legit_expected_solve_ms: rateMeasured > 0 ? Math.round((2 ** legitCounts.maxBits / rateMeasured) * 1000) : null,
-    attack_accepted: acc("junk") + acc("replay") + acc("forge") + acc("spam") + acc("flood") + acc("slowloris"),
-    replays_accepted: acc("replay"),
-    forgeries_accepted: acc("forge"),
-    spam_accepted: acc("spam"),
-    spam_lucky: counts.spam?.lucky ?? 0,
-    server_rss_max_mb: rssMax === null ? null : Math.round(rssMax * 10) / 10,
-    difficulty_max: maxBits,
-    attacks: Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, { connects: c!.connects, connect_errors: c!.connectErrors, challenges: c!.challenges, refused: c!.refused, errors: c!.errorsByCode }])),
-  };
-  if (v.json) io.stdout(`${JSON.stringify(result)}\n`);
-  else io.stdout(`${JSON.stringify(result, null, 2)}\n`);
-  return EXIT.OK;
+  let watch: ServerWatch | null = null;
+  if (metrics) {
+    try {
+      watch = await ServerWatch.start(metrics);
+    } catch (err) {
+      throw new UsageError(`--metrics: cannot scrape ${metrics}: ${(err as Error).message}`);
+    }
+  }
+  const rss = serverPid ? new RssWatcher(serverPid) : null;
+  let legitRunner: Runner<"legit"> | null = null;
+  const spamRunners: Runner<"spam">[] = [];
+  try {
+    if (profiles.has("legit")) legitRunner = await startRunner({ ...base, role: "legit", threads: legitThreads, ratePerSec: rate, timeoutMs: legitTimeoutMs });
+    if (profiles.has("spam")) {
+      const started = await Promise.allSettled(
+        Array.from({ length: spamThreads }, (_, k) => startRunner({ ...base, role: "spam", threads: 1, lanes: spamLanes, offset: k, stride: spamThreads })),
+      );
+      for (const s of started) if (s.status === "fulfilled") spamRunners.push(s.value);
+      for (const s of started) if (s.status === "rejected") throw s.reason;
+    }
+
+    // Rest: honest clients alone, the baseline the attack phase is compared with.
+    let legitRest: LegitCounts | null = null;
+    let restView: PhaseView | null = null;
+    let rssRest: number | null = null;
+    const tRest = performance.now();
+    if (rest > 0) {
+      say(`rest phase: ${legitRunner ? "legit only" : "idle"} for ${rest} s against ${hp.host}:${hp.port}`);
+      if (legitRunner) legitRest = await legitRunner.run(rest * 1000);
+      else await new Promise((r) => setTimeout(r, rest * 1000));
+      restView = (await watch?.mark()) ?? null;
+      rssRest = rss?.peakMb ?? null;
+    }
+    const restElapsed = (performance.now() - tRest) / 1000;
+
+    // Attack: every profile at once, honest clients included.
+    say(`attack phase: ${[...profiles].join(", ")} for ${duration} s`);
+    const t0 = performance.now();
+    const target: Target = { host: hp.host, port: hp.port, transport, until: t0 + duration * 1000, sources: targetSources };
+    const counts: Partial<Record<AttackProfile, AttackCounts>> = {};
+    const jobs: Promise<unknown>[] = [];
+    const legitAttackP = legitRunner ? legitRunner.run(duration * 1000) : Promise.resolve(newLegit());
+    const spamP = Promise.all(spamRunners.map((r) => r.run(duration * 1000)));
+    const run = (name: AttackProfile, f: (c: AttackCounts) => Promise<void>) => {
+      if (!profiles.has(name)) return;
+      const c = (counts[name] = newCounts());
+      jobs.push(f(c));
+    };
+    run("flood", (c) => flood(target, c, floodWidth));
+    run("slowloris", (c) => slowloris(target, c, slowCount));
+    run("junk", (c) => junk(target, c));
+    run("replay", (c) => replay(target, c, 22));
+    run("forge", (c) => forge(target, c));
+    run("wrong", (c) => wrong(target, c));
+    const [legitAttack, spamParts] = await Promise.all([legitAttackP, spamP, ...jobs]);
+    const attackView = (await watch?.mark()) ?? null;
+    const elapsed = (performance.now() - t0) / 1000;
+    const rssMax = rss?.stop() ?? null;
+    const scrapeErrors = watch?.errors ?? 0;
+    watch?.stop();
+
+    const la = legitAttack;
+    const lr = legitRest ?? newLegit();
+    const sp = sumSpam(spamParts);
+    const acc = (k: AttackProfile) => counts[k]?.accepted ?? 0;
+    const legitHps = la.solveMsTotal > 0 ? (la.attempts / la.solveMsTotal) * 1000 : 0;
+    const p99Rest = percentile(lr.latencies, 99);
+    const p99 = percentile(la.latencies, 99);
+    const hasSpam = profiles.has("spam");
+    const server = (view: PhaseView | null, suffix: string) => ({
+      [`server_handshakes${suffix}`]: view?.handshakes ?? null,
+      [`server_handshake_p99${suffix}_ms`]: view?.handshake_p99_ms ?? null,
+      [`server_difficulty${suffix}_min`]: view?.difficulty_min ?? null,
+      [`server_difficulty${suffix}_max`]: view?.difficulty_max ?? null,
+    });
+    const result = {
+      rest_s: Math.round(restElapsed * 10) / 10,
+      duration_s: Math.round(elapsed * 10) / 10,
+      profiles: [...profiles],
+      legit_isolation: legitRunner?.isolation ?? null,
+      // Rest phase (honest clients alone), then the attack phase under the historical names.
+      ...legitFields(lr, (name) => name.replace(/^legit_(ok|failed|success_rate|failures)$/, "legit_$1_rest").replace(/_ms$/, "_rest_ms")),
+      ...legitFields(la, (name) => name),
+      legit_p99_ratio: round(ratio(p99, p99Rest), 2),
+      legit_solve_p50_ms: ms(percentile(la.solves, 50)),
+      legit_solve_p99_ms: ms(percentile(la.solves, 99)),
+      legit_overhead_p99_ms: ms(percentile(la.overheads, 99)),
+      legit_solver_hps: Math.round(legitHps),
+      legit_expected_solve_ms: legitHps > 0 ? ms((2 ** la.maxBits / legitHps) * 1000) : null,
+      // Difficulty of the challenges behind the honest clients' quotes: both phases, then each.
+      difficulty_min: bitsOrNull(Math.min(lr.minBits, la.minBits)),
+      difficulty_max: lr.ok + la.ok > 0 ? Math.max(lr.maxBits, la.maxBits) : null,
+      difficulty_rest_min: bitsOrNull(lr.minBits),
+      difficulty_rest_max: lr.ok > 0 ? lr.maxBits : null,
+      difficulty_attack_min: bitsOrNull(la.minBits),
+      difficulty_attack_max: la.ok > 0 ? la.maxBits : null,
+      // The solving flood against the honest clients in the attack phase. Hashes: the solver's attempts
+      // of the solves that won a quote, counted the same way on both sides.
+      hashes_counted: "solver attempts of the solves that won a quote",
+      spam_threads: hasSpam ? spamThreads : 0,
+      spam_isolation: spamRunners[0]?.isolation ?? null,
+      spam_quotes: sp.quotes,
+      spam_solves: sp.solves,
+      spam_hashes: sp.attempts,
+      spam_solver_hps: Math.round(sp.hps),
+      spam_difficulty_min: bitsOrNull(sp.minBits),
+      spam_difficulty_max: sp.challenges > 0 ? sp.maxBits : null,
+      legit_quotes: la.ok,
+      legit_hashes: la.attempts,
+      spam_share_of_quotes: hasSpam ? round(ratio(sp.quotes, sp.quotes + la.ok), 4) : null,
+      spam_share_of_hashes: hasSpam ? round(ratio(sp.attempts, sp.attempts + la.attempts), 4) : null,
+      // Attacks that must get nothing: quotes without the work.
+      attack_accepted: acc("junk") + acc("replay") + acc("forge") + acc("wrong") + acc("flood") + acc("slowloris"),
+      replays_accepted: acc("replay"),
+      forgeries_accepted: acc("forge"),
+      wrong_accepted: acc("wrong"),
+      wrong_lucky: counts.wrong?.lucky ?? 0,
+      attack_difficulty_max: Math.max(sp.maxBits, ...Object.values(counts).map((c) => c!.maxBits)),
+      server_rss_rest_mb: round(rssRest, 1),
+      server_rss_max_mb: round(rssMax, 1),
+      ...server(restView, "_rest"),
+      ...server(attackView, ""),
+      metrics_scrape_errors: watch ? scrapeErrors : null,
+      attacks: {
+        ...Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, { connects: c!.connects, connect_errors: c!.connectErrors, challenges: c!.challenges, refused: c!.refused, errors: c!.errorsByCode }])),
+        ...(hasSpam ? { spam: { connects: sp.connects, connect_errors: sp.connectErrors, challenges: sp.challenges, solves: sp.solves, quotes: sp.quotes, errors: sp.failures } } : {}),
+      },
+    };
+    if (v.json) io.stdout(`${JSON.stringify(result)}\n`);
+    else io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return EXIT.OK;
+  } finally {
+    rss?.stop();
+    watch?.stop();
+    await Promise.all([legitRunner?.close(), ...spamRunners.map((r) => r.close())]);
+  }
 }

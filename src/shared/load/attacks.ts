@@ -4,23 +4,14 @@
  * @module
  */
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { FrameReader } from "../client/frame-reader.ts";
 import { challengePrefix } from "../pow/challenge.ts";
 import { encodeCounter, meetsDifficulty, solveReference } from "../pow/hashcash.ts";
 import { encodeFrame, MessageType } from "../protocol/frame.ts";
 import { type Challenge, encodeSolution, type Message } from "../protocol/messages.ts";
-import type { Conn, Transport } from "../transport/types.ts";
-import { BLOCKS, sourceAddress } from "./sources.ts";
+import { next, open, sleep, type Target } from "./_conn.ts";
+import { BLOCKS } from "./sources.ts";
 
-export interface Target {
-  readonly host: string;
-  readonly port: number;
-  readonly transport: Transport;
-  /** Wall-clock ms (performance.now) at which every profile stops. */
-  readonly until: number;
-  /** Spread over this many source addresses per profile (1: just the first). */
-  readonly sources: number;
-}
+export type { Target } from "./_conn.ts";
 
 export interface AttackCounts {
   connects: number;
@@ -30,14 +21,12 @@ export interface AttackCounts {
   errorsByCode: Record<string, number>;
   /** Quotes obtained without the work (must stay 0). */
   accepted: number;
-  /** Spam answers that met the difficulty by chance (not attacks that worked). */
+  /** Wrong answers that met the difficulty by chance (not attacks that worked). */
   lucky: number;
   maxBits: number;
 }
 
 export const newCounts = (): AttackCounts => ({ connects: 0, connectErrors: 0, challenges: 0, refused: 0, errorsByCode: {}, accepted: 0, lucky: 0, maxBits: 0 });
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function note(c: AttackCounts, m: Message): void {
   if (m.type === MessageType.Challenge) {
@@ -48,30 +37,6 @@ function note(c: AttackCounts, m: Message): void {
     if (m.body.code === "BUSY" || m.body.code === "RATE_LIMITED") c.refused++;
   } else if (m.type === MessageType.Quote) {
     c.accepted++;
-  }
-}
-
-async function open(t: Target, c: AttackCounts, block: number, i: number): Promise<{ conn: Conn; reader: FrameReader } | null> {
-  const reader = new FrameReader();
-  try {
-    const conn = await t.transport.connect(t.host, t.port, reader, { localAddress: sourceAddress(block, i % t.sources) });
-    c.connects++;
-    return { conn, reader };
-  } catch {
-    c.connectErrors++;
-    return null;
-  }
-}
-
-/** Next message or null (closed, junk, or `ms` passed). */
-async function next(reader: FrameReader, ms: number): Promise<Message | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([reader.next(), new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)))]);
-  } catch {
-    return null;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -219,10 +184,10 @@ export async function forge(t: Target, c: AttackCounts, width = 4): Promise<void
   });
 }
 
-/** Spam: real challenges answered with random counters. */
-export async function spam(t: Target, c: AttackCounts, width = 4): Promise<void> {
+/** Wrong: real challenges answered with random counters. */
+export async function wrong(t: Target, c: AttackCounts, width = 4): Promise<void> {
   await lanes(t, width, async (lane, it) => {
-    const o = await open(t, c, BLOCKS.spam, lane * 100_000 + it);
+    const o = await open(t, c, BLOCKS.wrong, lane * 100_000 + it);
     if (!o) return sleep(5);
     const m = await next(o.reader, 2000);
     if (m) note(c, m);

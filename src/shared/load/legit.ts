@@ -5,7 +5,7 @@
  */
 import { FetchError } from "../client/errors.ts";
 import { fetchQuote, type SolverLike } from "../client/fetch.ts";
-import type { Target } from "./attacks.ts";
+import type { Target } from "./_conn.ts";
 import { BLOCKS, sourceAddress } from "./sources.ts";
 
 export interface LegitCounts {
@@ -15,17 +15,30 @@ export interface LegitCounts {
   latencies: number[];
   solves: number[];
   overheads: number[];
+  /** Lowest and highest difficulty of the challenges behind the quotes (minBits: Infinity until one). */
+  minBits: number;
   maxBits: number;
+  /** Solver attempts of the solves that won a quote, and the solving time they took. */
   attempts: number;
   solveMsTotal: number;
 }
 
-export const newLegit = (): LegitCounts => ({ ok: 0, failed: 0, failures: {}, latencies: [], solves: [], overheads: [], maxBits: 0, attempts: 0, solveMsTotal: 0 });
+export const newLegit = (): LegitCounts => ({ ok: 0, failed: 0, failures: {}, latencies: [], solves: [], overheads: [], minBits: Infinity, maxBits: 0, attempts: 0, solveMsTotal: 0 });
 
-export async function legit(t: Target, c: LegitCounts, o: { ratePerSec: number; solver: SolverLike; timeoutMs: number; maxInFlight?: number }): Promise<void> {
+export interface LegitOptions {
+  ratePerSec: number;
+  solver: SolverLike;
+  timeoutMs: number;
+  maxInFlight?: number;
+  /** Index of the first source address (a later phase continues where an earlier one stopped). */
+  firstSource?: number;
+}
+
+/** Runs until `t.until` and then waits for the fetches in flight; returns the next unused source index. */
+export async function legit(t: Target, c: LegitCounts, o: LegitOptions): Promise<number> {
   const inFlight = new Set<Promise<void>>();
   const gap = 1000 / o.ratePerSec;
-  let i = 0;
+  let i = o.firstSource ?? 0;
   let nextAt = performance.now();
   while (performance.now() < t.until) {
     const wait = nextAt - performance.now();
@@ -46,6 +59,7 @@ export async function legit(t: Target, c: LegitCounts, o: { ratePerSec: number; 
         c.latencies.push(ms);
         c.solves.push(r.solve_ms);
         c.overheads.push(Math.max(0, ms - r.solve_ms));
+        c.minBits = Math.min(c.minBits, r.difficulty);
         c.maxBits = Math.max(c.maxBits, r.difficulty);
         c.attempts += r.attempts;
         c.solveMsTotal += r.solve_ms;
@@ -59,6 +73,7 @@ export async function legit(t: Target, c: LegitCounts, o: { ratePerSec: number; 
     inFlight.add(p);
   }
   await Promise.all(inFlight);
+  return i;
 }
 
 export function percentile(xs: number[], p: number): number {

@@ -10,4 +10,4 @@ export function sourceAddress(block: number, i: number): string {
   return `127.${block}.${Math.floor(n / 250)}.${(n % 250) + 1}`;
 }
 
-export const BLOCKS = { legit: 200, flood: 1, slowloris: 2, junk: 3, replay: 4, forge: 5, spam: 6 } as const;
+export const BLOCKS = { legit: 200, flood: 1, slowloris: 2, junk: 3, replay: 4, forge: 5, wrong: 6, spam: 7 } as const;
