@@ -13,6 +13,10 @@ export const NEEDED = [
   { file: "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", pkg: "libc6-arm64-cross", why: "the C library the linux-arm64 binary loads under qemu (QEMU_LD_PREFIX=/usr/aarch64-linux-gnu)" },
   { bin: "zsh", pkg: "zsh", why: "checking the zsh completion script" },
   { bin: "fish", pkg: "fish", why: "checking the fish completion script" },
+  { bin: "nft", pkg: "nftables", why: "the kernel-level shedding test (tests/integration/firewall-nft.test.ts, firewall: nft)" },
+  { bin: "unshare", pkg: "util-linux", why: "running the nft firewall test in a private network namespace" },
+  { bin: "setpriv", pkg: "util-linux", why: "the nft firewall test without CAP_NET_ADMIN (NFT_DENIED)" },
+  { bin: "ip", pkg: "iproute2", why: "bringing up loopback and IPv6 addresses in the nft firewall test's namespace" },
   { lib: "libcrypto.so.3", pkg: "libssl3", why: "the solver's native kernel (OpenSSL's SHA-256 through the runtime's FFI)" },
 ];
 

@@ -1,0 +1,86 @@
+/**
+ * `firewall: nft` against the real kernel: runs tests/helpers/firewall-child.ts as root inside a private
+ * network namespace (unshare -n), so the rules touch that namespace's loopback and never the host.
+ * Needs root, unshare and setpriv (util-linux), ip (iproute2) and nft (nftables): fails naming what is missing.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { runtimeName } from "../../src/shared/transport/index.ts";
+
+const CHILD = fileURLToPath(new URL("../helpers/firewall-child.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+function prerequisites(): string[] {
+  const missing: string[] = [];
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) missing.push("root (CAP_NET_ADMIN and CAP_SYS_ADMIN for unshare -n)");
+  const tools: [string, string][] = [["unshare", "util-linux"], ["setpriv", "util-linux"], ["ip", "iproute2"], ["nft", "nftables"]];
+  for (const [bin, pkg] of tools) {
+    if (spawnSync("sh", ["-c", `command -v ${bin}`]).status !== 0) missing.push(`${bin} (Debian package ${pkg}; npm test installs it as root)`);
+  }
+  return missing;
+}
+
+/** Run the child in a fresh network namespace: loopback up, two IPv6 /64s on it; `wrap` goes before the runtime. */
+function inNetns(args: string[], wrap: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const runtime = runtimeName() === "deno" ? [process.execPath, "run", "-A", CHILD] : [process.execPath, CHILD];
+  const setup = "ip link set lo up && ip addr add fd00:0:0:5::9/64 dev lo nodad && ip addr add fd00:0:0:6::9/64 dev lo nodad";
+  const child = spawn("unshare", ["-n", "sh", "-c", `${setup} && exec "$@"`, "sh", ...wrap, ...runtime, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  return new Promise((resolve) => {
+    let stdout = "", stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function lastJson(r: { code: number | null; stdout: string; stderr: string }): any {
+  const line = r.stdout.trim().split("\n").at(-1) ?? "";
+  assert.equal(r.code, 0, `child exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(line);
+}
+
+describe("NftFirewall in a private network namespace", () => {
+  test("prerequisites are present (root, unshare, setpriv, ip, nft)", () => {
+    assert.deepEqual(prerequisites(), [], "missing for the nft firewall test");
+  });
+
+  test("bans drop SYNs from the prefix only, count them, and go with the table; startFirewall bans a /24 after 60 refusals", { timeout: 20_000 }, async () => {
+    assert.deepEqual(prerequisites(), []);
+    const r = lastJson(await inNetns([]));
+    assert.equal(r.staleReplaced, true, "a stale table of the same name was replaced");
+    assert.deepEqual(r.banned, [true, true, false, false], "v4, v6 queued; a repeat and one over maxEntries skipped");
+    assert.equal(r.v4BannedConnects, false, "127.0.5.9 is in the banned /24: its SYN is dropped");
+    assert.equal(r.v4OtherConnects, true, "127.0.6.9 connects");
+    assert.equal(r.v6BannedConnects, false, "fd00:0:0:5::9 is in the banned /64");
+    assert.equal(r.v6OtherConnects, true, "fd00:0:0:6::9 connects");
+    assert.ok(r.statsOpen.dropped_packets >= 2, `dropped_packets ${r.statsOpen.dropped_packets}`);
+    assert.equal(r.statsOpen.entries, 2);
+    assert.equal(r.statsOpen.bans, 2);
+    assert.equal(r.statsOpen.skipped, 1);
+    assert.equal(r.statsOpen.failed, 0);
+    assert.equal(r.listedWhileOpen, true);
+    assert.equal(r.listedAfterClose, false, "close() deleted the table");
+    assert.equal(r.v4BannedConnectsAfterClose, true, "127.0.5.9 connects again after close()");
+    assert.ok(r.statsClosed.dropped_packets >= r.statsOpen.dropped_packets, "stats after close keep the last figure read");
+    assert.equal(r.statsClosed.entries, 0);
+    assert.equal(r.offenderConnects, false, "60 refusals from 127.0.7.x banned 127.0.7.0/24");
+    assert.equal(r.trustedConnects, true, "refusals from the trusted 127.0.0.0/24 never ban it");
+    assert.equal(r.statsStart.bans, 1);
+    assert.equal(r.statsStart.spared, 100);
+    assert.ok(r.statsStart.dropped_packets >= 1);
+    assert.equal(r.listedAfterClose2, false);
+    assert.match(r.missing, /^NFT_MISSING: \/nonexistent\/nft not found: .*apt-get install nftables/);
+  });
+
+  test("open() without CAP_NET_ADMIN throws NFT_DENIED telling the operator what to grant", { timeout: 20_000 }, async () => {
+    assert.deepEqual(prerequisites(), []);
+    const r = lastJson(await inNetns(["denied"], ["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", "--"]));
+    assert.match(r.denied, /^NFT_DENIED: .*CAP_NET_ADMIN/);
+  });
+});
