@@ -6,7 +6,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { FirewallError, NftFirewall } from "../../src/shared/runtime/nft-firewall.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
 
 const CHILD = fileURLToPath(new URL("../helpers/firewall-child.ts", import.meta.url));
@@ -82,5 +86,66 @@ describe("NftFirewall in a private network namespace", () => {
     assert.deepEqual(prerequisites(), []);
     const r = lastJson(await inNetns(["denied"], ["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", "--"]));
     assert.match(r.denied, /^NFT_DENIED: .*CAP_NET_ADMIN/);
+  });
+});
+
+describe("NftFirewall batching (a stand-in nft that logs its runs; no root needed)", () => {
+  /** A fake nft: appends "RUN <args>" and its stdin to a log; fails "add element" runs when `failAdds`. */
+  function fakeNft(failAdds: boolean) {
+    const dir = mkdtempSync(join(tmpdir(), "wisdom-fakenft-"));
+    const log = join(dir, "log");
+    const path = join(dir, "nft");
+    writeFileSync(path, `#!/bin/sh
+echo "RUN $*" >> ${log}
+input=$(cat)
+printf '%s\n' "$input" >> ${log}
+case "$input" in *"add element"*) ${failAdds ? 'echo "Error: Could not process rule: Too many open files in system" >&2; exit 1' : ":"};; esac
+echo '{"nftables":[{"rule":{"expr":[{"counter":{"packets":3,"bytes":180}},{"drop":null}]}},{"rule":{"expr":[{"counter":{"packets":4,"bytes":300}}]}}]}'
+`);
+    chmodSync(path, 0o755);
+    return { path, runs: () => readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith("RUN ")), text: () => readFileSync(log, "utf8"), [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+
+  test("a burst of 600 bans becomes a handful of nft runs, each element with its timeout", async () => {
+    using nft = fakeNft(false);
+    const fw = await NftFirewall.open({ table: "wisdom_b", port: 7077, banMs: 60_000, maxEntries: 1000, nftPath: nft.path });
+    for (let i = 0; i < 500; i++) assert.equal(fw.ban(`10.${i >> 8}.${i & 255}.0/24`), true);
+    for (let i = 0; i < 100; i++) {
+      fw.ban(`2001:db8:${i.toString(16)}::/64`);
+      if (i % 10 === 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    await fw.flush();
+    const adds = nft.runs().length - 1; // minus the run that created the table
+    assert.ok(adds >= 2 && adds <= 6, `${adds} nft runs for 600 bans`);
+    assert.equal(nft.text().match(/timeout 60000ms/g)?.length, 600);
+    assert.match(nft.text(), /add element inet wisdom_b ban4 \{ 10\.0\.0\.0 timeout 60000ms, 10\.0\.1\.0 timeout/);
+    assert.match(nft.text(), /add element inet wisdom_b ban6 \{ 2001:db8::? timeout 60000ms/);
+    const s = await fw.stats();
+    assert.deepEqual(s, { dropped_packets: 7, entries: 600, bans: 600, skipped: 0, failed: 0 });
+    await fw.close();
+  });
+
+  test("a failed write counts the bans as failed, reports a FirewallError, and frees their places", async () => {
+    using nft = fakeNft(true);
+    const errors: FirewallError[] = [];
+    const fw = await NftFirewall.open({ table: "wisdom_b", port: 7077, banMs: 60_000, maxEntries: 2, nftPath: nft.path, onError: (e) => errors.push(e) });
+    assert.equal(fw.ban("192.0.2.0/24"), true);
+    assert.equal(fw.ban("198.51.100.0/24"), true);
+    assert.equal(fw.ban("203.0.113.0/24"), false, "full");
+    await fw.flush();
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.code, "NFT_FAILED");
+    assert.match(errors[0]!.message, /Too many open files/);
+    assert.deepEqual(await fw.stats(), { dropped_packets: 7, entries: 0, bans: 0, skipped: 1, failed: 2 });
+    assert.equal(fw.ban("203.0.113.0/24"), true, "places freed");
+    await fw.close();
+  });
+
+  test("ban() takes only a /24 or a /64 (the text goes into an nft script)", async () => {
+    using nft = fakeNft(false);
+    const fw = await NftFirewall.open({ table: "wisdom_b", port: 7077, banMs: 60_000, maxEntries: 2, nftPath: nft.path });
+    for (const bad of ["10.0.0.0/16", "10.0.0.0", "2001:db8::/48", "10.0.0.0/24; flush ruleset", "junk/24"]) assert.throws(() => fw.ban(bad), RangeError, bad);
+    await fw.close();
+    await assert.rejects(NftFirewall.open({ table: "bad name", port: 7077, banMs: 60_000, maxEntries: 2, nftPath: nft.path }), RangeError);
   });
 });
