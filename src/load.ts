@@ -85,8 +85,8 @@ function legitFields(c: LegitCounts, key: (name: string) => string): Record<stri
     [key("legit_failed")]: c.failed,
     [key("legit_success_rate")]: ratio(c.ok, c.ok + c.failed),
     [key("legit_failures")]: c.failures,
-    [key("legit_p50_ms")]: ms(percentile(c.latencies, 50)),
-    [key("legit_p99_ms")]: ms(percentile(c.latencies, 99)),
+    [key("legit_p50_ms")]: c.latencies.length > 0 ? ms(percentile(c.latencies, 50)) : null,
+    [key("legit_p99_ms")]: c.latencies.length > 0 ? ms(percentile(c.latencies, 99)) : null,
   };
 }
 
