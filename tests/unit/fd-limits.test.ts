@@ -1,0 +1,70 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { openSync, closeSync, readFileSync } from "node:fs";
+import { canOpenFd, countOpenFds, fdUsage, parseProcLimits, readFdLimit } from "../../src/shared/runtime/fd-limits.ts";
+
+// A /proc/self/limits as Linux 6.x prints it (fs/proc/base.c proc_pid_limits: fixed-width columns).
+const LIMITS = `Limit                     Soft Limit           Hard Limit           Units     
+Max cpu time              unlimited            unlimited            seconds   
+Max file size             unlimited            unlimited            bytes     
+Max processes             94615                94615                processes 
+Max open files            1024                 524288               files     
+Max locked memory         8388608              8388608              bytes     
+`;
+
+describe("parseProcLimits()", () => {
+  test("reads the soft and hard open-file limits", () => {
+    assert.deepEqual(parseProcLimits(LIMITS), { soft: 1024, hard: 524288 });
+  });
+  test("reads unlimited as Infinity", () => {
+    assert.deepEqual(parseProcLimits(LIMITS.replace("1024                 524288", "unlimited            unlimited")), { soft: Infinity, hard: Infinity });
+  });
+  test("returns null without a Max open files row", () => {
+    assert.equal(parseProcLimits("Limit  Soft Limit  Hard Limit  Units\n"), null);
+    assert.equal(parseProcLimits(""), null);
+  });
+});
+
+// These read the real /proc of the process running the tests (Linux; this project's CI and VMs are).
+const linux = process.platform === "linux";
+
+describe("readFdLimit() and countOpenFds() on this process", () => {
+  test("the limit is the one /proc/self/limits shows, soft raised to hard by the runtime", { skip: !linux }, () => {
+    const limit = readFdLimit();
+    assert.ok(limit, "readable on Linux");
+    const row = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"))!;
+    const [soft, hard] = row.replace("Max open files", "").trim().split(/\s+/);
+    assert.equal(String(limit.soft), soft === "unlimited" ? "Infinity" : soft);
+    assert.equal(String(limit.hard), hard === "unlimited" ? "Infinity" : hard);
+    // Bun, Deno and Node all raise the soft limit to the hard one at start.
+    assert.equal(limit.soft, limit.hard);
+  });
+
+  test("countOpenFds() follows descriptors opened and closed", { skip: !linux }, () => {
+    const before = countOpenFds();
+    assert.ok(before !== null && before >= 3, `stdin, stdout, stderr at least, got ${before}`);
+    const fds = Array.from({ length: 10 }, () => openSync("/dev/null", "r"));
+    try {
+      assert.equal(countOpenFds(), before + 10);
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+    assert.equal(countOpenFds(), before);
+  });
+
+  test("fdUsage() pairs the count with the soft limit", { skip: !linux }, () => {
+    const u = fdUsage();
+    assert.ok(u);
+    assert.equal(u.max, readFdLimit()!.soft);
+    assert.ok(u.open > 0 && u.open < u.max);
+  });
+
+  test("fdUsage() is null for an unknown or unlimited limit", () => {
+    assert.equal(fdUsage(null), null);
+    assert.equal(fdUsage({ soft: Infinity, hard: Infinity }), null);
+  });
+
+  test("canOpenFd() is true while descriptors are free", { skip: !linux }, () => {
+    assert.equal(canOpenFd(), true);
+  });
+});
