@@ -258,6 +258,7 @@ export async function runLoad(argv: string[], io: Io): Promise<number> {
       legit_p99_ratio: round(ratio(p99, p99Rest), 2),
       legit_solve_p50_ms: ms(percentile(la.solves, 50)),
       legit_solve_p99_ms: ms(percentile(la.solves, 99)),
+      legit_overhead_p99_rest_ms: lr.overheads.length > 0 ? ms(percentile(lr.overheads, 99)) : null,
       legit_overhead_p99_ms: ms(percentile(la.overheads, 99)),
       legit_solver_hps: Math.round(legitHps),
       legit_expected_solve_ms: legitHps > 0 ? ms((2 ** la.maxBits / legitHps) * 1000) : null,
