@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Offenders } from "../../src/shared/defence/offenders.ts";
+import { OFFENCES, Offenders } from "../../src/shared/defence/offenders.ts";
 
 const spec = { refusals: 5, windowMs: 1000, banMs: 10_000 };
 
@@ -71,5 +71,9 @@ describe("Offenders", () => {
   test("rejects a nonsensical spec, naming it", () => {
     assert.throws(() => new Offenders({ ...spec, refusals: 0 }), /refusals 0/);
     assert.throws(() => new Offenders({ ...spec, trusted: "nope/8" }), /nope/);
+  });
+  test("OFFENCES holds the per-client refusals, not the instance-wide ones", () => {
+    for (const r of ["addr_conn_cap", "net_conn_cap", "outstanding_cap", "challenge_rate", "net_challenge_rate", "solution_rate"]) assert.equal(OFFENCES.has(r), true, r);
+    for (const r of ["conn_cap", "store_unavailable"]) assert.equal(OFFENCES.has(r), false, r);
   });
 });

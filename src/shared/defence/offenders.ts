@@ -19,7 +19,17 @@
  */
 import { CidrList } from "../net/cidr.ts";
 import { canonicalAddress } from "../net/address.ts";
+import type { RefusalReason } from "./admission.ts";
 import { networkKey } from "./client-key.ts";
+
+/**
+ * The refusals that count against a prefix: those that single out the client (RATE_LIMITED). Not
+ * `conn_cap` (the instance is full, whoever asks) nor `store_unavailable` (a Redis outage): counting
+ * those would ban whichever honest networks happened to connect at the time.
+ */
+export const OFFENCES: ReadonlySet<string> = new Set<RefusalReason>([
+  "addr_conn_cap", "net_conn_cap", "outstanding_cap", "challenge_rate", "net_challenge_rate", "solution_rate",
+]);
 
 export interface OffendersSpec {
   /** Refusals within `windowMs` that put a prefix in the drop set (firewall_refusals). */
