@@ -105,7 +105,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stderr(`wisdom: ${err.message}\nRun 'wisdom ${cmd && !cmd.startsWith("-") ? `${cmd} ` : ""}--help' for usage.\n`);
       return EXIT.USAGE;
     }
-    if (err instanceof ConfigError) {
+    // The operator asked for something this host cannot do (firewall: nft without nft or CAP_NET_ADMIN):
+    // a configuration error. Matched by name so main.ts does not load the firewall module.
+    if (err instanceof ConfigError || (err instanceof Error && err.name === "FirewallError")) {
       io.stderr(`wisdom: ${err.message}\n`);
       return EXIT.USAGE;
     }

@@ -34,6 +34,8 @@ import { COMMIT, VERSION } from "./shared/version.ts";
 import { Metrics } from "./shared/observe/metrics.ts";
 import { createHttpApp, type Readiness } from "./shared/observe/http.ts";
 import { type HttpServer, serveHttp } from "./shared/transport/http.ts";
+import type { Firewall } from "./shared/runtime/nft-firewall.ts";
+import { OFFENCES } from "./shared/defence/offenders.ts";
 
 export interface ServerOptions {
   readonly config: ServeConfig;
@@ -140,7 +142,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   };
   const quotes: QuoteSource = opts.quotes ?? (await buildQuotes(c));
-  const observer = fanOut(stats, metrics, ...(opts.observer ? [opts.observer] : []));
+  // Kernel-level shedding (firewall: nft): prefixes that keep being refused go into an nftables drop set.
+  let firewall: Firewall | null = null;
+  const offences: GateObserver = {
+    connRefused: (reason, addr) => {
+      if (firewall && addr && OFFENCES.has(reason)) firewall.onRefused(addr, Date.now());
+    },
+  };
+  const observer = fanOut(stats, metrics, ...(c.firewall === "nft" ? [offences] : []), ...(opts.observer ? [opts.observer] : []));
   const gate = new Gate({
     ring,
     store,
@@ -161,6 +170,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   } catch (err) {
     await store.close();
     throw new Error(`Cannot listen on ${formatHostPort(host, port)}: ${(err as Error).message}`, { cause: err });
+  }
+  if (c.firewall === "nft") {
+    if (c.proxy_protocol === "on") log.warn("firewall: nft behind a proxy drops little: the kernel sees the proxy's address, not the client's");
+    try {
+      // proxy_trusted is never banned, even with the PROXY protocol off: by default it keeps loopback safe.
+      const { startFirewall } = await import("./shared/runtime/nft-firewall.ts");
+      firewall = await startFirewall({
+        table: c.firewall_table, port: listener.port, refusals: c.firewall_refusals, windowMs: c.firewall_window_ms, banMs: c.firewall_ban_ms,
+        maxEntries: c.firewall_max_entries, trusted: c.proxy_trusted, onError: (e) => log.warn("firewall: nft failed", { error: e.message }),
+      });
+    } catch (err) {
+      await listener.stop();
+      await store.close();
+      await redis?.close();
+      await gate.quotes.close?.();
+      throw err;
+    }
+    metrics.bindFirewall(() => firewall!.stats());
+    log.info("firewall on", { table: `inet ${c.firewall_table}`, port: listener.port, refusals: c.firewall_refusals, window_ms: c.firewall_window_ms, ban_ms: c.firewall_ban_ms });
   }
   connections.start();
   observer.difficultyChanged?.(defence.controller?.bits ?? c.difficulty, 0, 0, "start");
@@ -310,6 +338,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await store.close();
       await redis?.close();
       await gate.quotes.close?.();
+      await firewall?.close();
     })());
   return {
     host: listener.host,

@@ -333,7 +333,7 @@ export class GateConnections implements ConnHandler<Session> {
   }
 
   private _refuse(s: Session, r: Refusal): Session {
-    this._gate.observer.connRefused?.(r.reason);
+    this._gate.observer.connRefused?.(r.reason, s.addr);
     this._fail(s, r.code, r.message, "refused", r.retryAfterMs);
     return s;
   }

@@ -37,7 +37,8 @@ export interface GateObserver {
   quoteServed?(source: string): void;
   frameRejected?(code: ErrorCode): void;
   /** A connection or request refused by admission (caps, rate limits). */
-  connRefused?(reason: string): void;
+  /** A connection or request was refused by a cap or limit; `addr` is the client's (PROXY-supplied) address. */
+  connRefused?(reason: string, addr?: string): void;
   /** The difficulty in force changed (adaptive controller). */
   difficultyChanged?(bits: number, from: number, pressure: number, driver: string): void;
 }
