@@ -13,16 +13,15 @@ import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { parseIPv4, parseHostPort } from "./shared/net/address.ts";
 import { type AttackCounts, flood, forge, junk, newCounts, replay, slowloris, type Target, wrong } from "./shared/load/attacks.ts";
 import { startRunner } from "./shared/load/isolated.ts";
-import { type LegitCounts, newLegit, percentile } from "./shared/load/legit.ts";
+import { type LegitCounts, newLegit } from "./shared/load/legit.ts";
+import { type AttackProfile, loadReport } from "./shared/load/report.ts";
 import { RssWatcher } from "./shared/load/rss.ts";
 import type { Runner } from "./shared/load/runner.ts";
 import { type PhaseView, ServerWatch } from "./shared/load/server-watch.ts";
-import { newSpam, type SpamCounts } from "./shared/load/spam.ts";
 import { pickTransport } from "./shared/transport/index.ts";
 
 export const PROFILES = ["legit", "flood", "slowloris", "junk", "replay", "forge", "wrong", "spam"] as const;
 type Profile = (typeof PROFILES)[number];
-type AttackProfile = Exclude<Profile, "legit" | "spam">;
 
 export const LOAD_HELP = `Usage: wisdom load HOST:PORT --profile P1,P2,... [--rest SECONDS] --duration SECONDS [options]
 
@@ -71,36 +70,6 @@ function metricsUrl(text: string): string {
   const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
   if (u.protocol !== "http:" || !isLoopback(host)) throw new UsageError(`--metrics: only http URLs on loopback (127.0.0.0/8, ::1, localhost), not ${text}`);
   return u.href;
-}
-
-const ms = (x: number) => Math.round(x);
-const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
-const bitsOrNull = (x: number) => (Number.isFinite(x) ? x : null);
-const round = (x: number | null, digits: number) => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
-
-/** The legit fields of one phase: `key(name)` names them. */
-function legitFields(c: LegitCounts, key: (name: string) => string): Record<string, unknown> {
-  return {
-    [key("legit_ok")]: c.ok,
-    [key("legit_failed")]: c.failed,
-    [key("legit_success_rate")]: ratio(c.ok, c.ok + c.failed),
-    [key("legit_failures")]: c.failures,
-    [key("legit_p50_ms")]: c.latencies.length > 0 ? ms(percentile(c.latencies, 50)) : null,
-    [key("legit_p99_ms")]: c.latencies.length > 0 ? ms(percentile(c.latencies, 99)) : null,
-  };
-}
-
-function sumSpam(parts: SpamCounts[]): SpamCounts & { hps: number } {
-  const t = { ...newSpam(), hps: 0 };
-  for (const p of parts) {
-    for (const k of ["connects", "connectErrors", "challenges", "solves", "quotes", "attempts", "solveMsTotal"] as const) t[k] += p[k];
-    t.minBits = Math.min(t.minBits, p.minBits);
-    t.maxBits = Math.max(t.maxBits, p.maxBits);
-    for (const [code, n] of Object.entries(p.failures)) t.failures[code] = (t.failures[code] ?? 0) + n;
-    // Each runner solves on its own thread: their rates add up.
-    if (p.solveMsTotal > 0) t.hps += (p.attempts / p.solveMsTotal) * 1000;
-  }
-  return t;
 }
 
 export async function runLoad(argv: string[], io: Io): Promise<number> {
@@ -233,74 +202,23 @@ export async function runLoad(argv: string[], io: Io): Promise<number> {
     const scrapeErrors = watch?.errors ?? 0;
     watch?.stop();
 
-    const la = legitAttack;
-    const lr = legitRest ?? newLegit();
-    const sp = sumSpam(spamParts);
-    const acc = (k: AttackProfile) => counts[k]?.accepted ?? 0;
-    const legitHps = la.solveMsTotal > 0 ? (la.attempts / la.solveMsTotal) * 1000 : 0;
-    const p99Rest = percentile(lr.latencies, 99);
-    const p99 = percentile(la.latencies, 99);
-    const hasSpam = profiles.has("spam");
-    const server = (view: PhaseView | null, suffix: string) => ({
-      [`server_handshakes${suffix}`]: view?.handshakes ?? null,
-      [`server_handshake_p99${suffix}_ms`]: view?.handshake_p99_ms ?? null,
-      [`server_difficulty${suffix}_min`]: view?.difficulty_min ?? null,
-      [`server_difficulty${suffix}_max`]: view?.difficulty_max ?? null,
-    });
-    const result = {
-      rest_s: Math.round(restElapsed * 10) / 10,
-      duration_s: Math.round(elapsed * 10) / 10,
+    const result = loadReport({
       profiles: [...profiles],
-      legit_isolation: legitRunner?.isolation ?? null,
-      // Rest phase (honest clients alone), then the attack phase under the historical names.
-      ...legitFields(lr, (name) => name.replace(/^legit_(ok|failed|success_rate|failures)$/, "legit_$1_rest").replace(/_ms$/, "_rest_ms")),
-      ...legitFields(la, (name) => name),
-      legit_p99_ratio: round(ratio(p99, p99Rest), 2),
-      legit_solve_p50_ms: ms(percentile(la.solves, 50)),
-      legit_solve_p99_ms: ms(percentile(la.solves, 99)),
-      legit_overhead_p99_rest_ms: lr.overheads.length > 0 ? ms(percentile(lr.overheads, 99)) : null,
-      legit_overhead_p99_ms: ms(percentile(la.overheads, 99)),
-      legit_solver_hps: Math.round(legitHps),
-      legit_expected_solve_ms: legitHps > 0 ? ms((2 ** la.maxBits / legitHps) * 1000) : null,
-      // Difficulty of the challenges behind the honest clients' quotes: both phases, then each.
-      difficulty_min: bitsOrNull(Math.min(lr.minBits, la.minBits)),
-      difficulty_max: lr.ok + la.ok > 0 ? Math.max(lr.maxBits, la.maxBits) : null,
-      difficulty_rest_min: bitsOrNull(lr.minBits),
-      difficulty_rest_max: lr.ok > 0 ? lr.maxBits : null,
-      difficulty_attack_min: bitsOrNull(la.minBits),
-      difficulty_attack_max: la.ok > 0 ? la.maxBits : null,
-      // The solving flood against the honest clients in the attack phase. Hashes: the solver's attempts
-      // of the solves that won a quote, counted the same way on both sides.
-      hashes_counted: "solver attempts of the solves that won a quote",
-      spam_threads: hasSpam ? spamThreads : 0,
-      spam_isolation: spamRunners[0]?.isolation ?? null,
-      spam_quotes: sp.quotes,
-      spam_solves: sp.solves,
-      spam_hashes: sp.attempts,
-      spam_solver_hps: Math.round(sp.hps),
-      spam_difficulty_min: bitsOrNull(sp.minBits),
-      spam_difficulty_max: sp.challenges > 0 ? sp.maxBits : null,
-      legit_quotes: la.ok,
-      legit_hashes: la.attempts,
-      spam_share_of_quotes: hasSpam ? round(ratio(sp.quotes, sp.quotes + la.ok), 4) : null,
-      spam_share_of_hashes: hasSpam ? round(ratio(sp.attempts, sp.attempts + la.attempts), 4) : null,
-      // Attacks that must get nothing: quotes without the work.
-      attack_accepted: acc("junk") + acc("replay") + acc("forge") + acc("wrong") + acc("flood") + acc("slowloris"),
-      replays_accepted: acc("replay"),
-      forgeries_accepted: acc("forge"),
-      wrong_accepted: acc("wrong"),
-      wrong_lucky: counts.wrong?.lucky ?? 0,
-      attack_difficulty_max: Math.max(sp.maxBits, ...Object.values(counts).map((c) => c!.maxBits)),
-      server_rss_rest_mb: round(rssRest, 1),
-      server_rss_max_mb: round(rssMax, 1),
-      ...server(restView, "_rest"),
-      ...server(attackView, ""),
-      metrics_scrape_errors: watch ? scrapeErrors : null,
-      attacks: {
-        ...Object.fromEntries(Object.entries(counts).map(([k, c]) => [k, { connects: c!.connects, connect_errors: c!.connectErrors, challenges: c!.challenges, refused: c!.refused, errors: c!.errorsByCode }])),
-        ...(hasSpam ? { spam: { connects: sp.connects, connect_errors: sp.connectErrors, challenges: sp.challenges, solves: sp.solves, quotes: sp.quotes, errors: sp.failures } } : {}),
-      },
-    };
+      restS: restElapsed,
+      durationS: elapsed,
+      legitIsolation: legitRunner?.isolation ?? null,
+      legitRest,
+      legitAttack,
+      spamThreads: profiles.has("spam") ? spamThreads : 0,
+      spamIsolation: spamRunners[0]?.isolation ?? null,
+      spam: spamParts,
+      attacks: counts,
+      rssRestMb: rssRest,
+      rssMaxMb: rssMax,
+      restView,
+      attackView,
+      scrapeErrors: watch ? scrapeErrors : null,
+    });
     if (v.json) io.stdout(`${JSON.stringify(result)}\n`);
     else io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     return EXIT.OK;
