@@ -104,7 +104,7 @@ export function main(argv: string[]): number {
 
   if (!values["no-deno"]) {
     const t0 = performance.now();
-    const r = sh(denoBin, ["compile", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--output", join(outdir, "wisdom-deno"), ...ENTRYPOINTS.slice(0, 1), "--include", ENTRYPOINTS[1]!], { timeoutMs: 120_000 });
+    const r = sh(denoBin, ["compile", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--allow-run=nft", "--output", join(outdir, "wisdom-deno"), ...ENTRYPOINTS.slice(0, 1), "--include", ENTRYPOINTS[1]!], { timeoutMs: 120_000 });
     if (r.ok && existsSync(join(outdir, "wisdom-deno"))) {
       console.log(`built dist/wisdom-deno in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       outputs.push("wisdom-deno");
