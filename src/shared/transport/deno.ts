@@ -16,6 +16,9 @@ const READ_BYTES = 4104; // one maximal frame (4 + 4096) and a little more
  */
 const _freeBuffers: Uint8Array[] = [];
 const MAX_FREE_BUFFERS = 256;
+/** Waits after a failed accept, doubling while failures last: the queue is served soon after descriptors free up. */
+const ACCEPT_BACKOFF_MIN_MS = 5;
+const ACCEPT_BACKOFF_MAX_MS = 100;
 
 class _DenoConn implements Conn {
   readonly remoteAddress: string;
@@ -124,16 +127,21 @@ export const denoTransport: Transport = {
   async listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
     const listener = Deno.listen({ hostname: opts.host, port: opts.port, transport: "tcp" });
     let stopped = false;
+    let backoffMs = 0;
     const loop = (async () => {
       while (!stopped) {
         let raw: any;
         try {
           raw = await listener.accept();
+          backoffMs = 0;
         } catch (err) {
           if (stopped) return;
-          // EMFILE and friends: back off briefly rather than spin or die
           if ((err as Error)?.name === "BadResource") return;
-          await new Promise((r) => setTimeout(r, 50));
+          // EMFILE and friends reject accept() (Deno 2.9: Error, code "EMFILE", "Too many open files (os
+          // error 24)") while the connection stays queued: report, then back off rather than spin or die.
+          opts.onAcceptError?.({ code: String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? "UNKNOWN"), message: String((err as Error)?.message ?? err) });
+          backoffMs = Math.min(ACCEPT_BACKOFF_MAX_MS, backoffMs === 0 ? ACCEPT_BACKOFF_MIN_MS : backoffMs * 2);
+          await new Promise((r) => setTimeout(r, backoffMs));
           continue;
         }
         try {

@@ -5,6 +5,7 @@
  */
 import * as net from "node:net";
 import { canonicalAddress } from "../net/address.ts";
+import { watchFdExhaustion } from "../runtime/fd-limits.ts";
 import { type Conn, ConnectError, type ConnectOptions, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
 
 class _NodeConn implements Conn {
@@ -55,12 +56,23 @@ export const nodeTransport: Transport = {
       const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => attach(sock, handler));
       server.once("error", reject);
       server.listen({ host: opts.host, port: opts.port }, () => {
+        server.off("error", reject);
+        // A server error after listening is a failed accept (none of the runtimes measured emits one, but an
+        // unhandled 'error' would end the process).
+        server.on("error", (err: NodeJS.ErrnoException) => opts.onAcceptError?.({ code: err.code ?? "UNKNOWN", message: err.message }));
+        // Measured on EMFILE: Node 20 (libuv) accepts and closes the connections it cannot keep; Bun leaves
+        // them queued; Deno 2.9 stops accepting for good (use the deno transport there). None says so:
+        // exhaustion is found by probing.
+        const unwatch = opts.onAcceptError ? watchFdExhaustion(opts.onAcceptError, "node:net reports no accept error (Node closes the connections it cannot take, Bun queues them)") : null;
         const addr = server.address() as net.AddressInfo;
         resolve({
           host: opts.host,
           port: addr.port,
           // server.close()'s callback waits for every open connection; stopping accepting is immediate.
-          stop: async () => void server.close(),
+          stop: async () => {
+            unwatch?.();
+            server.close();
+          },
         });
       });
     });

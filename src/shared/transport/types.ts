@@ -41,9 +41,21 @@ export interface Listener {
   stop(): Promise<void>;
 }
 
+/** An accept that failed: EMFILE/ENFILE (no descriptor free), ENOBUFS, ENOMEM, ... `code` is the errno name. */
+export interface AcceptError {
+  readonly code: string;
+  readonly message: string;
+}
+
 export interface ListenOptions {
   readonly host: string;
   readonly port: number;
+  /**
+   * Accepts that fail; the listener keeps accepting. Deno's accept() reports each failure (the adapter
+   * backs off a few ms between them). Bun and node:net report none, so their adapters probe for a free
+   * descriptor once a second and report exhaustion as EMFILE. Unset: failures are only survived.
+   */
+  readonly onAcceptError?: (err: AcceptError) => void;
 }
 
 /** Thrown by connect() when the peer cannot be reached; `code` is stable. */
