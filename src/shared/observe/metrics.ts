@@ -24,6 +24,15 @@ export interface LiveValues {
   spentEntries(): number;
 }
 
+/** What the firewall (firewall: nft) reports at scrape time. */
+export interface FirewallNumbers {
+  readonly dropped_packets: number;
+  readonly entries: number;
+  readonly bans: number;
+  readonly skipped: number;
+  readonly failed: number;
+}
+
 export class Metrics implements GateObserver {
   readonly registry = new Registry();
   private _live: LiveValues | null = null;
@@ -58,6 +67,11 @@ export class Metrics implements GateObserver {
   readonly storeUp: Gauge;
   readonly storeFallbacks: Counter;
   readonly keys: Gauge;
+  private _firewall: (() => Promise<FirewallNumbers>) | null = null;
+  readonly openFds: Gauge;
+  readonly maxFds: Gauge;
+  readonly acceptErrors: Counter<"code">;
+  private _fds: (() => { open: number; max: number } | null) | null = null;
 
   constructor(info: MetricsInfo) {
     const r = [this.registry];
@@ -127,6 +141,51 @@ export class Metrics implements GateObserver {
     this.storeUp = new Gauge({ name: "wisdom_store_up", help: "1 when the spent store's backend answers, else 0.", registers: r, collect: live((l) => (l.storeUp() ? 1 : 0)) });
     this.storeFallbacks = new Counter({ name: "wisdom_store_fallbacks_total", help: "Proofs checked against the local memory store only, because the shared store was down (fail-open).", registers: r });
     this.keys = new Gauge({ name: "wisdom_keys", help: "HMAC keys in the key ring (the signing key and those that still verify).", registers: r });
+    // The firewall's numbers, read once per scrape (one `nft` call) and shared by its metrics.
+    let fw: Promise<FirewallNumbers | null> | null = null;
+    const fwRead = () => (fw ??= (self._firewall?.() ?? Promise.resolve(null)).catch(() => null).finally(() => setTimeout(() => (fw = null), 0)));
+    const fwCounter = (name: string, help: string, key: keyof FirewallNumbers) =>
+      new Counter({
+        name, help, registers: r,
+        async collect() {
+          const v = await fwRead();
+          this.reset();
+          if (v && v[key] > 0) this.inc(v[key]);
+        },
+      });
+    fwCounter("wisdom_firewall_dropped_packets_total", "Packets (new connections) the nftables drop set discarded (firewall: nft).", "dropped_packets");
+    fwCounter("wisdom_firewall_bans_total", "Prefixes put into the nftables drop set (firewall: nft).", "bans");
+    fwCounter("wisdom_firewall_skipped_total", "Bans not made because the drop set was full (firewall_max_entries).", "skipped");
+    fwCounter("wisdom_firewall_failures_total", "nft commands that failed.", "failed");
+    new Gauge({
+      name: "wisdom_firewall_entries", help: "Prefixes in the nftables drop set now (firewall: nft).", registers: r,
+      async collect() {
+        const v = await fwRead();
+        this.set(v ? v.entries : 0);
+      },
+    });
+    // In place of prom-client's process_open_fds and process_max_fds: that pair lists /proc/self/fd on
+    // its own (tens of ms at 20,000 descriptors, per list) and keeps its last value once no descriptor is
+    // left to list with, just when it matters. One read per scrape serves both gauges here.
+    this.registry.removeSingleMetric("process_open_fds");
+    this.registry.removeSingleMetric("process_max_fds");
+    this.openFds = new Gauge({
+      name: "wisdom_open_fds", help: "File descriptors open in this process (0 where unknown).", registers: r,
+      collect() {
+        const u = self._fds?.() ?? null;
+        this.set(u?.open ?? 0);
+        self.maxFds.set(u?.max ?? 0);
+      },
+    });
+    // Registered after wisdom_open_fds, whose collect sets it: a scrape reads gauges in registration order.
+    this.maxFds = new Gauge({ name: "wisdom_max_fds", help: "Open-file limit of this process, the one connection caps are fitted to (0 where unknown).", registers: r });
+    this.acceptErrors = new Counter({ name: "wisdom_accept_errors_total", help: "Failed accepts, by errno (EMFILE: no descriptor free; on Bun and node:net, found by a probe once a second).", labelNames: ["code"], registers: r });
+    this.acceptErrors.inc({ code: "EMFILE" }, 0);
+  }
+
+  /** Read the firewall's numbers at scrape time (firewall: nft). */
+  bindFirewall(read: () => Promise<FirewallNumbers>): void {
+    this._firewall = read;
   }
 
   connOpened(): void {
@@ -175,6 +234,15 @@ export class Metrics implements GateObserver {
   /** Where scrape-time gauges read their values. */
   bindLive(l: LiveValues): void {
     this._live = l;
+  }
+
+  /** Transport observer: an accept failed (ListenOptions.onAcceptError). */
+  acceptFailed(code: string): void {
+    this.acceptErrors.inc({ code });
+  }
+  /** Where wisdom_open_fds and wisdom_max_fds read at scrape time (runtime/fd-limits.ts fdUsage). */
+  bindFds(read: () => { open: number; max: number } | null): void {
+    this._fds = read;
   }
 
   async render(): Promise<string> {
