@@ -6,25 +6,11 @@
  */
 import { spawnSync } from "node:child_process";
 import * as net from "node:net";
+import { connects } from "./netns.ts";
 import { FirewallError, NftFirewall, startFirewall } from "../../src/shared/runtime/nft-firewall.ts";
 
 const argv = typeof (globalThis as any).Deno !== "undefined" ? (globalThis as any).Deno.args : process.argv.slice(2);
 const mode: string = argv[0] ?? "main";
-
-/** Whether a TCP handshake from `localAddress` completes within `ms`. */
-function connects(host: string, port: number, localAddress: string, ms = 800): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port, localAddress });
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), ms);
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
-}
 
 const tables = () => spawnSync("nft", ["list", "tables"], { encoding: "utf8" }).stdout;
 

@@ -5,48 +5,19 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FirewallError, NftFirewall } from "../../src/shared/runtime/nft-firewall.ts";
-import { runtimeName } from "../../src/shared/transport/index.ts";
+import { inNetns, lastJson, prerequisites, scriptCommand } from "../helpers/netns.ts";
 
 const CHILD = fileURLToPath(new URL("../helpers/firewall-child.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-function prerequisites(): string[] {
-  const missing: string[] = [];
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) missing.push("root (CAP_NET_ADMIN and CAP_SYS_ADMIN for unshare -n)");
-  const tools: [string, string][] = [["unshare", "util-linux"], ["setpriv", "util-linux"], ["ip", "iproute2"], ["nft", "nftables"]];
-  for (const [bin, pkg] of tools) {
-    if (spawnSync("sh", ["-c", `command -v ${bin}`]).status !== 0) missing.push(`${bin} (Debian package ${pkg}; npm test installs it as root)`);
-  }
-  return missing;
-}
 
 /** Run the child in a fresh network namespace: loopback up, two IPv6 /64s on it; `wrap` goes before the runtime. */
-function inNetns(args: string[], wrap: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const runtime = runtimeName() === "deno" ? [process.execPath, "run", "-A", CHILD] : [process.execPath, CHILD];
+function inChildNetns(args: string[], wrap: string[] = []) {
   const setup = "ip link set lo up && ip addr add fd00:0:0:5::9/64 dev lo nodad && ip addr add fd00:0:0:6::9/64 dev lo nodad";
-  const child = spawn("unshare", ["-n", "sh", "-c", `${setup} && exec "$@"`, "sh", ...wrap, ...runtime, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  return new Promise((resolve) => {
-    let stdout = "", stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function lastJson(r: { code: number | null; stdout: string; stderr: string }): any {
-  const line = r.stdout.trim().split("\n").at(-1) ?? "";
-  assert.equal(r.code, 0, `child exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(line);
+  return inNetns(scriptCommand(CHILD, args), { setup, wrap });
 }
 
 describe("NftFirewall in a private network namespace", () => {
@@ -56,7 +27,7 @@ describe("NftFirewall in a private network namespace", () => {
 
   test("bans drop SYNs from the prefix only, count them, and go with the table; startFirewall bans a /24 after 60 refusals", { timeout: 20_000 }, async () => {
     assert.deepEqual(prerequisites(), []);
-    const r = lastJson(await inNetns([]));
+    const r = lastJson(await inChildNetns([]));
     assert.equal(r.staleReplaced, true, "a stale table of the same name was replaced");
     assert.deepEqual(r.banned, [true, true, false, false], "v4, v6 queued; a repeat and one over maxEntries skipped");
     assert.equal(r.v4BannedConnects, false, "127.0.5.9 is in the banned /24: its SYN is dropped");
@@ -84,7 +55,7 @@ describe("NftFirewall in a private network namespace", () => {
 
   test("open() without CAP_NET_ADMIN throws NFT_DENIED telling the operator what to grant", { timeout: 20_000 }, async () => {
     assert.deepEqual(prerequisites(), []);
-    const r = lastJson(await inNetns(["denied"], ["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", "--"]));
+    const r = lastJson(await inChildNetns(["denied"], ["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", "--"]));
     assert.match(r.denied, /^NFT_DENIED: .*CAP_NET_ADMIN/);
   });
 });
