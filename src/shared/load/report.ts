@@ -78,6 +78,8 @@ export function loadReport(o: RunOutcome): Record<string, unknown> {
   const server = (view: PhaseView | null, suffix: string) => ({
     [`server_handshakes${suffix}`]: view?.handshakes ?? null,
     [`server_handshake_p99${suffix}_ms`]: view?.handshake_p99_ms ?? null,
+    [`server_served${suffix}`]: view?.served ?? null,
+    [`server_served_p99${suffix}_ms`]: view?.served_p99_ms ?? null,
     [`server_difficulty${suffix}_min`]: view?.difficulty_min ?? null,
     [`server_difficulty${suffix}_max`]: view?.difficulty_max ?? null,
   });

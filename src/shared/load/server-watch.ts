@@ -8,12 +8,16 @@
 import { type Buckets, bucketsDelta, bucketsOf, parseSamples, quantile, type Samples } from "./prom.ts";
 
 export const HANDSHAKE_HISTOGRAM = "wisdom_handshake_duration_seconds";
+export const SERVED_HISTOGRAM = "wisdom_served_handshake_duration_seconds";
 export const DIFFICULTY_GAUGE = "wisdom_difficulty";
 
 export interface PhaseView {
   /** Connections closed during the phase, and the p99 of their lifetimes (null when none). */
   handshakes: number;
   handshake_p99_ms: number | null;
+  /** Connections that got a quote during the phase, and the p99 of their lifetimes (null when none). */
+  served: number;
+  served_p99_ms: number | null;
   difficulty_min: number | null;
   difficulty_max: number | null;
 }
@@ -22,6 +26,7 @@ const _SCRAPE_TIMEOUT_MS = 2000;
 
 export class ServerWatch {
   #last: Buckets | null;
+  #lastServed: Buckets | null;
   #min = Infinity;
   #max = -Infinity;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -30,6 +35,7 @@ export class ServerWatch {
 
   private constructor(readonly url: string, first: Samples) {
     this.#last = bucketsOf(first, HANDSHAKE_HISTOGRAM);
+    this.#lastServed = bucketsOf(first, SERVED_HISTOGRAM);
     this.#note(first);
   }
 
@@ -53,9 +59,15 @@ export class ServerWatch {
     const delta = now ? bucketsDelta(this.#last, now) : null;
     if (now) this.#last = now;
     const p99 = delta ? quantile(delta, 0.99) : null;
+    const nowServed = s ? bucketsOf(s, SERVED_HISTOGRAM) : null;
+    const deltaServed = nowServed ? bucketsDelta(this.#lastServed, nowServed) : null;
+    if (nowServed) this.#lastServed = nowServed;
+    const p99Served = deltaServed ? quantile(deltaServed, 0.99) : null;
     const view: PhaseView = {
       handshakes: delta ? (delta.counts[delta.counts.length - 1] ?? 0) : 0,
       handshake_p99_ms: p99 === null ? null : Math.round(p99 * 10_000) / 10,
+      served: deltaServed ? (deltaServed.counts[deltaServed.counts.length - 1] ?? 0) : 0,
+      served_p99_ms: p99Served === null ? null : Math.round(p99Served * 10_000) / 10,
       difficulty_min: Number.isFinite(this.#min) ? this.#min : null,
       difficulty_max: Number.isFinite(this.#max) ? this.#max : null,
     };

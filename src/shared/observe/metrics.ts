@@ -48,6 +48,7 @@ export class Metrics implements GateObserver {
   readonly quoteSourceFailures: Counter<"source" | "reason">;
   readonly quoteSourceBreaker: Gauge<"source">;
   readonly handshake: LocalHistogram;
+  readonly served: LocalHistogram;
   readonly verification: LocalHistogram;
   readonly solve: LocalHistogram;
   /**
@@ -122,6 +123,7 @@ export class Metrics implements GateObserver {
       return h;
     };
     this.handshake = histogram("wisdom_handshake_duration_seconds", "Connection lifetime from accept to close.", [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+    this.served = histogram("wisdom_served_handshake_duration_seconds", "Lifetime of the connections that got a quote (accept to close), the client's solve included in same-connection mode.", [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
     this.verification = histogram("wisdom_verification_duration_seconds", "Time to verify a proof and check it against the spent set.", [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1]);
     this.solve = histogram("wisdom_solve_duration_seconds", "Time from a challenge's issue to its valid proof (client solve time plus network).", [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60]);
     this.difficulty = new Gauge({ name: "wisdom_difficulty", help: "Difficulty in force (before per-client escalation): leading zero bits a proof needs.", registers: r });
@@ -197,6 +199,7 @@ export class Metrics implements GateObserver {
     n.open--;
     n.closed.set(reason, (n.closed.get(reason) ?? 0) + 1);
     this.handshake.observe(lifetimeMs / 1000);
+    if (reason === "served") this.served.observe(lifetimeMs / 1000);
   }
   connRefused(reason: string): void {
     this.refused.inc({ reason });
