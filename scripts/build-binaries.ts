@@ -23,7 +23,7 @@ export const TARGETS: Record<string, string> = {
   "windows-x64": "bun-windows-x64",
 };
 /** Worker modules must be named as extra entrypoints so the compiled binary can start them. */
-export const ENTRYPOINTS = ["src/main.ts", "src/shared/pow/solver/worker.ts"];
+export const ENTRYPOINTS = ["src/main.ts", "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts"];
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const bunBin = existsSync(join(root, "node_modules/.bin/bun")) ? join(root, "node_modules/.bin/bun") : "bun";
@@ -104,7 +104,7 @@ export function main(argv: string[]): number {
 
   if (!values["no-deno"]) {
     const t0 = performance.now();
-    const r = sh(denoBin, ["compile", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--allow-run=nft", "--output", join(outdir, "wisdom-deno"), ...ENTRYPOINTS.slice(0, 1), "--include", ENTRYPOINTS[1]!], { timeoutMs: 120_000 });
+    const r = sh(denoBin, ["compile", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--allow-run=nft", "--output", join(outdir, "wisdom-deno"), ...ENTRYPOINTS.slice(0, 1), ...ENTRYPOINTS.slice(1).flatMap((e) => ["--include", e])], { timeoutMs: 120_000 });
     if (r.ok && existsSync(join(outdir, "wisdom-deno"))) {
       console.log(`built dist/wisdom-deno in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       outputs.push("wisdom-deno");

@@ -18,7 +18,7 @@ if (deps.status !== 0) {
 }
 const paths = process.argv.slice(2);
 const targets = paths.length > 0 ? paths : ["tests/"];
-const checkTargets = ["src/main.ts", "src/mod.ts", "src/shared/pow/solver/worker.ts", ...["scripts", "bench", "examples"].flatMap((d) =>
+const checkTargets = ["src/main.ts", "src/mod.ts", "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts", ...["scripts", "bench", "examples"].flatMap((d) =>
   readdirSync(d).filter((f) => f.endsWith(".ts")).map((f) => `${d}/${f}`))];
 const runs = [
   ["typecheck", [bin("deno"), "check", ...checkTargets]],

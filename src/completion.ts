@@ -20,7 +20,7 @@ export function commandFlags(): Record<string, string[]> {
     serve: ["--config", ...CONFIG_KEYS.map((k) => `--${k.replaceAll("_", "-")}`), "--help"],
     fetch: ["--json", "--count", "--timeout", "--max-difficulty", "--threads", "--mode", "--quiet", "--help"],
     bench: ["--json", "--seconds", "--threads", "--only", "--help"],
-    load: ["--profile", "--duration", "--server-pid", "--rate", "--legit-threads", "--legit-timeout", "--slowloris", "--flood-width", "--sources", "--json", "--help"],
+    load: ["--profile", "--rest", "--duration", "--server-pid", "--metrics", "--rate", "--legit-threads", "--legit-timeout", "--spam-threads", "--spam-lanes", "--slowloris", "--flood-width", "--sources", "--json", "--help"],
     keygen: ["--help"],
     version: ["--json", "--help"],
     completion: ["bash", "zsh", "fish"],
@@ -37,7 +37,7 @@ const VALUES: Record<string, string[]> = {
   "--proxy-protocol": ["on", "off"],
   "--debug-runtime": ["on", "off"],
   "--only": ["solver", "verify", "mint", "codec"],
-  "--profile": ["legit", "flood", "slowloris", "junk", "replay", "forge", "spam"],
+  "--profile": ["legit", "flood", "slowloris", "junk", "replay", "forge", "wrong", "spam"],
 };
 
 function bash(): string {
