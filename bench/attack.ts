@@ -1,15 +1,21 @@
 /**
- * The defence under a mixed attack, measured: starts `wisdom serve` (defence on, then off) and runs one
- * `wisdom load` against it: a rest phase (honest clients alone, the baseline), then the attack phase with
- * slowloris holding N connections plus flood, junk, replay, forge, wrong answers (and, with
- * --spam-threads K, a solving flood on K threads) and the same honest clients. Honest clients and the
- * solving flood run in their own workers, apart from the attack's event loop. Prints one JSON line per run
- * and a Markdown table: honest p99 at rest and under attack and their ratio, the difficulty honest clients
- * saw, the server's own handshake p99 per phase (from its /metrics) and its peak RSS. Loopback only;
- * bounded in time.
+ * The defence under attack, measured: starts `wisdom serve` (defence on, then off) and runs `wisdom load`
+ * against it: a rest phase (honest clients alone, the baseline), then the attack phase with slowloris
+ * holding N connections plus flood, junk, replay, forge, wrong answers (and, with --spam-threads K, a
+ * solving flood on K threads) and the same honest clients. Prints one JSON line per run and a Markdown
+ * table: honest p99 at rest and under attack and their ratio, the difficulty honest clients saw, the
+ * server's own handshake p50/p99 per phase (every connection, and the served ones) from its /metrics,
+ * the difficulty changes with the seconds since the attack began, and the server's peak RSS.
+ * Loopback only; bounded in time.
  *
  *   npx bun bench/attack.ts [--rest 10] [--duration 30] [--slowloris 5000] [--rate 2] [--sources 5000]
- *                           [--spam-threads 0] [--legit-threads 1] [--only on|off]
+ *                           [--spam-threads 0] [--legit-threads 1] [--only on|off] [--profiles LIST]
+ *                           [--split] [--attack-nice N] [--attack-cpu CPU] [--serve-args "--difficulty 16 ..."]
+ *
+ * On one machine the attack generator, the server and the honest clients share the cores, so part of
+ * any honest slowdown is CPU contention, not the server. --split runs the honest clients in their own
+ * `wisdom load` process; --attack-nice N runs the attack's process at nice N and --attack-cpu pins it to
+ * one CPU (taskset), which approximate an attacker on other hardware. The table says which was used.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -25,8 +31,14 @@ const { values } = parseArgs({
     rate: { type: "string" },
     only: { type: "string" },
     sources: { type: "string" },
+    profiles: { type: "string" },
     "spam-threads": { type: "string" },
     "legit-threads": { type: "string" },
+    split: { type: "boolean" },
+    "attack-nice": { type: "string" },
+    "attack-cpu": { type: "string" },
+    "serve-args": { type: "string" },
+    "flood-width": { type: "string" },
   },
 });
 // Source addresses per attack profile: 5000 spreads them over 20 IPv4 /24s, so the per-network caps
@@ -38,6 +50,9 @@ const slow = values.slowloris ?? "5000";
 const rate = values.rate ?? "2";
 const spamThreads = Number(values["spam-threads"] ?? 0);
 const legitThreads = values["legit-threads"] ?? "1";
+const floodWidth = values["flood-width"] ?? "256";
+const split = values.split === true || values["attack-nice"] !== undefined || values["attack-cpu"] !== undefined;
+const serveArgs = (values["serve-args"] ?? "").split(/\s+/).filter((x) => x !== "");
 
 interface Server {
   pid: number;
@@ -47,7 +62,8 @@ interface Server {
 }
 
 function startServer(defence: "on" | "off"): Promise<Server> {
-  const child = spawn(process.execPath, [main, "serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", "--defence", defence], {
+  const args = [main, "serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", "--defence", defence, ...serveArgs];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, WISDOM_SECRET: "attack-bench-secret-0123456789" },
     stdio: ["ignore", "ignore", "pipe"],
@@ -74,35 +90,60 @@ function startServer(defence: "on" | "off"): Promise<Server> {
   });
 }
 
-/** One `wisdom load` process: the rest phase, then every profile at once. */
-function runLoad(srv: Server, profiles: string): Promise<Record<string, unknown>> {
+/** One `wisdom load` process: the rest phase, then every profile at once. `wrap`: nice/taskset in front. */
+function runLoad(srv: Server, profiles: string, opts: { metrics: boolean; wrap?: string[] }): Promise<Record<string, unknown>> {
   const args = [main, "load", `127.0.0.1:${srv.port}`, "--profile", profiles, "--rest", rest, "--duration", duration, "--slowloris", slow, "--rate", rate,
-    "--legit-threads", legitThreads, "--sources", sources, "--server-pid", String(srv.pid), "--metrics", `http://127.0.0.1:${srv.metricsPort}/metrics`, "--json"];
-  if (spamThreads > 0) args.push("--spam-threads", String(spamThreads));
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    "--legit-threads", legitThreads, "--sources", sources, "--flood-width", floodWidth, "--json"];
+  if (opts.metrics) args.push("--server-pid", String(srv.pid), "--metrics", `http://127.0.0.1:${srv.metricsPort}/metrics`);
+  if (spamThreads > 0 && profiles.includes("spam")) args.push("--spam-threads", String(spamThreads));
+  const [cmd, ...rest_] = [...(opts.wrap ?? []), process.execPath, ...args];
+  const child = spawn(cmd!, rest_, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   return new Promise((resolve, reject) => child.on("exit", (c) => (c === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load exited ${c}`)))));
 }
 
-const profiles = ["legit", "slowloris", "flood", "junk", "replay", "forge", "wrong", ...(spamThreads > 0 ? ["spam"] : [])].join(",");
+const attackProfiles = (values.profiles ?? ["slowloris", "flood", "junk", "replay", "forge", "wrong", ...(spamThreads > 0 ? ["spam"] : [])].join(",")).split(",");
+const wrap = [
+  ...(values["attack-cpu"] !== undefined ? ["taskset", "-c", values["attack-cpu"]] : []),
+  ...(values["attack-nice"] !== undefined ? ["nice", "-n", values["attack-nice"]] : []),
+];
+const ATTACK_KEYS = ["attack_accepted", "replays_accepted", "forgeries_accepted", "wrong_accepted", "attacks", "attack_difficulty_max",
+  "spam_threads", "spam_quotes", "spam_solves", "spam_hashes", "spam_solver_hps", "spam_difficulty_min", "spam_difficulty_max"];
 const rows: Record<string, unknown>[] = [];
 for (const defence of (values.only ? [values.only] : ["on", "off"]) as ("on" | "off")[]) {
   const srv = await startServer(defence);
-  const r = await runLoad(srv, profiles);
+  const attackStartsAt = Date.now() + Number(rest) * 1000;
+  let r: Record<string, unknown>;
+  if (split) {
+    const [honest, attack] = await Promise.all([
+      runLoad(srv, "legit", { metrics: true }),
+      runLoad(srv, attackProfiles.join(","), { metrics: false, wrap }),
+    ]);
+    r = { ...honest };
+    for (const k of ATTACK_KEYS) if (k in attack) r[k] = attack[k];
+    const sq = Number(attack.spam_quotes ?? 0), lq = Number(honest.legit_quotes ?? 0), sh = Number(attack.spam_hashes ?? 0), lh = Number(honest.legit_hashes ?? 0);
+    if (sq + lq > 0) r.spam_share_of_quotes = Math.round((sq / (sq + lq)) * 10_000) / 10_000;
+    if (sh + lh > 0) r.spam_share_of_hashes = Math.round((sh / (sh + lh)) * 10_000) / 10_000;
+  } else {
+    r = await runLoad(srv, ["legit", ...attackProfiles].join(","), { metrics: true });
+  }
   const log = await srv.stop();
-  const changes = [...log.matchAll(/"msg":"difficulty changed","from":(\d+),"to":(\d+),"pressure":([\d.]+),"driver":"(\w+)"/g)].map((m) => `${m[1]}->${m[2]} (${m[4]} ${m[3]})`);
-  const row = { defence, ...r, difficulty_changes: changes };
+  const changes = [...log.matchAll(/"time":"([^"]+)","level":"info","msg":"difficulty changed","from":(\d+),"to":(\d+),"pressure":([\d.]+),"driver":"(\w+)"/g)].map(
+    (m) => `${m[2]}->${m[3]} at +${((Date.parse(m[1]!) - attackStartsAt) / 1000).toFixed(1)} s (${m[5]} ${m[4]})`,
+  );
+  const row = { defence, setup: split ? `split${wrap.length ? ` (attack: ${wrap.join(" ")})` : ""}` : "one process", ...r, difficulty_changes: changes };
   rows.push(row);
   console.log(JSON.stringify(row));
 }
 
 const keys = [
-  "legit_ok_rest", "legit_ok", "legit_failed", "legit_success_rate",
+  "setup", "legit_ok_rest", "legit_ok", "legit_failed", "legit_success_rate",
   "legit_p50_rest_ms", "legit_p99_rest_ms", "legit_p50_ms", "legit_p99_ms", "legit_p99_ratio",
   "legit_solve_p99_ms", "legit_overhead_p99_rest_ms", "legit_overhead_p99_ms", "legit_expected_solve_ms",
   "difficulty_min", "difficulty_max",
-  "server_handshake_p99_rest_ms", "server_handshake_p99_ms", "server_difficulty_min", "server_difficulty_max",
+  "server_handshake_p50_rest_ms", "server_handshake_p50_ms", "server_handshake_p99_rest_ms", "server_handshake_p99_ms",
+  "server_served_p99_rest_ms", "server_served_p99_ms", "server_difficulty_min", "server_difficulty_max", "difficulty_changes",
   "attack_accepted", "replays_accepted", "forgeries_accepted", "wrong_accepted",
   ...(spamThreads > 0 ? ["spam_quotes", "legit_quotes", "spam_share_of_quotes", "spam_share_of_hashes", "spam_solver_hps", "legit_solver_hps", "spam_difficulty_min", "spam_difficulty_max"] : []),
   "server_rss_rest_mb", "server_rss_max_mb",

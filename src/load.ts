@@ -207,6 +207,7 @@ export async function runLoad(argv: string[], io: Io): Promise<number> {
       restS: restElapsed,
       durationS: elapsed,
       legitIsolation: legitRunner?.isolation ?? null,
+      isolationError: legitRunner?.isolationError ?? spamRunners[0]?.isolationError ?? null,
       legitRest,
       legitAttack,
       spamThreads: profiles.has("spam") ? spamThreads : 0,

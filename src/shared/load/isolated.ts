@@ -15,14 +15,16 @@ const _START_MS = 30_000;
 
 /** A runner on its own thread, or on this one when no worker can start. */
 export async function startRunner<R extends Role>(init: RunnerInit<R>): Promise<Runner<R>> {
+  const why: string[] = [];
   for (const url of _workerUrls()) {
     try {
       return await _startWorker(url, init);
-    } catch {
-      // next candidate, then the calling thread
+    } catch (err) {
+      why.push(`${url}: ${(err as Error).message}`); // next candidate, then the calling thread
     }
   }
-  return createRunner(init);
+  const runner = createRunner(init);
+  return Object.assign(runner, { isolationError: why.join("; ") });
 }
 
 function _startWorker<R extends Role>(url: string, init: RunnerInit<R>): Promise<Runner<R>> {

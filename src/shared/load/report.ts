@@ -17,6 +17,8 @@ export interface RunOutcome {
   restS: number;
   durationS: number;
   legitIsolation: "worker" | "inline" | null;
+  /** Why a runner fell back to the calling thread (null when every runner got its worker). */
+  isolationError?: string | null;
   /** null: no rest phase. */
   legitRest: LegitCounts | null;
   legitAttack: LegitCounts;
@@ -78,6 +80,7 @@ export function loadReport(o: RunOutcome): Record<string, unknown> {
   const server = (view: PhaseView | null, suffix: string) => ({
     [`server_handshakes${suffix}`]: view?.handshakes ?? null,
     [`server_handshake_p99${suffix}_ms`]: view?.handshake_p99_ms ?? null,
+    [`server_handshake_p50${suffix}_ms`]: view?.handshake_p50_ms ?? null,
     [`server_served${suffix}`]: view?.served ?? null,
     [`server_served_p99${suffix}_ms`]: view?.served_p99_ms ?? null,
     [`server_difficulty${suffix}_min`]: view?.difficulty_min ?? null,
@@ -88,6 +91,7 @@ export function loadReport(o: RunOutcome): Record<string, unknown> {
     duration_s: Math.round(o.durationS * 10) / 10,
     profiles: o.profiles,
     legit_isolation: o.legitIsolation,
+    ...(o.isolationError ? { isolation_error: o.isolationError } : {}),
     // Rest phase (honest clients alone), then the attack phase under the historical names.
     ..._legitFields(lr, (name) => name.replace(/^legit_(ok|failed|success_rate|failures)$/, "legit_$1_rest").replace(/_ms$/, "_rest_ms")),
     ..._legitFields(la, (name) => name),

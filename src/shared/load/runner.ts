@@ -38,6 +38,8 @@ export interface Runner<R extends Role = Role> {
   readonly role: R;
   /** "worker" when it runs on its own thread, "inline" on the caller's. */
   readonly isolation: "worker" | "inline";
+  /** Why no worker started, when the runner fell back to the calling thread. */
+  readonly isolationError?: string;
   readonly kernel: string;
   /** Runs one phase of `ms` milliseconds (plus the exchanges still in flight then) and returns its counts. */
   run(ms: number): Promise<CountsOf<R>>;

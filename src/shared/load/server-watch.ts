@@ -15,6 +15,8 @@ export interface PhaseView {
   /** Connections closed during the phase, and the p99 of their lifetimes (null when none). */
   handshakes: number;
   handshake_p99_ms: number | null;
+  /** The median lifetime: under a slowloris, how long a held connection lives. */
+  handshake_p50_ms: number | null;
   /** Connections that got a quote during the phase, and the p99 of their lifetimes (null when none). */
   served: number;
   served_p99_ms: number | null;
@@ -59,6 +61,7 @@ export class ServerWatch {
     const delta = now ? bucketsDelta(this.#last, now) : null;
     if (now) this.#last = now;
     const p99 = delta ? quantile(delta, 0.99) : null;
+    const p50 = delta ? quantile(delta, 0.5) : null;
     const nowServed = s ? bucketsOf(s, SERVED_HISTOGRAM) : null;
     const deltaServed = nowServed ? bucketsDelta(this.#lastServed, nowServed) : null;
     if (nowServed) this.#lastServed = nowServed;
@@ -66,6 +69,7 @@ export class ServerWatch {
     const view: PhaseView = {
       handshakes: delta ? (delta.counts[delta.counts.length - 1] ?? 0) : 0,
       handshake_p99_ms: p99 === null ? null : Math.round(p99 * 10_000) / 10,
+      handshake_p50_ms: p50 === null ? null : Math.round(p50 * 10_000) / 10,
       served: deltaServed ? (deltaServed.counts[deltaServed.counts.length - 1] ?? 0) : 0,
       served_p99_ms: p99Served === null ? null : Math.round(p99Served * 10_000) / 10,
       difficulty_min: Number.isFinite(this.#min) ? this.#min : null,
