@@ -13,6 +13,7 @@ import { signal } from "../helpers/cli.ts";
 const LIMIT = 64;
 const FLOOD = 100;
 const TRANSPORT_INDEX = new URL("../../src/shared/transport/index.ts", import.meta.url).href;
+const FD_LIMITS = new URL("../../src/shared/runtime/fd-limits.ts", import.meta.url).href;
 
 /**
  * The child: an echo listener on the chosen transport, one JSON line on stdout per event. It listens for
@@ -39,12 +40,13 @@ interface Child {
 }
 
 /** Start the child under an open-file limit of LIMIT (sh's ulimit: no util-linux needed). */
+function spawnLimited(code: string, env: Record<string, string> = {}): ChildProcess {
+  const evalArgs = runtimeName() === "deno" ? ["eval", code] : ["-e", code];
+  return spawn("sh", ["-c", `ulimit -n ${LIMIT} && exec "$0" "$@"`, process.execPath, ...evalArgs], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+}
+
 async function startChild(transport: string): Promise<Child> {
-  const evalArgs = runtimeName() === "deno" ? ["eval", CHILD] : ["-e", CHILD];
-  const proc = spawn("sh", ["-c", `ulimit -n ${LIMIT} && exec "$0" "$@"`, process.execPath, ...evalArgs], {
-    env: { ...process.env, WISDOM_FD_TRANSPORT: transport },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawnLimited(CHILD, { WISDOM_FD_TRANSPORT: transport });
   let out = "", err = "";
   const errors: Child["errors"] = [];
   let port = 0;
@@ -130,4 +132,25 @@ describe(`a listener out of descriptors (ulimit -n ${LIMIT}, ${FLOOD} connection
       }
     });
   }
+});
+
+describe(`probeDescriptors() under ulimit -n ${LIMIT} (what Deno without --allow-all gets instead of /proc)`, () => {
+  test("finds the limit and the descriptors in use, as /proc shows them", { timeout: 15_000, skip: name === "node" || process.platform !== "linux" }, async () => {
+    const code = `
+const { countOpenFds, probeDescriptors, readFdLimit } = await import(${JSON.stringify(FD_LIMITS)});
+const limit = readFdLimit();
+const inUse = countOpenFds(limit);
+const probed = probeDescriptors(10000);
+const after = countOpenFds(limit);
+process.stdout.write(JSON.stringify({ probed, inUse, after, limit: limit.soft }));
+`;
+    const proc = spawnLimited(code);
+    let out = "";
+    proc.stdout!.on("data", (d) => (out += d));
+    await new Promise((r) => proc.on("exit", r));
+    const r = JSON.parse(out);
+    assert.equal(r.limit, LIMIT);
+    assert.deepEqual(r.probed, { limit: LIMIT, inUse: r.inUse, source: "probe" });
+    assert.equal(r.after, r.inUse, "the probe closed what it opened");
+  });
 });

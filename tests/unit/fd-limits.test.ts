@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { openSync, closeSync, readFileSync } from "node:fs";
-import { canOpenFd, countOpenFds, fdUsage, parseProcLimits, readFdLimit } from "../../src/shared/runtime/fd-limits.ts";
+import { canOpenFd, countOpenFds, fdUsage, parseProcLimits, probeDescriptors, readFdLimit, startDescriptors } from "../../src/shared/runtime/fd-limits.ts";
 
 // A /proc/self/limits as Linux 6.x prints it (fs/proc/base.c proc_pid_limits: fixed-width columns).
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units     
@@ -66,5 +66,20 @@ describe("readFdLimit() and countOpenFds() on this process", () => {
 
   test("canOpenFd() is true while descriptors are free", { skip: !linux }, () => {
     assert.equal(canOpenFd(), true);
+  });
+});
+
+describe("startDescriptors() and probeDescriptors()", () => {
+  test("startDescriptors() reads /proc where it can", { skip: !linux }, () => {
+    const d = startDescriptors(100);
+    assert.equal(d.source, "proc");
+    assert.equal(d.limit, readFdLimit()!.soft);
+    assert.ok(d.inUse > 0 && d.inUse < d.limit!);
+  });
+
+  test("probeDescriptors() below the limit: the limit stays unknown, every probe descriptor is closed again", () => {
+    const before = linux ? countOpenFds() : null;
+    assert.deepEqual(probeDescriptors(200), { limit: null, inUse: 0, source: "probe" });
+    if (linux) assert.equal(countOpenFds(), before);
   });
 });

@@ -52,24 +52,71 @@ export function readFdLimit(): FdLimit | null {
 }
 
 /**
- * Descriptors open now, or null when unknown. At exhaustion the directory cannot be opened (EMFILE):
- * then every descriptor is in use, and `limit` (when given) is the answer.
+ * Descriptors open now, or null when unknown. Given the limit, only those numbered below it count: a
+ * descriptor inherited above a lowered limit (a parent's pipe at 251 under `ulimit -n 64`, seen) takes
+ * none of the room. At exhaustion the directory cannot be opened (EMFILE): then every descriptor is in
+ * use, and `limit` (when given) is the answer.
  */
 export function countOpenFds(limit?: FdLimit | null): number | null {
   if (!_isLinux()) return null;
   try {
-    // One entry is the descriptor readdirSync itself held while listing.
-    return readdirSync("/proc/self/fd").length - 1;
+    const names = readdirSync("/proc/self/fd");
+    const below = limit && Number.isFinite(limit.soft) ? names.filter((n) => Number(n) < limit.soft).length : names.length;
+    return below - 1; // one entry is the descriptor readdirSync itself held while listing
   } catch (err) {
     return _exhausted(err) && limit && Number.isFinite(limit.soft) ? limit.soft : null;
   }
 }
 
-/** Descriptors in use against the soft limit, or null when either is unknown or the limit is unlimited. */
+/**
+ * Descriptors in use against the soft limit, or null when either is unknown or the limit is unlimited.
+ * Pass the limit read at start: with no descriptor free, /proc/self/limits cannot be opened either.
+ */
 export function fdUsage(limit: FdLimit | null = readFdLimit()): FdUsage | null {
   if (!limit || !Number.isFinite(limit.soft)) return null;
   const open = countOpenFds(limit);
   return open === null ? null : { open, max: limit.soft };
+}
+
+/** The descriptors at start, as fitCaps() (defence/fd-budget.ts) takes them, and where they came from. */
+export interface StartDescriptors {
+  /** The soft limit; null when unknown (then at least `need` descriptors were free, or nothing could be told). */
+  readonly limit: number | null;
+  readonly inUse: number;
+  readonly source: "proc" | "probe" | "unknown";
+}
+
+/**
+ * The limit and the descriptors in use at start. From /proc/self where it can be read; Deno denies
+ * /proc to anything short of --allow-all, so otherwise by opening /dev/null up to `need` times (then
+ * closing them all): stopped by EMFILE after k opens, k were free, and the last descriptor handed out
+ * (the kernel gives the lowest free number) was limit - 1. Not stopped, at least `need` are free and
+ * the limit stays unknown. Call it once, before listening: the probe holds every descriptor a moment.
+ */
+export function startDescriptors(need: number): StartDescriptors {
+  const limit = readFdLimit();
+  const inUse = countOpenFds(limit);
+  if (limit && inUse !== null) return { limit: limit.soft, inUse, source: "proc" };
+  return probeDescriptors(need);
+}
+
+/** startDescriptors() without /proc: the /dev/null probe alone. */
+export function probeDescriptors(need: number): StartDescriptors {
+  const fds: number[] = [];
+  let stop: unknown = null;
+  try {
+    while (fds.length < need) fds.push(openSync("/dev/null", "r"));
+  } catch (err) {
+    stop = err;
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+  if (stop === null) return { limit: null, inUse: 0, source: "probe" };
+  // ENFILE (the system's table full) or no /dev/null: nothing to tell about this process's limit.
+  if ((stop as { code?: unknown }).code !== "EMFILE" || fds.length === 0) return { limit: null, inUse: 0, source: "unknown" };
+  let last = 0;
+  for (const fd of fds) if (fd > last) last = fd;
+  return { limit: last + 1, inUse: last + 1 - fds.length, source: "probe" };
 }
 
 /**
