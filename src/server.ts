@@ -35,6 +35,9 @@ import { Metrics } from "./shared/observe/metrics.ts";
 import { createHttpApp, type Readiness } from "./shared/observe/http.ts";
 import { type HttpServer, serveHttp } from "./shared/transport/http.ts";
 import type { Firewall } from "./shared/runtime/nft-firewall.ts";
+import { fitCaps } from "./shared/defence/fd-budget.ts";
+import { fdUsage, readFdLimit, startDescriptors } from "./shared/runtime/fd-limits.ts";
+import type { AcceptError } from "./shared/transport/types.ts";
 import { OFFENCES } from "./shared/defence/offenders.ts";
 
 export interface ServerOptions {
@@ -123,9 +126,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         })
       : null;
   const store = opts.store ?? redis?.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
-  let defence = createDefence(c, redis?.limiter);
+  // Connection caps that fit the open-file limit: read once, after the runtime raised the soft limit to
+  // the hard one (without /proc, as on Deno, it probes); a reload fits its new caps to the same numbers.
+  // `c` keeps the configured values; only what admission gets is clamped.
+  const fdLimit = readFdLimit();
+  const fds = startDescriptors(c.max_connections + c.fd_reserve);
+  const fitFds = (cfg: ServeConfig) => fitCaps(cfg, { limit: fds.limit, inUse: fds.inUse, reserve: cfg.fd_reserve });
+  const withFittedCaps = (cfg: ServeConfig): ServeConfig => ({ ...cfg, ...fitFds(cfg).caps });
+  const logFit = (cfg: ServeConfig) => {
+    const fit = fitFds(cfg);
+    if (cfg.defence === "off" && fit.room !== null && cfg.max_connections > fit.room) log.warn(`defence off: no connection cap applies; ${fit.message}`);
+    else if (fit.clamped) log.warn(fit.message, { open_file_limit: fds.limit, max_connections: fit.caps.max_connections, read_from: fds.source });
+    else log.debug(fit.message, { read_from: fds.source });
+  };
+  logFit(c);
+  let defence = createDefence(withFittedCaps(c), redis?.limiter);
   const metrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName() });
   metricsRef.m = metrics;
+  metrics.bindFds(() => fdUsage(fdLimit));
   const buildQuotes = async (cfg: ServeConfig): Promise<QuoteSource> => {
     try {
       return await createQuoteSource(cfg.quotes, {
@@ -164,9 +182,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const connections = new GateConnections(gate, defence.admission, proxyList(c), undefined, defence.windows);
   const transport = opts.transport ?? (await pickTransport());
   const { host, port } = parseHostPort(c.listen, "0.0.0.0");
+  // Every failed accept is counted; the log says so at most every 5 s, with how many since the last line.
+  let acceptFailures = 0;
+  let acceptFailuresLogged = 0;
+  let acceptLoggedAt = -Infinity;
+  const onAcceptError = (e: AcceptError) => {
+    metrics.acceptFailed(e.code);
+    acceptFailures++;
+    const now = gate.mono();
+    if (now - acceptLoggedAt < 5000) return;
+    acceptLoggedAt = now;
+    log.error("accept failed: new connections wait in the kernel's queue", {
+      code: e.code, detail: e.message, failures: acceptFailures - acceptFailuresLogged, open_connections: connections.openCount,
+      max_connections: defence.admission?.spec.maxConnections ?? null, open_file_limit: fds.limit,
+    });
+    acceptFailuresLogged = acceptFailures;
+  };
   let listener: Listener;
   try {
-    listener = await transport.listen({ host, port }, connections);
+    listener = await transport.listen({ host, port, onAcceptError }, connections);
   } catch (err) {
     await store.close();
     throw new Error(`Cannot listen on ${formatHostPort(host, port)}: ${(err as Error).message}`, { cause: err });
@@ -271,7 +305,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       gate.quotes = nextQuotes;
       void old.close?.();
     }
-    defence = reconfigureDefence(defence, c, applied, redis?.limiter);
+    if (changed.some((k) => k === "max_connections" || k === "max_connections_per_net" || k === "max_connections_per_addr" || k === "fd_reserve")) logFit(applied);
+    defence = reconfigureDefence(defence, withFittedCaps(c), withFittedCaps(applied), redis?.limiter);
     gate.policy = defence.policy;
     connections.admission = defence.admission;
     connections.windows = defence.windows;
