@@ -10,7 +10,7 @@
  *
  *   npx bun bench/attack.ts [--rest 10] [--duration 30] [--slowloris 5000] [--rate 2] [--sources 5000]
  *                           [--spam-threads 0] [--legit-threads 1] [--only on|off] [--profiles LIST]
- *                           [--split] [--attack-nice N] [--attack-cpu CPU] [--serve-args "--difficulty 16 ..."]
+ *                           [--split] [--attack-nice N] [--attack-cpu CPU] [--serve-args="--difficulty 16 ..."]
  *
  * On one machine the attack generator, the server and the honest clients share the cores, so part of
  * any honest slowdown is CPU contention, not the server. --split runs the honest clients in their own
@@ -110,10 +110,34 @@ const wrap = [
 ];
 const ATTACK_KEYS = ["attack_accepted", "replays_accepted", "forgeries_accepted", "wrong_accepted", "attacks", "attack_difficulty_max",
   "spam_threads", "spam_quotes", "spam_solves", "spam_hashes", "spam_solver_hps", "spam_difficulty_min", "spam_difficulty_max"];
+/** Valid proofs per second and the difficulty, read off the server's /metrics once a second. */
+function pollServer(srv: Server): { stop(): { t: number; valid_per_s: number; difficulty: number }[] } {
+  const out: { t: number; valid_per_s: number; difficulty: number }[] = [];
+  let last: { at: number; verified: number } | null = null;
+  const num = (text: string, name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, "m").exec(text)?.[1] ?? NaN);
+  const timer = setInterval(async () => {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${srv.metricsPort}/metrics`)).text();
+      const now = { at: Date.now(), verified: num(text, "wisdom_proofs_verified_total") };
+      if (last) out.push({ t: now.at, valid_per_s: Math.round(((now.verified - last.verified) / (now.at - last.at)) * 10_000) / 10, difficulty: num(text, "wisdom_difficulty") });
+      last = now;
+    } catch {
+      // a missed second
+    }
+  }, 1000);
+  return {
+    stop() {
+      clearInterval(timer);
+      return out;
+    },
+  };
+}
+
 const rows: Record<string, unknown>[] = [];
 for (const defence of (values.only ? [values.only] : ["on", "off"]) as ("on" | "off")[]) {
   const srv = await startServer(defence);
   const attackStartsAt = Date.now() + Number(rest) * 1000;
+  const poll = pollServer(srv);
   let r: Record<string, unknown>;
   if (split) {
     const [honest, attack] = await Promise.all([
@@ -128,11 +152,18 @@ for (const defence of (values.only ? [values.only] : ["on", "off"]) as ("on" | "
   } else {
     r = await runLoad(srv, ["legit", ...attackProfiles].join(","), { metrics: true });
   }
+  const timeline = poll.stop().map((x) => ({ ...x, t: Math.round((x.t - attackStartsAt) / 100) / 10 }));
   const log = await srv.stop();
   const changes = [...log.matchAll(/"time":"([^"]+)","level":"info","msg":"difficulty changed","from":(\d+),"to":(\d+),"pressure":([\d.]+),"driver":"(\w+)"/g)].map(
     (m) => `${m[2]}->${m[3]} at +${((Date.parse(m[1]!) - attackStartsAt) / 1000).toFixed(1)} s (${m[5]} ${m[4]})`,
   );
-  const row = { defence, setup: split ? `split${wrap.length ? ` (attack: ${wrap.join(" ")})` : ""}` : "one process", ...r, difficulty_changes: changes };
+  const attackSeconds = timeline.filter((x) => x.t > 0);
+  const row = {
+    defence, setup: split ? `split${wrap.length ? ` (attack: ${wrap.join(" ")})` : ""}` : "one process", ...r, difficulty_changes: changes,
+    // The server's accepted proofs/s each second of the attack (with the difficulty), and over its last 10 s.
+    server_valid_per_s: attackSeconds.map((x) => `${x.t}s:${x.valid_per_s}@${x.difficulty}`).join(" "),
+    server_valid_per_s_last10: attackSeconds.length > 0 ? Math.round(attackSeconds.slice(-10).reduce((a, x) => a + x.valid_per_s, 0) / Math.min(10, attackSeconds.length)) : null,
+  };
   rows.push(row);
   console.log(JSON.stringify(row));
 }
@@ -143,7 +174,7 @@ const keys = [
   "legit_solve_p99_ms", "legit_overhead_p99_rest_ms", "legit_overhead_p99_ms", "legit_expected_solve_ms",
   "difficulty_min", "difficulty_max",
   "server_handshake_p50_rest_ms", "server_handshake_p50_ms", "server_handshake_p99_rest_ms", "server_handshake_p99_ms",
-  "server_served_p99_rest_ms", "server_served_p99_ms", "server_difficulty_min", "server_difficulty_max", "difficulty_changes",
+  "server_served_p99_rest_ms", "server_served_p99_ms", "server_difficulty_min", "server_difficulty_max", "difficulty_changes", "server_valid_per_s_last10",
   "attack_accepted", "replays_accepted", "forgeries_accepted", "wrong_accepted",
   ...(spamThreads > 0 ? ["spam_quotes", "legit_quotes", "spam_share_of_quotes", "spam_share_of_hashes", "spam_solver_hps", "legit_solver_hps", "spam_difficulty_min", "spam_difficulty_max"] : []),
   "server_rss_rest_mb", "server_rss_max_mb",
