@@ -10,7 +10,7 @@
  * Target: with the firewall, honest p99 under the storm <= 2x the rest figure; without it, the figure is
  * reported. Prints one JSON line per run and a Markdown table: honest p99 per phase and their ratio (and
  * the part of it that is not solving), success rate, the server's handshake p99 per phase, what the
- * firewall dropped and banned (its /metrics at the end), the server's RSS.
+ * firewall dropped and banned (its /metrics at the end), the server's RSS (with its children; and alone).
  *
  * Needs root, unshare (util-linux) and nft (nftables). Runs in a private network namespace on its own
  * loopback: it re-executes itself under `unshare -n` (marked by WISDOM_STORM_NETNS=1), brings lo up there
@@ -139,6 +139,12 @@ async function firewallFigures(srv: Server): Promise<Record<string, number | nul
   };
 }
 
+/** Peak resident memory of the server process alone (VmHWM), MB: load's figure also sums its children, nft runs included. */
+function ownPeakMb(pid: number): number | null {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+}
+
 const rows: Record<string, unknown>[] = [];
 for (const firewall of settings) {
   const srv = await startServer(firewall);
@@ -146,10 +152,11 @@ for (const firewall of settings) {
   const r = await runLoad(srv);
   const loadS = Math.round((performance.now() - t0) / 100) / 10;
   const fw = await firewallFigures(srv);
+  const ownPeak = ownPeakMb(srv.pid);
   const { code } = await srv.stop();
   const flood = (r.attacks as Record<string, Record<string, unknown>> | undefined)?.flood ?? {};
   const row = {
-    firewall, ...r, ...fw, load_wall_s: loadS, server_exit: code,
+    firewall, ...r, ...fw, server_own_peak_rss_mb: ownPeak, load_wall_s: loadS, server_exit: code,
     flood_connects: flood.connects ?? null, flood_connect_errors: flood.connect_errors ?? null, flood_challenges: flood.challenges ?? null, flood_refused: flood.refused ?? null,
   };
   rows.push(row);
@@ -158,10 +165,10 @@ for (const firewall of settings) {
 
 const keys = [
   "legit_p99_rest_ms", "legit_p99_ms", "legit_p99_ratio", "legit_solve_p99_ms", "legit_overhead_p99_rest_ms", "legit_overhead_p99_ms", "legit_success_rate_rest", "legit_success_rate", "legit_ok_rest", "legit_ok",
-  "server_handshake_p99_rest_ms", "server_handshake_p99_ms", "difficulty_min", "difficulty_max",
+  "server_handshake_p99_rest_ms", "server_handshake_p99_ms", "server_served_p99_rest_ms", "server_served_p99_ms", "difficulty_min", "difficulty_max",
   "flood_connects", "flood_connect_errors", "flood_challenges", "flood_refused", "server_handshakes_rest", "server_handshakes",
   "firewall_dropped_packets", "firewall_bans", "firewall_entries", "firewall_failures",
-  "server_rss_rest_mb", "server_rss_max_mb", "load_wall_s",
+  "server_rss_rest_mb", "server_rss_max_mb", "server_own_peak_rss_mb", "load_wall_s",
 ];
 const cell = (v: unknown) => (typeof v === "number" ? String(Math.round(v * 1000) / 1000) : JSON.stringify(v ?? null));
 console.log(`\n| metric | ${rows.map((r) => `firewall ${r.firewall}`).join(" | ")} |\n|---|${rows.map(() => "---").join("|")}|`);
