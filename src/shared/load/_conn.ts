@@ -26,16 +26,28 @@ export interface ConnectCounts {
 
 export const sleep = (ms: number): Promise<void> => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A connection from address `i % t.sources` of `block`, or null (counted) when it cannot connect. */
+/** How long a connect may take: a dropped SYN (a firewall) would otherwise hold a lane for the kernel's retries (~2 min). */
+export const CONNECT_TIMEOUT_MS = 2000;
+
+/** A connection from address `i % t.sources` of `block`, or null (counted) when it cannot connect in time. */
 export async function open(t: Target, c: ConnectCounts, block: number, i: number): Promise<{ conn: Conn; reader: FrameReader } | null> {
   const reader = new FrameReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const connecting = t.transport.connect(t.host, t.port, reader, { localAddress: sourceAddress(block, i % t.sources) });
   try {
-    const conn = await t.transport.connect(t.host, t.port, reader, { localAddress: sourceAddress(block, i % t.sources) });
+    const conn = await Promise.race([connecting, new Promise<null>((r) => (timer = setTimeout(() => r(null), CONNECT_TIMEOUT_MS)))]);
+    if (conn === null) {
+      connecting.then((late) => late.destroy(), () => {}); // a connect that completes after the deadline is dropped
+      c.connectErrors++;
+      return null;
+    }
     c.connects++;
     return { conn, reader };
   } catch {
     c.connectErrors++;
     return null;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

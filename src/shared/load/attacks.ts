@@ -41,18 +41,19 @@ function note(c: AttackCounts, m: Message): void {
 }
 
 /** Run `worker` on `width` parallel lanes until the deadline. */
-async function lanes(t: Target, width: number, worker: (lane: number, iteration: number) => Promise<void>): Promise<void> {
+/** `n` numbers the connections across lanes (it * width + lane), so concurrent lanes use different source addresses. */
+async function lanes(t: Target, width: number, worker: (lane: number, iteration: number, n: number) => Promise<void>): Promise<void> {
   await Promise.all(
     Array.from({ length: width }, async (_, lane) => {
-      for (let it = 0; performance.now() < t.until; it++) await worker(lane, it);
+      for (let it = 0; performance.now() < t.until; it++) await worker(lane, it, it * width + lane);
     }),
   );
 }
 
 /** Connection flood: connect, read the first frame, close; `width` in flight. */
 export async function flood(t: Target, c: AttackCounts, width = 64): Promise<void> {
-  await lanes(t, width, async (lane, it) => {
-    const o = await open(t, c, BLOCKS.flood, lane * 100_000 + it);
+  await lanes(t, width, async (_lane, _it, n) => {
+    const o = await open(t, c, BLOCKS.flood, n);
     if (!o) return sleep(5);
     const m = await next(o.reader, 2000);
     if (m) note(c, m);
@@ -104,8 +105,8 @@ export async function junk(t: Target, c: AttackCounts, width = 8): Promise<void>
     () => encodeFrame(MessageType.Quote, new TextEncoder().encode('{"quote":"x","author":"y"}')),
     () => new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
   ];
-  await lanes(t, width, async (lane, it) => {
-    const o = await open(t, c, BLOCKS.junk, lane * 100_000 + it);
+  await lanes(t, width, async (_lane, it, n) => {
+    const o = await open(t, c, BLOCKS.junk, n);
     if (!o) return sleep(5);
     const first = await next(o.reader, 2000);
     if (first) note(c, first);
@@ -168,8 +169,8 @@ export async function forge(t: Target, c: AttackCounts, width = 4): Promise<void
     (ch) => ({ ...ch, kid: "forged", bits: 0 }),
     (ch) => ({ ...ch, addr: "10.9.8.7", bits: 0 }),
   ];
-  await lanes(t, width, async (lane, it) => {
-    const o = await open(t, c, BLOCKS.forge, lane * 100_000 + it);
+  await lanes(t, width, async (_lane, it, n) => {
+    const o = await open(t, c, BLOCKS.forge, n);
     if (!o) return sleep(5);
     const m = await next(o.reader, 2000);
     if (m) note(c, m);
@@ -186,8 +187,8 @@ export async function forge(t: Target, c: AttackCounts, width = 4): Promise<void
 
 /** Wrong: real challenges answered with random counters. */
 export async function wrong(t: Target, c: AttackCounts, width = 4): Promise<void> {
-  await lanes(t, width, async (lane, it) => {
-    const o = await open(t, c, BLOCKS.wrong, lane * 100_000 + it);
+  await lanes(t, width, async (_lane, _it, n) => {
+    const o = await open(t, c, BLOCKS.wrong, n);
     if (!o) return sleep(5);
     const m = await next(o.reader, 2000);
     if (m) note(c, m);

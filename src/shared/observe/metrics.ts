@@ -31,6 +31,8 @@ export interface FirewallNumbers {
   readonly bans: number;
   readonly skipped: number;
   readonly failed: number;
+  /** Refusals from trusted networks (proxy_trusted), which are never banned. */
+  readonly spared?: number;
 }
 
 export class Metrics implements GateObserver {
@@ -152,13 +154,15 @@ export class Metrics implements GateObserver {
         async collect() {
           const v = await fwRead();
           this.reset();
-          if (v && v[key] > 0) this.inc(v[key]);
+          const x = v?.[key] ?? 0;
+          if (x > 0) this.inc(x);
         },
       });
-    fwCounter("wisdom_firewall_dropped_packets_total", "Packets (new connections) the nftables drop set discarded (firewall: nft).", "dropped_packets");
+    fwCounter("wisdom_firewall_dropped_packets_total", "SYN packets the nftables drop set discarded (firewall: nft); a client retrying its connect counts once per SYN.", "dropped_packets");
     fwCounter("wisdom_firewall_bans_total", "Prefixes put into the nftables drop set (firewall: nft).", "bans");
     fwCounter("wisdom_firewall_skipped_total", "Bans not made because the drop set was full (firewall_max_entries).", "skipped");
     fwCounter("wisdom_firewall_failures_total", "nft commands that failed.", "failed");
+    fwCounter("wisdom_firewall_spared_total", "Refusals from trusted networks (proxy_trusted) that counted towards no ban.", "spared");
     new Gauge({
       name: "wisdom_firewall_entries", help: "Prefixes in the nftables drop set now (firewall: nft).", registers: r,
       async collect() {
