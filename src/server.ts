@@ -38,6 +38,7 @@ import type { Firewall } from "./shared/runtime/nft-firewall.ts";
 import { fitCaps } from "./shared/defence/fd-budget.ts";
 import { fdUsage, readFdLimit, startDescriptors } from "./shared/runtime/fd-limits.ts";
 import type { AcceptError } from "./shared/transport/types.ts";
+import { startHeapGovernor } from "./shared/runtime/heap-governor.ts";
 import { OFFENCES } from "./shared/defence/offenders.ts";
 
 export interface ServerOptions {
@@ -253,6 +254,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   }, c.adaptive_tick_ms);
   (ticker as { unref?: () => void }).unref?.();
+  const heap = startHeapGovernor();
   const tick = async () => {
     let sample = sampler.sample(gate.mono());
     metrics.loopDelay.set(sample.loopDelayMs / 1000);
@@ -357,6 +359,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (err) {
       await listener.stop();
       clearInterval(ticker);
+      heap?.stop();
       loop.stop();
       throw new Error(`Cannot listen for metrics on ${c.metrics_listen}: ${(err as Error).message}`, { cause: err });
     }
@@ -365,6 +368,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const close = () =>
     (closing ??= (async () => {
       clearInterval(ticker);
+      heap?.stop();
       loop.stop();
       await listener.stop();
       const forced = await connections.drain(c.shutdown_grace_ms);
