@@ -1,0 +1,35 @@
+/** The heap governor collects on Bun once the RSS is over budget and the heap grew; below the budget it never does; Deno has none. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startHeapGovernor } from "../../src/shared/runtime/heap-governor.ts";
+import { runtimeName } from "../../src/shared/transport/index.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function garbage(mb: number): number {
+  let n = 0;
+  for (let i = 0; i < mb * 10_000; i++) n += JSON.stringify({ i, pad: "x".repeat(80) }).length;
+  return n;
+}
+
+describe("startHeapGovernor()", () => {
+  test("on Bun: collects when over budget and the heap grew; never under budget. Elsewhere: null", async () => {
+    if (runtimeName() !== "bun") {
+      assert.equal(startHeapGovernor(0, 1, 20), null);
+      return;
+    }
+    const over = startHeapGovernor(0, 1024 * 1024, 20)!;
+    const under = startHeapGovernor(Number.MAX_SAFE_INTEGER, 1024 * 1024, 20)!;
+    try {
+      for (let i = 0; i < 10 && over.collections === 0; i++) {
+        garbage(8);
+        await sleep(40);
+      }
+      assert.ok(over.collections >= 1, "collected over budget");
+      assert.ok(over.pausedMs > 0);
+      assert.equal(under.collections, 0, "never under budget");
+    } finally {
+      over.stop();
+      under.stop();
+    }
+  });
+});
