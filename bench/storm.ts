@@ -15,7 +15,7 @@
  * Needs root, unshare (util-linux) and nft (nftables). Runs in a private network namespace on its own
  * loopback: it re-executes itself under `unshare -n` (marked by WISDOM_STORM_NETNS=1), brings lo up there
  * and lowers that namespace's net.ipv4.tcp_syn_retries to 2, so a dropped SYN fails after about 7 s
- * instead of 127 s: `wisdom load` waits for its flood connections, which have no connect deadline.
+ * instead of 127 s (`wisdom load` also gives up a connect after 2 s).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
