@@ -315,7 +315,7 @@ for (const library of LIBRARIES) {
       }
       await assert.rejects(async () => b.limiter.take("challenge", "a", SPEC, now), StoreUnavailableError);
       const p = await b.pressure.exchange("x", SAMPLE, 1000);
-      assert.deepEqual(p, { aggregate: { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5 }, maxBits: 10, instances: 1 });
+      assert.deepEqual(p, { aggregate: { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25 }, maxBits: 10, instances: 1 });
       assert.equal(b.store.healthy(), false);
       assert.equal(b.store.ready(), false);
       assert.equal(b.count("down"), 1, "one down event per outage, not per command");
