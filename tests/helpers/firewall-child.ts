@@ -59,6 +59,18 @@ async function main(): Promise<Record<string, unknown>> {
     await f2.close();
     r.listedAfterClose2 = tables().includes("inet wisdom_t2");
 
+    // A ban that ran out in the kernel is written again: the prefix is dropped again, not let in.
+    const f3 = await NftFirewall.open({ table: "wisdom_t5", port, banMs: 1000, maxEntries: 4 });
+    f3.ban("127.0.8.0/24");
+    await f3.flush();
+    r.rebanFirst = await connects("127.0.0.1", port, "127.0.8.9");
+    await new Promise((res) => setTimeout(res, 1300)); // past the kernel's timeout, within the GC slack
+    r.rebanExpired = await connects("127.0.0.1", port, "127.0.8.9");
+    r.rebanAgain = f3.ban("127.0.8.0/24");
+    await f3.flush();
+    r.rebanConnects = await connects("127.0.0.1", port, "127.0.8.9");
+    await f3.close();
+
     r.missing = await openError({ table: "wisdom_t3", port, banMs: 30_000, maxEntries: 1, nftPath: "/nonexistent/nft" });
   } finally {
     server.close();

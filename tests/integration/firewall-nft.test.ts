@@ -28,6 +28,7 @@ describe("NftFirewall in a private network namespace", () => {
   test("bans drop SYNs from the prefix only, count them, and go with the table; startFirewall bans a /24 after 60 refusals", { timeout: 20_000 }, async () => {
     assert.deepEqual(prerequisites(), []);
     const r = lastJson(await inChildNetns([]));
+    assert.deepEqual([r.rebanFirst, r.rebanExpired, r.rebanAgain, r.rebanConnects], [false, true, true, false], "a ban that ran out is written again and drops again");
     assert.equal(r.staleReplaced, true, "a stale table of the same name was replaced");
     assert.deepEqual(r.banned, [true, true, false, false], "v4, v6 queued; a repeat and one over maxEntries skipped");
     assert.equal(r.v4BannedConnects, false, "127.0.5.9 is in the banned /24: its SYN is dropped");
@@ -109,6 +110,24 @@ echo '{"nftables":[{"rule":{"expr":[{"counter":{"packets":3,"bytes":180}},{"drop
     assert.match(errors[0]!.message, /Too many open files/);
     assert.deepEqual(await fw.stats(), { dropped_packets: 7, entries: 0, bans: 0, skipped: 1, failed: 2 });
     assert.equal(fw.ban("203.0.113.0/24"), true, "places freed");
+    await fw.close();
+  });
+
+  test("a prefix banned again when its ban has run out is written again (not taken for still banned)", async () => {
+    using nft = fakeNft(false);
+    let now = 1_000_000;
+    const fw = await NftFirewall.open({ table: "wisdom_b", port: 7077, banMs: 60_000, maxEntries: 10, nftPath: nft.path, now: () => now });
+    assert.equal(fw.ban("192.0.2.0/24"), true);
+    await fw.flush();
+    now += 30_000;
+    assert.equal(fw.ban("192.0.2.0/24"), false, "still banned");
+    now += 30_000; // the kernel's timeout has just run out; the place is still counted for GC slack
+    assert.equal(fw.ban("192.0.2.0/24"), true, "banned again");
+    await fw.flush();
+    assert.equal(nft.text().match(/add element inet wisdom_b ban4 \{ 192\.0\.2\.0 timeout 60000ms/g)?.length, 2);
+    const s = await fw.stats();
+    assert.equal(s.bans, 2);
+    assert.equal(s.entries, 1);
     await fw.close();
   });
 

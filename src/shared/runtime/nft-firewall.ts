@@ -139,8 +139,14 @@ export class NftFirewall {
       if (until > now) break; // insertion order is expiry order: every timeout is banMs
       this._mirror.delete(k);
     }
-    if (this._mirror.has(elem)) return false;
-    if (this._mirror.size >= this._o.maxEntries) {
+    const held = this._mirror.get(elem);
+    if (held !== undefined) {
+      // Still banned in the kernel: nothing to do. Its timeout has run out but its place is still
+      // counted (GC slack): ban it again now, or a prefix that keeps offending would be let in for a
+      // whole ban period every other period (Offenders reports it again exactly when the ban ends).
+      if (held - GC_SLACK_MS > now) return false;
+      this._mirror.delete(elem);
+    } else if (this._mirror.size >= this._o.maxEntries) {
       this._skipped++;
       return false;
     }
