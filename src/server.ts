@@ -96,7 +96,7 @@ function gateSettings(c: ServeConfig, prev?: GateSettings): GateSettings {
 /** Keys whose change takes a restart; a reload reports them and keeps the running value. */
 export const RESTART_KEYS: readonly (keyof ServeConfig)[] = [
   "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "store", "store_failure", "store_timeout_ms",
-  "adaptive_tick_ms",
+  "adaptive_tick_ms", "firewall", "firewall_refusals", "firewall_window_ms", "firewall_ban_ms", "firewall_max_entries", "firewall_table",
 ];
 
 export interface ReloadReport {
@@ -313,6 +313,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     connections.admission = defence.admission;
     connections.windows = defence.windows;
     connections.proxyTrusted = proxyList(applied);
+    firewall?.setTrusted(applied.proxy_trusted);
     c = applied;
     metrics.difficultyFloor.set(c.difficulty);
     metrics.difficultyCeiling.set(defence.adaptive ? c.difficulty_max : c.difficulty);

@@ -54,6 +54,16 @@ describe("Offenders", () => {
     assert.equal(o.refused("10.1.3.200", 0), "10.1.3.0/24", "the neighbouring /24 is fair game");
     assert.equal(o.refused("2001:db8:0:2::5", 0), "2001:db8:0:2::/64");
   });
+  test("setTrusted() (a reload of proxy_trusted): newly trusted networks are never reported, even mid-count", () => {
+    const o = new Offenders(spec);
+    for (let i = 1; i <= 4; i++) o.refused(`203.0.113.${i}`, i);
+    o.setTrusted("203.0.113.10/32");
+    for (let i = 5; i <= 20; i++) assert.equal(o.refused(`203.0.113.${i}`, i), null);
+    assert.ok(o.spared >= 16);
+    o.setTrusted("");
+    const got = [1, 2, 3, 4, 5].map((i) => o.refused(`203.0.113.${i}`, 100 + i));
+    assert.equal(got[4], "203.0.113.0/24", "untrusted again: counted from zero");
+  });
   test("memory is bounded: the least recently refused prefix is forgotten first", () => {
     const o = new Offenders({ ...spec, maxKeys: 3 });
     for (const n of [1, 2, 3]) for (let i = 0; i < 4; i++) o.refused(`10.0.${n}.1`, 0);

@@ -53,8 +53,8 @@ interface _Entry {
 
 export class Offenders {
   private readonly _entries = new Map<string, _Entry>();
-  private readonly _trusted: CidrList;
-  private readonly _trustedBases: string[];
+  private _trusted!: CidrList;
+  private _trustedBases!: string[];
   private readonly _maxKeys: number;
   /** Prefixes found to overlap the trusted list, so a flood from loopback does not re-test each time. */
   private readonly _sparedKeys = new Set<string>();
@@ -65,13 +65,20 @@ export class Offenders {
     if (!(spec.refusals >= 1) || !(spec.windowMs > 0) || !(spec.banMs > 0)) {
       throw new RangeError(`Offenders: refusals ${spec.refusals} must be >= 1, windowMs ${spec.windowMs} and banMs ${spec.banMs} > 0`);
     }
-    this._trusted = new CidrList(spec.trusted ?? "");
-    this._trustedBases = (spec.trusted ?? "")
+    this.setTrusted(spec.trusted ?? "");
+    this._maxKeys = spec.maxKeys ?? 65_536;
+  }
+
+  /** Replace the trusted list (a reload changed proxy_trusted); prefixes tracked under it start over. */
+  setTrusted(trusted: string): void {
+    this._trusted = new CidrList(trusted);
+    this._trustedBases = trusted
       .split(",")
       .map((s) => s.trim())
       .filter((s) => s !== "")
       .map((s) => canonicalAddress(s.split("/")[0]!));
-    this._maxKeys = spec.maxKeys ?? 65_536;
+    this._sparedKeys.clear();
+    for (const key of [...this._entries.keys()]) if (this._overlapsTrusted(key)) this._entries.delete(key);
   }
 
   /** Tracked prefixes. */

@@ -305,6 +305,8 @@ export interface FirewallSpec extends Omit<NftFirewallOptions, "now"> {
 export interface Firewall {
   /** Report one refused connection from `addr` (canonical address) at `nowMs`. */
   onRefused(addr: string, nowMs: number): void;
+  /** A reload changed the trusted networks (proxy_trusted): never ban those from now on. */
+  setTrusted(trusted: string): void;
   stats(): Promise<FirewallStats & { tracked: number; spared: number }>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -319,6 +321,7 @@ export async function startFirewall(spec: FirewallSpec): Promise<Firewall> {
       const prefix = offenders.refused(addr, nowMs);
       if (prefix !== null) fw.ban(prefix);
     },
+    setTrusted: (trusted) => offenders.setTrusted(trusted),
     async stats() {
       return { ...(await fw.stats()), tracked: offenders.size, spared: offenders.spared };
     },
