@@ -165,7 +165,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let firewall: Firewall | null = null;
   const offences: GateObserver = {
     connRefused: (reason, addr) => {
-      if (firewall && addr && OFFENCES.has(reason)) firewall.onRefused(addr, Date.now());
+      if (firewall && addr && OFFENCES.has(reason)) firewall.onRefused(addr, Date.now(), reason);
     },
   };
   const observer = fanOut(stats, metrics, ...(c.firewall === "nft" ? [offences] : []), ...(opts.observer ? [opts.observer] : []));

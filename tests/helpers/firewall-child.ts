@@ -59,6 +59,13 @@ async function main(): Promise<Record<string, unknown>> {
     await f2.close();
     r.listedAfterClose2 = tables().includes("inet wisdom_t2");
 
+    // One address banned alone (a per-address offence): its neighbours still connect.
+    const f4 = await NftFirewall.open({ table: "wisdom_t6", port, banMs: 30_000, maxEntries: 4 });
+    r.hostBanned = [f4.ban("127.0.10.9/32"), f4.ban("fd00:0:0:5::9/128")];
+    await f4.flush();
+    r.hostConnects = [await connects("127.0.0.1", port, "127.0.10.9"), await connects("127.0.0.1", port, "127.0.10.10"), await connects("::1", port, "fd00:0:0:5::9")];
+    await f4.close();
+
     // A ban that ran out in the kernel is written again: the prefix is dropped again, not let in.
     const f3 = await NftFirewall.open({ table: "wisdom_t5", port, banMs: 1000, maxEntries: 4 });
     f3.ban("127.0.8.0/24");

@@ -29,6 +29,8 @@ describe("NftFirewall in a private network namespace", () => {
     assert.deepEqual(prerequisites(), []);
     const r = lastJson(await inChildNetns([]));
     assert.deepEqual([r.rebanFirst, r.rebanExpired, r.rebanAgain, r.rebanConnects], [false, true, true, false], "a ban that ran out is written again and drops again");
+    assert.deepEqual(r.hostBanned, [true, true]);
+    assert.deepEqual(r.hostConnects, [false, true, false], "a /32 ban drops that address only; a /128 likewise");
     assert.equal(r.staleReplaced, true, "a stale table of the same name was replaced");
     assert.deepEqual(r.banned, [true, true, false, false], "v4, v6 queued; a repeat and one over maxEntries skipped");
     assert.equal(r.v4BannedConnects, false, "127.0.5.9 is in the banned /24: its SYN is dropped");
@@ -131,10 +133,10 @@ echo '{"nftables":[{"rule":{"expr":[{"counter":{"packets":3,"bytes":180}},{"drop
     await fw.close();
   });
 
-  test("ban() takes only a /24 or a /64 (the text goes into an nft script)", async () => {
+  test("ban() takes only a /24, /32, /64 or /128 (the text goes into an nft script)", async () => {
     using nft = fakeNft(false);
     const fw = await NftFirewall.open({ table: "wisdom_b", port: 7077, banMs: 60_000, maxEntries: 2, nftPath: nft.path });
-    for (const bad of ["10.0.0.0/16", "10.0.0.0", "2001:db8::/48", "10.0.0.0/24; flush ruleset", "junk/24"]) assert.throws(() => fw.ban(bad), RangeError, bad);
+    for (const bad of ["10.0.0.0/16", "10.0.0.0", "2001:db8::/48", "10.0.0.0/24; flush ruleset", "10.0.0.1/32 ; flush ruleset", "junk/24", "junk/32"]) assert.throws(() => fw.ban(bad), RangeError, bad);
     await fw.close();
     await assert.rejects(NftFirewall.open({ table: "bad name", port: 7077, banMs: 60_000, maxEntries: 2, nftPath: nft.path }), RangeError);
   });

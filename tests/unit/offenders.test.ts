@@ -64,6 +64,17 @@ describe("Offenders", () => {
     const got = [1, 2, 3, 4, 5].map((i) => o.refused(`203.0.113.${i}`, 100 + i));
     assert.equal(got[4], "203.0.113.0/24", "untrusted again: counted from zero");
   });
+  test("a per-address refusal bans the address alone (/32, /128); a per-network one the /24 or /64", () => {
+    const o = new Offenders(spec);
+    const host = [1, 2, 3, 4, 5].map((i) => o.refused("198.51.100.7", i, "challenge_rate"));
+    assert.equal(host[4], "198.51.100.7/32");
+    const neighbours = [1, 2, 3, 4].map((i) => o.refused(`198.51.100.${10 + i}`, 10 + i, "addr_conn_cap"));
+    assert.deepEqual(neighbours, [null, null, null, null], "its neighbours are counted each on their own");
+    const net = [1, 2, 3, 4, 5].map((i) => o.refused(`198.51.100.${20 + i}`, 20 + i, "net_challenge_rate"));
+    assert.equal(net[4], "198.51.100.0/24");
+    const v6 = [1, 2, 3, 4, 5].map((i) => o.refused("2001:db8::9", i, "solution_rate"));
+    assert.equal(v6[4], "2001:db8::9/128");
+  });
   test("memory is bounded: the least recently refused prefix is forgotten first", () => {
     const o = new Offenders({ ...spec, maxKeys: 3 });
     for (const n of [1, 2, 3]) for (let i = 0; i < 4; i++) o.refused(`10.0.${n}.1`, 0);

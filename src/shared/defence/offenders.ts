@@ -6,6 +6,10 @@
  * plus the previous window's, weighted by how much of it still overlaps the last `windowMs`. That holds
  * two numbers per prefix and is within one window's worth of the exact count.
  *
+ * What is counted is the refused client's network for the per-network refusals (`net_*`), and the
+ * address alone for the per-address ones: a host that keeps hitting its own caps is banned alone, not
+ * with the neighbours of its /24 (a cloud subnet, carrier-grade NAT).
+ *
  * A prefix is reported ("ban it now") once when its estimate reaches `refusals`; not again while that
  * ban is in force (`banMs`); and again after it expired only if it offends `refusals` more times, since
  * the count starts afresh at each ban.
@@ -87,12 +91,14 @@ export class Offenders {
   }
 
   /**
-   * Count one refusal of `addr` (canonical address) at `nowMs`. Returns the prefix to ban now
-   * ("a.b.c.0/24", "x:x:x:x::/64"), or null.
+   * Count one refusal of `addr` (canonical address) at `nowMs`, for `reason` (a RefusalReason; the
+   * network's when absent). Returns what to ban now: the network ("a.b.c.0/24", "x:x:x:x::/64") for a
+   * per-network refusal, the address ("a.b.c.d/32", "x::y/128") for a per-address one; or null.
    */
-  refused(addr: string, nowMs: number): string | null {
-    const key = networkKey(addr);
-    if (key === addr) return null; // not an IP address (a Unix socket path): nothing to ban
+  refused(addr: string, nowMs: number, reason?: string): string | null {
+    const net = networkKey(addr);
+    if (net === addr) return null; // not an IP address (a Unix socket path): nothing to ban
+    const key = reason === undefined || reason.startsWith("net_") ? net : `${addr}/${addr.includes(":") ? 128 : 32}`;
     let e = this._entries.get(key);
     if (!e) {
       if (this._sparedKeys.has(key) || this._overlapsTrusted(key)) {

@@ -111,10 +111,14 @@ export class NftFirewall {
       `table inet ${t} {`,
       `  set ban4 { type ipv4_addr; flags timeout; size ${o.maxEntries}; }`,
       `  set ban6 { type ipv6_addr; flags timeout; size ${o.maxEntries}; }`,
+      `  set host4 { type ipv4_addr; flags timeout; size ${o.maxEntries}; }`,
+      `  set host6 { type ipv6_addr; flags timeout; size ${o.maxEntries}; }`,
       `  chain input {`,
       `    type filter hook input priority -10; policy accept;`,
       rule("ip", "255.255.255.0", "ban4"),
       rule("ip6", "ffff:ffff:ffff:ffff::", "ban6"),
+      rule("ip", "255.255.255.255", "host4"),
+      rule("ip6", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "host6"),
       `  }`,
       `}`,
       "",
@@ -127,9 +131,10 @@ export class NftFirewall {
   }
 
   /**
-   * Drop new connections from `prefixCidr` ("a.b.c.0/24" or "x:x:x:x::/64"; host bits are ignored) for
-   * banMs. Queued, written within flushMs. Returns false when skipped: the sets are full, the prefix is
-   * already banned, or the firewall is closed. Throws RangeError for anything but a /24 or a /64.
+   * Drop new connections from `prefixCidr` for banMs: a network ("a.b.c.0/24", "x:x:x:x::/64"; host bits
+   * are ignored) or one address ("a.b.c.d/32", "x::y/128"). Queued, written within flushMs. Returns false
+   * when skipped: the sets are full, it is already banned, or the firewall is closed. Throws RangeError
+   * for anything else.
    */
   ban(prefixCidr: string): boolean {
     const elem = _element(prefixCidr);
@@ -213,9 +218,9 @@ export class NftFirewall {
     this._lastFlush = performance.now();
     const timeout = `timeout ${this._o.banMs}ms`;
     const lines: string[] = [];
-    for (const v of ["4", "6"]) {
-      const elems = batch.filter((e) => e[0] === v).map((e) => `${e.slice(2)} ${timeout}`);
-      if (elems.length > 0) lines.push(`add element inet ${this._o.table} ban${v} { ${elems.join(", ")} }`);
+    for (const [kind, set] of [["4", "ban4"], ["6", "ban6"], ["h4", "host4"], ["h6", "host6"]] as const) {
+      const elems = batch.filter((e) => e.slice(0, e.indexOf(" ")) === kind).map((e) => `${e.slice(e.indexOf(" ") + 1)} ${timeout}`);
+      if (elems.length > 0) lines.push(`add element inet ${this._o.table} ${set} { ${elems.join(", ")} }`);
     }
     try {
       await this._nft(["-f", "-"], lines.join("\n") + "\n");
@@ -268,11 +273,11 @@ function _element(prefixCidr: string): string {
   const slash = prefixCidr.indexOf("/");
   const addr = prefixCidr.slice(0, slash);
   const bits = prefixCidr.slice(slash + 1);
-  const v4 = slash > 0 && bits === "24" ? parseIPv4(addr) : null;
-  if (v4) return `4 ${v4[0]}.${v4[1]}.${v4[2]}.0`;
-  const v6 = slash > 0 && bits === "64" ? parseIPv6(addr) : null;
-  if (v6) return `6 ${formatIPv6([v6[0]!, v6[1]!, v6[2]!, v6[3]!, 0, 0, 0, 0])}`;
-  throw new RangeError(`nft ban ${JSON.stringify(prefixCidr)}: expected an IPv4 /24 or an IPv6 /64`);
+  const v4 = slash > 0 && (bits === "24" || bits === "32") ? parseIPv4(addr) : null;
+  if (v4) return bits === "24" ? `4 ${v4[0]}.${v4[1]}.${v4[2]}.0` : `h4 ${v4[0]}.${v4[1]}.${v4[2]}.${v4[3]}`;
+  const v6 = slash > 0 && (bits === "64" || bits === "128") ? parseIPv6(addr) : null;
+  if (v6) return bits === "64" ? `6 ${formatIPv6([v6[0]!, v6[1]!, v6[2]!, v6[3]!, 0, 0, 0, 0])}` : `h6 ${formatIPv6([...v6])}`;
+  throw new RangeError(`nft ban ${JSON.stringify(prefixCidr)}: expected an IPv4 /24 or /32, or an IPv6 /64 or /128`);
 }
 
 function _spawnError(path: string, err: unknown): FirewallError {
@@ -304,7 +309,7 @@ export interface FirewallSpec extends Omit<NftFirewallOptions, "now"> {
 
 export interface Firewall {
   /** Report one refused connection from `addr` (canonical address) at `nowMs`. */
-  onRefused(addr: string, nowMs: number): void;
+  onRefused(addr: string, nowMs: number, reason?: string): void;
   /** A reload changed the trusted networks (proxy_trusted): never ban those from now on. */
   setTrusted(trusted: string): void;
   stats(): Promise<FirewallStats & { tracked: number; spared: number }>;
@@ -317,8 +322,8 @@ export async function startFirewall(spec: FirewallSpec): Promise<Firewall> {
   const offenders = new Offenders({ refusals: spec.refusals, windowMs: spec.windowMs, banMs: spec.banMs, trusted: spec.trusted, maxKeys: 100_000 });
   const fw = await NftFirewall.open(spec);
   return {
-    onRefused(addr, nowMs) {
-      const prefix = offenders.refused(addr, nowMs);
+    onRefused(addr, nowMs, reason) {
+      const prefix = offenders.refused(addr, nowMs, reason);
       if (prefix !== null) fw.ban(prefix);
     },
     setTrusted: (trusted) => offenders.setTrusted(trusted),
