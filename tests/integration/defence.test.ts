@@ -157,6 +157,19 @@ describe("defence on loopback", () => {
     assert.ok(bits.every((b, i) => i === 0 || b >= bits[i - 1]!), bits.join());
   });
 
+  test("per-client escalation counts a reconnect-mode fetch once: the answering connection's own challenge is refunded", async () => {
+    await using srv = await testServer({ difficulty: 1, escalation_free_requests: 4, escalation_max_bits: 8, escalation_net_free_requests: 1000, challenge_rate: 1000, challenge_burst: 1000, max_outstanding: 1000 });
+    for (let i = 0; i < 4; i++) {
+      const r = await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 3000, mode: "reconnect" });
+      assert.equal(r.mode, "reconnect");
+    }
+    // Four fetches, eight challenges issued, four refunded: a count of 4, then this one makes 5 -> +1 bit
+    // (without the refund: 9 -> +2).
+    const x = await firstMessage(srv.port);
+    assert.equal((x.m.body as Challenge).bits, 2);
+    x.conn.end();
+  });
+
   test("defence off: no caps, no limits, fixed difficulty", async () => {
     await using srv = await testServer({ defence: "off", max_connections_per_addr: 1, challenge_rate: 0.01, challenge_burst: 1, difficulty: 3 });
     assert.equal(srv.defence.admission, null);

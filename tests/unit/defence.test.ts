@@ -246,6 +246,16 @@ describe("Escalation", () => {
     assert.equal(extras[8], 2, "9th: above 8");
     assert.equal(extras[63], 3, "capped");
   });
+  test("refund() takes one request back, never below zero, and ignores unknown keys", () => {
+    const e = new Escalation({ halfLifeMs: 1e12, freeRequests: 4, maxExtraBits: 8 });
+    for (let i = 0; i < 9; i++) e.hit("x", 0);
+    e.refund("x", 0);
+    assert.equal(e.hit("x", 0), 2, "9 - 1 + 1 = 9 requests: above 8");
+    for (let i = 0; i < 20; i++) e.refund("x", 0);
+    assert.equal(e.hit("x", 0), 0, "floored at zero");
+    e.refund("nobody", 0);
+    assert.equal(e.size, 1);
+  });
   test("the count decays with its half-life", () => {
     const e = new Escalation({ halfLifeMs: 1000, freeRequests: 4, maxExtraBits: 8 });
     for (let i = 0; i < 16; i++) e.hit("x", 0);
@@ -263,6 +273,20 @@ describe("AdaptivePolicy", () => {
     let most = 0;
     for (let t = 0; t < 300_000; t += 333) most = Math.max(most, p.bitsFor("198.51.100.7", t));
     assert.equal(most, 11);
+  });
+  test("the same NAT address in reconnect mode (two challenges per quote, one refunded on redemption) still pays at most +1 bit", () => {
+    const p = new AdaptivePolicy(controller(), esc(), netEsc());
+    let most = 0;
+    for (let t = 0; t < 300_000; t += 333) {
+      most = Math.max(most, p.bitsFor("198.51.100.7", t)); // the connection that reads the challenge
+      p.bitsFor("198.51.100.7", t + 100); // the connection that answers gets a challenge on open too
+      p.refund("198.51.100.7", t + 101); // ... refunded once it redeemed the earlier one
+    }
+    assert.equal(most, 11);
+    const noRefund = new AdaptivePolicy(controller(), esc(), netEsc());
+    let worst = 0;
+    for (let t = 0; t < 300_000; t += 333) worst = Math.max(worst, noRefund.bitsFor("198.51.100.7", t), noRefund.bitsFor("198.51.100.7", t + 100));
+    assert.equal(worst, 12, "without the refund the second challenge counted as a request (+2)");
   });
   test("an attacker spread over 64 addresses of one /24 pays as one: the network's count escalates", () => {
     const p = new AdaptivePolicy(controller(), esc(), netEsc());

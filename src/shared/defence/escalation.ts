@@ -43,6 +43,14 @@ export class Escalation {
     return this.extraFor(c.v);
   }
 
+  /** Take back one request of `key` (it was not a request after all); never below zero. */
+  refund(key: string, nowMs: number): void {
+    const c = this._map.get(key);
+    if (!c) return;
+    c.v = Math.max(0, c.v * 2 ** (-(nowMs - c.at) / this.spec.halfLifeMs) - 1);
+    c.at = nowMs;
+  }
+
   extraFor(count: number): number {
     if (count <= this.spec.freeRequests) return 0;
     return Math.min(this.spec.maxExtraBits, Math.ceil(Math.log2(count / this.spec.freeRequests)));

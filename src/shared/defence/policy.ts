@@ -27,4 +27,9 @@ export class AdaptivePolicy implements DifficultyPolicy {
     const netExtra = this._netEscalation ? this._netEscalation.hit(networkKey(addr), nowMs) : 0;
     return Math.min(32, this._controller.bits + Math.max(extra, netExtra));
   }
+
+  refund(addr: string, nowMs: number): void {
+    this._escalation?.refund(addr, nowMs);
+    this._netEscalation?.refund(networkKey(addr), nowMs);
+  }
 }

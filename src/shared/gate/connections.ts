@@ -222,6 +222,7 @@ export class GateConnections implements ConnHandler<Session> {
       // A redeemed challenge stops counting as outstanding; so does this connection's own one when the
       // client answered an earlier challenge (reconnect mode) instead.
       if (r.ok && adm) adm.settle(addr, solution.challenge.mac === s.issuedMac ? 1 : 2);
+      if (r.ok && solution.challenge.mac !== s.issuedMac) this._gate.policy.refund?.(addr, this._gate.now());
       if (s.phase !== Phase.Verifying) return; // closed (deadline or peer) meanwhile
       this._finish(s, r.frame, r.ok ? "served" : "rejected");
     };

@@ -8,6 +8,11 @@ import type { ErrorCode } from "../protocol/errors.ts";
 /** Chooses the difficulty of the next challenge for a client. */
 export interface DifficultyPolicy {
   bitsFor(addr: string, nowMs: number): number;
+  /**
+   * A client in reconnect mode redeemed an earlier challenge on a new connection, which was handed a
+   * challenge of its own on open: that second one was never a request, so it stops counting.
+   */
+  refund?(addr: string, nowMs: number): void;
 }
 
 /** A fixed difficulty (the foundation's policy; the adaptive controller implements the same interface). */
