@@ -167,6 +167,7 @@ function simulate(config: ServeConfig, atk: Attack): { ticks: Tick[]; changes: C
         served * (honest * (honestScaleS + 2 * waitS) + bot * (botSolveS + 2 * waitS) + flood * holdFloodS + spam * 2 * waitS),
       ),
       acceptsPerSec: served * (honest + bot + flood + spam),
+      challengesPerSec: served * (honest + bot + flood + spam),
       failedProofsPerSec: served * spam,
       validProofsPerSec: served * (honest + bot),
       loopDelayMs: waitS * 1000,

@@ -234,6 +234,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const loop = new LoopDelayMonitor().start();
   const sampler = new PressureSampler({
     accepted: () => stats.accepted,
+    challenges: () => stats.challenges,
     failedProofs: () => Object.values(stats.proofsFailed).reduce((a, b) => a + b, 0),
     validProofs: () => stats.proofsOk,
     openConnections: () => connections.openCount,

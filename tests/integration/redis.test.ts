@@ -9,7 +9,7 @@ const LIBRARIES = runtimeName() === "bun" ? (["bun", "ioredis"] as const) : (["i
 
 const TIMEOUT_MS = 200;
 const SPEC = { ratePerSec: 5, burst: 3 };
-const SAMPLE = { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25, bits: 10 };
+const SAMPLE = { openConnections: 1, acceptsPerSec: 2, challengesPerSec: 1.5, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25, bits: 10 };
 let _n = 0;
 
 /** A backend that records its events and closes itself at the end of the scope. */
@@ -258,16 +258,16 @@ for (const library of LIBRARIES) {
       await using b = await backend(redis.url, { library, keyPrefix });
       const ra = await a.pressure.exchange("a", SAMPLE, 300);
       assert.equal(ra.instances, 1);
-      assert.deepEqual(ra.aggregate, { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25 });
-      const rb = await b.pressure.exchange("b", { openConnections: 10, acceptsPerSec: 0.5, failedProofsPerSec: 0, validProofsPerSec: 1.25, loopDelayMs: 2, sourceSaturation: 0.5, bits: 14 }, 2000);
+      assert.deepEqual(ra.aggregate, { openConnections: 1, acceptsPerSec: 2, challengesPerSec: 1.5, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25 });
+      const rb = await b.pressure.exchange("b", { openConnections: 10, acceptsPerSec: 0.5, challengesPerSec: 0.5, failedProofsPerSec: 0, validProofsPerSec: 1.25, loopDelayMs: 2, sourceSaturation: 0.5, bits: 14 }, 2000);
       assert.equal(rb.instances, 2);
       assert.equal(rb.maxBits, 14);
-      assert.deepEqual(rb.aggregate, { openConnections: 11, acceptsPerSec: 2.5, failedProofsPerSec: 3, validProofsPerSec: 5.25, loopDelayMs: 5, sourceSaturation: 0.5 });
+      assert.deepEqual(rb.aggregate, { openConnections: 11, acceptsPerSec: 2.5, challengesPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 5.25, loopDelayMs: 5, sourceSaturation: 0.5 });
       await sleep(400); // a stops publishing: its sample expires
       const later = await b.pressure.exchange("b", { ...SAMPLE, bits: 8 }, 2000);
       assert.equal(later.instances, 1);
       assert.equal(later.maxBits, 8);
-      assert.deepEqual(later.aggregate, { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25 });
+      assert.deepEqual(later.aggregate, { openConnections: 1, acceptsPerSec: 2, challengesPerSec: 1.5, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25 });
     });
 
     test("a paused (slow) Redis: every call settles within the command timeout, not after the pause", async () => {
@@ -315,7 +315,7 @@ for (const library of LIBRARIES) {
       }
       await assert.rejects(async () => b.limiter.take("challenge", "a", SPEC, now), StoreUnavailableError);
       const p = await b.pressure.exchange("x", SAMPLE, 1000);
-      assert.deepEqual(p, { aggregate: { openConnections: 1, acceptsPerSec: 2, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25 }, maxBits: 10, instances: 1 });
+      assert.deepEqual(p, { aggregate: { openConnections: 1, acceptsPerSec: 2, challengesPerSec: 1.5, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25 }, maxBits: 10, instances: 1 });
       assert.equal(b.store.healthy(), false);
       assert.equal(b.store.ready(), false);
       assert.equal(b.count("down"), 1, "one down event per outage, not per command");

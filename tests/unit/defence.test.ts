@@ -128,10 +128,10 @@ describe("Admission", () => {
   });
 });
 
-const quiet: PressureSample = { openConnections: 0, acceptsPerSec: 0, failedProofsPerSec: 0, validProofsPerSec: 0, loopDelayMs: 0, sourceSaturation: 0 };
+const quiet: PressureSample = { openConnections: 0, acceptsPerSec: 0, challengesPerSec: 0, failedProofsPerSec: 0, validProofsPerSec: 0, loopDelayMs: 0, sourceSaturation: 0 };
 const thresholds = { validProofsPerSec: 100, loopDelayMs: 100 };
 /** Everything a flood that never solves can do: far over every connection threshold, loop swamped, no valid proof. */
-const flood: PressureSample = { openConnections: 50_000, acceptsPerSec: 20_000, failedProofsPerSec: 5_000, validProofsPerSec: 0, loopDelayMs: 2_000, sourceSaturation: 0 };
+const flood: PressureSample = { openConnections: 50_000, acceptsPerSec: 20_000, challengesPerSec: 20_000, failedProofsPerSec: 5_000, validProofsPerSec: 0, loopDelayMs: 2_000, sourceSaturation: 0 };
 
 describe("DifficultyController", () => {
   test("dormant at the floor on a quiet day", () => {
@@ -181,7 +181,7 @@ describe("DifficultyController", () => {
   test("each price signal can drive it: valid proofs, a loop swamped by solvers, a saturated quote source", () => {
     const cases: [PressureSample, string][] = [
       [{ ...quiet, validProofsPerSec: 200 }, "validProofsPerSec"],
-      [{ ...quiet, validProofsPerSec: 50, acceptsPerSec: 60, loopDelayMs: 400 }, "loopDelayMs"], // solving share 1
+      [{ ...quiet, validProofsPerSec: 50, acceptsPerSec: 60, challengesPerSec: 60, loopDelayMs: 400 }, "loopDelayMs"], // solving share 1
       [{ ...quiet, sourceSaturation: 1.5 }, "sourceSaturation"],
     ];
     for (const [s, driver] of cases) {
@@ -191,11 +191,17 @@ describe("DifficultyController", () => {
       assert.ok(c.bits > 1, driver);
     }
   });
-  test("solvingShare(): valid proofs per accept, two accepts per proof in reconnect mode", () => {
+  test("solvingShare(): valid proofs per challenge, two per proof in reconnect mode; refused connections do not dilute it", () => {
     assert.equal(solvingShare(quiet), 0);
-    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, acceptsPerSec: 20 }), 1);
-    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, acceptsPerSec: 2000 }), 0.01);
-    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, acceptsPerSec: 0 }), 1);
+    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, challengesPerSec: 20 }), 1);
+    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, challengesPerSec: 2000 }), 0.01);
+    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 10, challengesPerSec: 0 }), 1);
+    // A solving flood hidden behind 100,000 refused connects per second still reads as solvers.
+    assert.equal(solvingShare({ ...quiet, validProofsPerSec: 500, challengesPerSec: 1000, acceptsPerSec: 101_000 }), 1);
+    const c = new DifficultyController({ floor: 10, ceiling: 20, thresholds: { validProofsPerSec: 10_000, loopDelayMs: 100 } });
+    const swamped = { ...quiet, validProofsPerSec: 500, challengesPerSec: 1000, acceptsPerSec: 101_000, loopDelayMs: 400 };
+    c.update(swamped);
+    assert.equal(c.update(swamped).bits, 12, "the loop swamped by solvers raises the price despite the refused flood");
   });
   test("refuses bounds outside 0..32", () => {
     assert.throws(() => new DifficultyController({ floor: 5, ceiling: 40, thresholds }), RangeError);

@@ -21,6 +21,8 @@
 export interface PressureSample {
   readonly openConnections: number;
   readonly acceptsPerSec: number;
+  /** Challenges issued per second: accepted connections that were not refused. */
+  readonly challengesPerSec: number;
   readonly failedProofsPerSec: number;
   readonly validProofsPerSec: number;
   readonly loopDelayMs: number;
@@ -68,13 +70,15 @@ export interface ControllerStep {
 }
 
 /**
- * The share of accepted connections that brought a valid proof, in 0..1. A client in reconnect mode
+ * The share of challenged connections that brought a valid proof, in 0..1. A client in reconnect mode
  * opens two connections per proof (one for the challenge, one for the answer), hence the factor 2.
+ * Connections refused before a challenge (caps, buckets) do not count: they cost the loop little, and a
+ * cheap flood of them must not dilute the share of a solving flood.
  */
 export function solvingShare(s: PressureSample): number {
   if (s.validProofsPerSec <= 0) return 0;
-  if (s.acceptsPerSec <= 0) return 1;
-  return Math.min(1, (2 * s.validProofsPerSec) / s.acceptsPerSec);
+  if (s.challengesPerSec <= 0) return 1;
+  return Math.min(1, (2 * s.validProofsPerSec) / s.challengesPerSec);
 }
 
 /** Price pressure: the largest of the signals work can shed, each over its threshold. */

@@ -78,7 +78,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local mine = cjson.decode(ARGV[3])
 mine.exp = now + tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(mine))
-local agg = { openConnections = 0, acceptsPerSec = 0, failedProofsPerSec = 0, validProofsPerSec = 0,
+local agg = { openConnections = 0, acceptsPerSec = 0, challengesPerSec = 0, failedProofsPerSec = 0, validProofsPerSec = 0,
   loopDelayMs = 0, sourceSaturation = 0, maxBits = 0, instances = 0 }
 local last = mine.exp
 local all = redis.call('HGETALL', KEYS[1])
@@ -91,6 +91,7 @@ for i = 1, #all, 2 do
     agg.instances = agg.instances + 1
     agg.openConnections = agg.openConnections + (tonumber(s.openConnections) or 0)
     agg.acceptsPerSec = agg.acceptsPerSec + (tonumber(s.acceptsPerSec) or 0)
+    agg.challengesPerSec = agg.challengesPerSec + (tonumber(s.challengesPerSec) or 0)
     agg.failedProofsPerSec = agg.failedProofsPerSec + (tonumber(s.failedProofsPerSec) or 0)
     agg.validProofsPerSec = agg.validProofsPerSec + (tonumber(s.validProofsPerSec) or 0)
     agg.loopDelayMs = math.max(agg.loopDelayMs, tonumber(s.loopDelayMs) or 0)

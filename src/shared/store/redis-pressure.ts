@@ -15,8 +15,8 @@ const _PRESSURE = script(PRESSURE_LUA);
 
 /** The report of an instance on its own: what a board answers when it cannot reach the others. */
 export function soloPressure(s: Published): PressureReport {
-  const { openConnections, acceptsPerSec, failedProofsPerSec, validProofsPerSec, loopDelayMs, sourceSaturation } = s;
-  return { aggregate: { openConnections, acceptsPerSec, failedProofsPerSec, validProofsPerSec, loopDelayMs, sourceSaturation }, maxBits: s.bits, instances: 1 };
+  const { openConnections, acceptsPerSec, challengesPerSec, failedProofsPerSec, validProofsPerSec, loopDelayMs, sourceSaturation } = s;
+  return { aggregate: { openConnections, acceptsPerSec, challengesPerSec, failedProofsPerSec, validProofsPerSec, loopDelayMs, sourceSaturation }, maxBits: s.bits, instances: 1 };
 }
 
 export class RedisPressureBoard implements PressureBoard {
@@ -27,6 +27,7 @@ export class RedisPressureBoard implements PressureBoard {
     const json = JSON.stringify({
       openConnections: fin(sample.openConnections),
       acceptsPerSec: fin(sample.acceptsPerSec),
+      challengesPerSec: fin(sample.challengesPerSec),
       failedProofsPerSec: fin(sample.failedProofsPerSec),
       validProofsPerSec: fin(sample.validProofsPerSec),
       loopDelayMs: fin(sample.loopDelayMs),
