@@ -331,6 +331,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   metrics.bindLive({ storeUp: () => gate.store.healthy(), ready: () => readiness().ready, spentEntries: () => gate.store.size() });
   let http: HttpServer | null = null;
+  /** Releases what start-up built after the listener, each step even when one before it failed (the firewall's table included). */
+  const releaseRest = async () => {
+    const steps = [() => http?.stop(), () => store.close(), () => redis?.close(), () => gate.quotes.close?.(), () => firewall?.close()];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        log.warn("a shutdown step failed", { error: (err as Error).message });
+      }
+    }
+  };
   if (c.metrics_listen !== "") {
     const hp = parseHostPort(c.metrics_listen, "127.0.0.1");
     const app = createHttpApp({
@@ -363,6 +374,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       clearInterval(ticker);
       heap?.stop();
       loop.stop();
+      await connections.drain(0);
+      await releaseRest();
       throw new Error(`Cannot listen for metrics on ${c.metrics_listen}: ${(err as Error).message}`, { cause: err });
     }
   }
@@ -375,11 +388,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       await listener.stop();
       const forced = await connections.drain(c.shutdown_grace_ms);
       if (forced > 0) log.warn("closed connections still open after the shutdown grace period", { forced });
-      await http?.stop();
-      await store.close();
-      await redis?.close();
-      await gate.quotes.close?.();
-      await firewall?.close();
+      await releaseRest();
     })());
   return {
     host: listener.host,

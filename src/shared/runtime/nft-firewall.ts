@@ -71,7 +71,7 @@ export interface FirewallStats {
   readonly bans: number;
   /** Bans not written because the sets were full. */
   readonly skipped: number;
-  /** Bans lost because `nft` failed (see onError). */
+  /** `nft` runs that failed (see onError): bans lost, or counters not read (the last figure stays). */
   readonly failed: number;
 }
 
@@ -173,8 +173,13 @@ export class NftFirewall {
 
   async stats(): Promise<FirewallStats> {
     if (!this._closed) {
-      const out = await this._nft(["-j", "list", "chain", "inet", this._o.table, "input"]);
-      this._dropped = _sumCounters(out);
+      try {
+        this._dropped = _sumCounters(await this._nft(["-j", "list", "chain", "inet", this._o.table, "input"]));
+      } catch (err) {
+        // The last figure read stays (a scrape must not see counters drop to zero); the failure is counted.
+        this._failed++;
+        this._o.onError?.(err instanceof FirewallError ? err : new FirewallError("NFT_FAILED", String(err), { cause: err }));
+      }
     }
     const now = this._o.now();
     let entries = 0;

@@ -1,0 +1,31 @@
+/** A server whose start fails part-way releases what it had built: nothing is left open or listening. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { MemorySpentStore } from "../../src/shared/store/memory.ts";
+import { EmbeddedQuoteSource } from "../../src/shared/quotes/embedded.ts";
+import type { QuoteSource } from "../../src/shared/quotes/types.ts";
+import { testServer } from "../helpers/server.ts";
+
+describe("startServer() failing part-way", () => {
+  test("a taken metrics port: rejects naming it, and the store, the quote source and the main listener are released", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
+    const port = (taken.address() as net.AddressInfo).port;
+    const closed: string[] = [];
+    const store = new MemorySpentStore({ maxEntries: 1000 });
+    const storeClose = store.close.bind(store);
+    store.close = async () => {
+      closed.push("store");
+      await storeClose();
+    };
+    const embedded = new EmbeddedQuoteSource();
+    const quotes: QuoteSource = { name: "spy", next: () => embedded.next(), close: async () => void closed.push("quotes") };
+    try {
+      await assert.rejects(testServer({ metrics_listen: `127.0.0.1:${port}` }, { store, quotes }), /Cannot listen for metrics on 127\.0\.0\.1:\d+/);
+      assert.deepEqual(closed.sort(), ["quotes", "store"]);
+    } finally {
+      taken.close();
+    }
+  });
+});
