@@ -250,6 +250,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ticking = true;
     try {
       await tick();
+    } catch (err) {
+      // An observer or a quote source's saturation() that throws must not become an unhandled rejection
+      // (which ends the process on some runtimes), nor stop the next tick.
+      log.error("controller tick failed", { error: (err as Error)?.message ?? String(err) });
     } finally {
       ticking = false;
     }

@@ -95,7 +95,18 @@ describe("defence on loopback", () => {
     const c = srv.defence.controller!;
     const before = await firstMessage(srv.port);
     assert.equal((before.m.body as Challenge).window_ms, 5000, "at rest: the configured window");
-    before.conn.end();
+    // A client that got its challenge before the flood keeps its 5 s: it answers after 1.5 s, during the flood.
+    const early = before.m.body as Challenge;
+    const { encodeSolution } = await import("../../src/shared/protocol/messages.ts");
+    const { challengePrefix } = await import("../../src/shared/pow/challenge.ts");
+    const { encodeCounter } = await import("../../src/shared/pow/hashcash.ts");
+    const { bytesToHex } = await import("@noble/hashes/utils.js");
+    const answerLate = (async () => {
+      const { counter } = await referenceSolver.solve(challengePrefix(early), early.bits);
+      await new Promise((r) => setTimeout(r, 1500));
+      before.conn.write(encodeSolution({ challenge: early, counter: bytesToHex(encodeCounter(counter)) }));
+      return before.reader.next();
+    })();
     const end = performance.now() + 1200;
     let n = 0;
     while (performance.now() < end) {
@@ -118,6 +129,9 @@ describe("defence on loopback", () => {
     assert.equal(codeOf(closing), "TIMEOUT");
     assert.ok(lived < 1500, `closed after ${lived.toFixed(0)} ms`);
     during.conn.end();
+    const late = await answerLate;
+    assert.equal(late.type, MessageType.Quote, "the connection opened before the flood kept its 5 s window");
+    before.conn.end();
     await waitFor(() => srv.defence.windows!.tightness === 0, 4000, "windows loosen once the flood stops");
     const after = await firstMessage(srv.port);
     assert.equal((after.m.body as Challenge).window_ms, 5000);
@@ -142,6 +156,30 @@ describe("defence on loopback", () => {
     x.conn.end();
     const high = c.bits;
     await waitFor(() => c.bits < high, 4000, "decay by one bit after ten quiet ticks");
+  });
+
+  test("an observer that throws on a difficulty change does not stop the controller (no unhandled rejection)", async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown) => void rejections.push(e);
+    process.on("unhandledRejection", onRejection);
+    try {
+      let calls = 0;
+      await using srv = await testServer(
+        { ...OPEN, difficulty: 2, difficulty_max: 10, adaptive_tick_ms: 100, pressure_valid_proofs_per_s: 20 },
+        { observer: { difficultyChanged: (to: number) => void (to > 2 && calls++ >= 0 && (() => { throw new Error("observer broke"); })()) } },
+      );
+      const c = srv.defence.controller!;
+      const end = performance.now() + 4000;
+      while (performance.now() < end && c.bits === 2) await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 3000 });
+      const peak = c.bits;
+      assert.ok(peak > 2 && calls === 1, `rose to ${peak}; the observer threw`);
+      // Later ticks still run: the level decays, and the observer throws again.
+      await waitFor(() => c.bits < peak, 4000, "decay after the observer threw");
+      assert.ok(calls >= 2, `the observer threw ${calls} times and the controller went on`);
+      assert.deepEqual(rejections, []);
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
   });
 
   test("per-client escalation: an address that asks often gets harder puzzles", async () => {
