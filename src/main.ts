@@ -8,6 +8,9 @@ import { ConfigError } from "./shared/config/load.ts";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { COMMIT, VERSION, BUILD_DATE } from "./shared/version.ts";
 
+/** The subcommands, each with its own --help. */
+export const COMMANDS: ReadonlySet<string> = new Set(["serve", "fetch", "bench", "load", "healthcheck", "completion", "keygen", "version"]);
+
 export const MAIN_HELP = `Usage: wisdom <command> [options]
 
 A proof-of-work guarded quote server and its client.
@@ -102,7 +105,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`wisdom: ${err.message}\nRun 'wisdom ${cmd && !cmd.startsWith("-") ? `${cmd} ` : ""}--help' for usage.\n`);
+      // A pointer to the command's own help only for a command that has one; otherwise to the list of commands.
+      const known = cmd !== undefined && COMMANDS.has(cmd);
+      io.stderr(`wisdom: ${err.message}\nRun 'wisdom ${known ? `${cmd} ` : ""}--help' for usage.\n`);
       return EXIT.USAGE;
     }
     // The operator asked for something this host cannot do (firewall: nft without nft or CAP_NET_ADMIN):

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, envName, flagName, loadServeConfig } from "./shared/config/load.ts";
-import { CONFIG_DOCS, CONFIG_KEYS, SERVE_DEFAULTS, type ServeConfig } from "./shared/config/schema.ts";
+import { CONFIG_DOCS, CONFIG_KEYS, NUMERIC_KEYS, SERVE_DEFAULTS, type ServeConfig, ServeConfigSchema } from "./shared/config/schema.ts";
 import { loadSecrets, type Secrets } from "./shared/config/secrets.ts";
 import { GateConnections } from "./shared/gate/connections.ts";
 import { Gate } from "./shared/gate/gate.ts";
@@ -415,12 +415,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
+/** What a flag's value looks like in `serve --help`: from the key's name and schema. */
+export function flagPlaceholder(key: string): string {
+  const schema = (ServeConfigSchema.entries as Record<string, { type: string; wrapped?: { type: string }; options?: unknown[] }>)[key];
+  const base = schema?.type === "optional" ? schema.wrapped : schema;
+  if (base?.type === "picklist") return (base as unknown as { options: string[] }).options.join("|");
+  if (key === "listen" || key === "metrics_listen") return "HOST:PORT";
+  if (key.endsWith("_file")) return "FILE";
+  if (key === "store") return "URL";
+  if (key === "proxy_trusted") return "CIDRS";
+  if (key.endsWith("_ms")) return "MS";
+  if (NUMERIC_KEYS.has(key)) return "N";
+  return "NAME";
+}
+
 export function serveHelp(): string {
-  const rows = CONFIG_KEYS.map((k) => {
+  const flags = [["--config FILE", "YAML config file (also WISDOM_CONFIG)"]];
+  for (const k of CONFIG_KEYS) {
     const d = (SERVE_DEFAULTS as Record<string, unknown>)[k];
-    const flag = `  --${k.replaceAll("_", "-")}`;
-    return `${flag.padEnd(34)}${CONFIG_DOCS[k as keyof typeof CONFIG_DOCS]}${d === undefined ? "" : ` (default ${d})`}`;
-  });
+    flags.push([`--${k.replaceAll("_", "-")} ${flagPlaceholder(k)}`, `${CONFIG_DOCS[k as keyof typeof CONFIG_DOCS]}${d === undefined ? "" : ` (default ${d === "" ? '""' : d})`}`]);
+  }
+  flags.push(["-h, --help", "show this help"]);
+  const width = Math.max(...flags.map(([f]) => f!.length)) + 2;
+  const rows = flags.map(([f, doc]) => `  ${f!.padEnd(width)}${doc}`);
   return `Usage: wisdom serve [options]
 
 Run the proof-of-work guarded quote server.
@@ -428,9 +445,7 @@ Run the proof-of-work guarded quote server.
 Every option is also a YAML key in --config (snake_case) and a WISDOM_<KEY> environment variable.
 Precedence: defaults < config file < environment < flags.
 
-  --config FILE                     YAML config file (also WISDOM_CONFIG)
 ${rows.join("\n")}
-  -h, --help                        show this help
 
 Logs go to stderr. SIGINT or SIGTERM stops accepting, finishes in-flight handshakes, exits 0.
 `;

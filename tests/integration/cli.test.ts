@@ -49,7 +49,21 @@ describe("wisdom CLI in-process", () => {
     const r = await runCli(["frobnicate"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /Unknown command "frobnicate"/);
-    assert.match(r.stderr, /--help/);
+    assert.match(r.stderr, /Run 'wisdom --help' for usage/, "not to the help of a command that does not exist");
+    const bad = await runCli(["fetch", "--frobnicate"]);
+    assert.match(bad.stderr, /Run 'wisdom fetch --help' for usage/, "a known command's own help");
+  });
+  test("serve --help: every value flag shows what its value looks like, and the descriptions line up", async () => {
+    const r = await runCli(["serve", "--help"]);
+    assert.equal(r.code, 0);
+    const rows = r.stdout.split("\n").filter((l) => /^  -/.test(l));
+    assert.ok(rows.length > 40);
+    // Where the description starts: after the flag (and its value), at the first run of two spaces.
+    const starts = new Set(rows.map((l) => 2 + /^\S.*?\s{2,}/.exec(l.slice(2))![0].length));
+    assert.equal(starts.size, 1, `descriptions start in one column: ${[...starts].join(",")}`);
+    for (const [flag, value] of [["--listen", "HOST:PORT"], ["--difficulty", "N"], ["--first-byte-timeout-ms", "MS"], ["--log-format", "pretty|json"], ["--store", "URL"], ["--secret-file", "FILE"], ["--proxy-trusted", "CIDRS"], ["--firewall", "off|nft"]]) {
+      assert.ok(rows.some((l) => l.startsWith(`  ${flag} ${value} `)), `${flag} ${value}`);
+    }
   });
   test("keygen prints a fresh 43-character secret each time", async () => {
     const a = (await runCli(["keygen"])).stdout.trim();
