@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Gate } from "../../src/shared/gate/gate.ts";
+import { Gate, type Redemption } from "../../src/shared/gate/gate.ts";
 import { FixedDifficulty } from "../../src/shared/gate/types.ts";
 import { KeyRing } from "../../src/shared/pow/keys.ts";
 import { challengePrefix } from "../../src/shared/pow/challenge.ts";
@@ -43,11 +43,15 @@ describe("Gate quote frames", () => {
     assert.deepEqual(got.map((q) => q.quote), ["First.", "Second, with ünïcode.", "First.", "First.", "Second, with ünïcode.", "Third."]);
     assert.deepEqual(got.map((q) => q.author), ["A", "B", "A", "A", "B", "C"]);
   });
-  test("a source that returns something other than a quote object does not make redeem throw", () => {
-    const g = gateWith({ name: "broken", next: () => "a plain string" as unknown as Quote });
-    const ch = g.issue("127.0.0.1");
-    const counter = bytesToHex(encodeCounter(solve(challengePrefix(ch), ch.bits)));
-    assert.doesNotThrow(() => g.redeem({ challenge: ch, counter }, "127.0.0.1"));
+  test("a source that returns something other than a quote object gets INTERNAL, never a Quote frame (and no throw)", () => {
+    for (const bad of ["a plain string", null, 42, {}, { text: 1, author: "A", source: "s" }, { text: "T", author: null, source: "s" }, { text: "T", author: "A" }]) {
+      const g = gateWith({ name: "broken", next: () => bad as unknown as Quote });
+      const ch = g.issue("127.0.0.1");
+      const counter = bytesToHex(encodeCounter(solve(challengePrefix(ch), ch.bits)));
+      const r = g.redeem({ challenge: ch, counter }, "127.0.0.1") as Redemption;
+      assert.equal(r.ok, false, JSON.stringify(bad));
+      assert.equal((r as { code: string }).code, "INTERNAL", JSON.stringify(bad));
+    }
   });
   test("a quote too long for a frame is INTERNAL, every time (a failed encoding is not kept)", () => {
     const long: Quote = { text: "x".repeat(5000), author: "L", source: "embedded" };

@@ -122,15 +122,17 @@ export class Gate {
    * objects again and again, so most handshakes skip JSON and UTF-8 encoding of the quote.
    */
   private _quote(q: Quote): Redemption {
-    const keep = typeof q === "object" && q !== null; // a source that breaks its type must not make this throw
-    let frame = keep ? this._frames.get(q) : undefined;
+    let frame = typeof q === "object" && q !== null ? this._frames.get(q) : undefined;
     if (frame === undefined) {
+      // A source that breaks its type (a library user's, a plugin) gets INTERNAL, never a Quote frame the
+      // client cannot decode (a string used to be sent as "{}" with ok: true).
+      if (typeof q !== "object" || q === null || typeof q.text !== "string" || typeof q.author !== "string" || typeof q.source !== "string") return this._noQuote();
       try {
         frame = encodeQuote({ quote: q.text, author: q.author, source: q.source });
       } catch {
         return this._noQuote();
       }
-      if (keep) this._frames.set(q, frame);
+      this._frames.set(q, frame);
     }
     this.observer.quoteServed?.(q.source);
     return { ok: true, frame };
