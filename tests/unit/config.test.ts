@@ -14,6 +14,19 @@ const problems = (f: () => unknown): string[] => {
   assert.fail("expected a ConfigError");
 };
 
+describe("store URLs", () => {
+  test("a URL the Redis store would refuse at start is a configuration problem naming the key (exit 2, not 1)", () => {
+    for (const [url, why] of [["redis://u:p@h:6379/0", /credentials/], ["redis://h:70000/0", /port|not a URL/], ["redis://h:6379/123", /database/], ["redis://h:6379/0?tls=1", /query/], ["rediss://h/0", /memory or redis:/], ["memcache", /memory or redis:/]] as const) {
+      const p = problems(() => loadServeConfig({ env: { WISDOM_STORE: url }, flags: {} }));
+      assert.ok(p.some((x) => /store/.test(x) && why.test(x)), `${url}: ${p.join("; ")}`);
+      assert.ok(!p.some((x) => x.includes("u:p@")), "the credentials are not echoed");
+    }
+  });
+  test("good URLs and memory pass", () => {
+    for (const url of ["memory", "redis://h", "redis://10.0.0.5:6379/0", "redis://[::1]:6380/3"]) assert.equal(loadServeConfig({ env: { WISDOM_STORE: url }, flags: {} }).config.store, url);
+  });
+});
+
 describe("loadServeConfig() precedence: defaults < file < env < flags", () => {
   test("defaults alone", () => {
     assert.deepEqual(loadServeConfig({ env: {}, flags: {} }).config, SERVE_DEFAULTS);

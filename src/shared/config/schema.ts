@@ -7,7 +7,8 @@ import * as v from "valibot";
 import { parseHostPort } from "../net/address.ts";
 import { CidrList } from "../net/cidr.ts";
 import { QuoteSourcesSchema } from "../quotes/spec.ts";
-import { int, num, parsedBy } from "./checks.ts";
+import { parseRedisUrl } from "../store/redis-url.ts";
+import { int, num, parsedBy, parsedWith } from "./checks.ts";
 
 const onOff = v.picklist(["on", "off"]);
 const hostPort = parsedBy(parseHostPort, "expected HOST:PORT, [IPV6]:PORT or :PORT");
@@ -43,7 +44,12 @@ export const ServeConfigSchema = v.strictObject({
   key_id: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/, "1 to 32 of A-Z a-z 0-9 . _ -"))),
 
   /** Spent-proof and rate-limit store: "memory" (this process) or "redis://HOST:PORT/DB" (shared by instances). */
-  store: v.union([v.literal("memory"), v.pipe(v.string(), v.regex(/^redis:\/\/[^\s/]+(\/\d+)?$/, "expected memory or redis://HOST:PORT/DB"))]),
+  // The same parser the store uses at start, so a URL it would refuse is a configuration error (exit 2).
+  store: parsedWith((s) => {
+    if (s === "memory") return;
+    if (!s.startsWith("redis://")) throw new TypeError("expected memory or redis://HOST:PORT/DB");
+    parseRedisUrl(s);
+  }),
   /** What to do when the shared store is down: refuse proofs (and /readyz 503), or fall back to memory. */
   store_failure: v.picklist(["fail-closed", "fail-open"]),
   /** Deadline of each store command, ms. */
