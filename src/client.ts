@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { FetchError, type FetchErrorCode } from "./shared/client/errors.ts";
 import { type AnswerMode, fetchQuote, type FetchResult, type SolverLike } from "./shared/client/fetch.ts";
+import { progressLine } from "./shared/client/progress.ts";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { parseHostPort } from "./shared/net/address.ts";
 import { pickTransport } from "./shared/transport/index.ts";
@@ -102,10 +103,6 @@ export function parseFetchArgs(argv: string[]): FetchArgs | "help" {
   };
 }
 
-function fmtRate(hps: number): string {
-  return hps >= 1e6 ? `${(hps / 1e6).toFixed(1)} M/s` : `${(hps / 1e3).toFixed(0)} k/s`;
-}
-
 /** `wisdom fetch`: returns the exit code. `solver` may be injected (tests, library). */
 export async function runFetch(argv: string[], io: Io, injected?: SolverLike): Promise<number> {
   const a = parseFetchArgs(argv);
@@ -130,11 +127,10 @@ export async function runFetch(argv: string[], io: Io, injected?: SolverLike): P
           progressIntervalMs: 250,
           onProgress: showProgress
             ? ({ attempts, elapsedMs, bits }) => {
-                const rate = elapsedMs > 0 ? (attempts / elapsedMs) * 1000 : 0;
-                const left = rate > 0 ? Math.max(0, 2 ** bits - attempts) / rate : 0;
-                if (elapsedMs < 1000 && left < 1) return; // short solves show nothing
+                const line = progressLine({ attempts, elapsedMs, bits });
+                if (line === null) return; // short solves show nothing
                 progressShown = true;
-                io.stderr(`\r\x1b[Ksolving ${bits}-bit puzzle: ${(attempts / 1e6).toFixed(1)}M attempts, ${fmtRate(rate)}, ~${left.toFixed(1)} s left`);
+                io.stderr(`\r\x1b[K${line}`);
               }
             : undefined,
           onRetry: a.json || a.quiet ? undefined : ({ code, waitMs }) => io.stderr(`server said ${code}; retrying in ${(waitMs / 1000).toFixed(1)} s\n`),
