@@ -8,6 +8,7 @@
  * @module
  */
 import { fetchQuote as fetchWith, type AnswerMode, type FetchResult, type SolverLike } from "./shared/client/fetch.ts";
+import { validateServeConfig } from "./shared/config/load.ts";
 import { SERVE_DEFAULTS, type ServeConfig } from "./shared/config/schema.ts";
 import { parseHostPort } from "./shared/net/address.ts";
 import { challengePrefix, mintChallenge, NONCE_BYTES, verifySolution, type Verdict } from "./shared/pow/challenge.ts";
@@ -28,6 +29,7 @@ export { FrameDecoder, encodeFrame, MessageType } from "./shared/protocol/frame.
 export { decodeMessage, encodeChallenge, encodeError, encodeQuote, encodeSolution } from "./shared/protocol/messages.ts";
 export { ProtocolError, ERROR_CODES, type ErrorCode } from "./shared/protocol/errors.ts";
 export { SERVE_DEFAULTS };
+export { ConfigError } from "./shared/config/load.ts";
 
 export interface FetchQuoteOptions {
   /** Overall deadline in ms, retries included (default 30000). */
@@ -78,9 +80,11 @@ function keysFrom(o: { secret?: string | Uint8Array; keys?: readonly KeySpec[] }
 }
 
 /** Run the server. Close it with `await server.close()` (or `await using`). */
-export function serve(options: ServeOptions): Promise<RunningServer> {
+export async function serve(options: ServeOptions): Promise<RunningServer> {
+  // The same checks as `wisdom serve`: a bad value is a ConfigError here, not a throw in every connection.
+  const config = validateServeConfig({ ...SERVE_DEFAULTS, listen: "127.0.0.1:7077", metrics_listen: "", log_level: "silent", ...options.config }, "serve() options");
   return startServer({
-    config: { ...SERVE_DEFAULTS, listen: "127.0.0.1:7077", metrics_listen: "", log_level: "silent", ...options.config },
+    config,
     keys: keysFrom(options),
     quotes: options.quotes,
     store: options.store,

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { challengePrefix, encodeCounter, fetchQuote, FetchError, PowGate, serve } from "../../src/mod.ts";
+import { challengePrefix, ConfigError, encodeCounter, fetchQuote, FetchError, PowGate, serve } from "../../src/mod.ts";
 import { solveReference } from "../../src/shared/pow/hashcash.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
 import { signal } from "../helpers/cli.ts";
@@ -66,5 +66,16 @@ describe("library API", () => {
     } finally {
       signal(server.child, "SIGKILL");
     }
+  });
+});
+
+describe("serve() validates its configuration like wisdom serve", () => {
+  test("a bad value rejects with a ConfigError naming the key, before anything listens", async () => {
+    await assert.rejects(serve({ secret: "library-secret-0123456789", config: { defence: "off", difficulty: 40 } }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.ok(e.problems.some((p) => p.startsWith("difficulty (from serve() options)")), e.problems.join("; "));
+      return true;
+    });
+    await assert.rejects(serve({ secret: "library-secret-0123456789", config: { listen: "127.0.0.1:0", difficulty: 30, difficulty_max: 24 } as never }), ConfigError);
   });
 });

@@ -86,17 +86,34 @@ export function loadServeConfig(input: LoadInput): Loaded {
     if (val !== undefined) layer("flag", key, val);
   }
 
+  const config = _validate(raw, (top) => (origins[top] ? describe(origins[top]!, top, input.file?.path) : input.file?.path ?? "config"), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config: config!, origins };
+}
+
+/**
+ * Validate a whole configuration given in code (the library's `serve()`): the same schema and cross-key
+ * rules as `wisdom serve`. Throws ConfigError listing every problem, each naming `origin`.
+ */
+export function validateServeConfig(raw: Record<string, unknown>, origin = "options"): ServeConfig {
+  const problems: string[] = [];
+  const config = _validate(raw, () => origin, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config!;
+}
+
+function _validate(raw: Record<string, unknown>, from: (topKey: string) => string, problems: string[]): ServeConfig | null {
   const result = v.safeParse(ServeConfigSchema, raw);
   if (!result.success) {
     for (const issue of result.issues) {
       const path = v.getDotPath(issue) ?? "(root)";
       const top = path.split(".")[0]!;
-      const from = origins[top] ? describe(origins[top]!, top, input.file?.path) : input.file?.path ?? "config";
       const message = issue.kind === "schema" && issue.type === "strict_object" ? `unknown key` : issue.message;
-      problems.push(`${path} (from ${from}): ${message}`);
+      problems.push(`${path} (from ${from(top)}): ${message}`);
     }
+    return null;
   }
-  if (result.success) {
+  {
     const c = result.output;
     if (c.first_byte_timeout_ms > c.handshake_timeout_ms) {
       problems.push(`first_byte_timeout_ms (${c.first_byte_timeout_ms}) must not exceed handshake_timeout_ms (${c.handshake_timeout_ms})`);
@@ -107,7 +124,6 @@ export function loadServeConfig(input: LoadInput): Loaded {
     if (c.handshake_timeout_ms > c.challenge_ttl_ms) {
       problems.push(`handshake_timeout_ms (${c.handshake_timeout_ms}) must not exceed challenge_ttl_ms (${c.challenge_ttl_ms})`);
     }
+    return c;
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { config: (result as { output: ServeConfig }).output, origins };
 }
