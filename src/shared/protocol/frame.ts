@@ -3,7 +3,7 @@
  *
  *   offset 0  u8      protocol version (1)
  *   offset 1  u8      message type (1 Challenge, 2 Solution, 3 Quote, 4 Error)
- *   offset 2  u16 BE  payload length in bytes (at most MAX_PAYLOAD)
+ *   offset 2  u16 BE  payload length in bytes (at most the decoder's limit: MAX_PAYLOAD by default)
  *   offset 4  ...     payload: UTF-8 JSON object
  *
  * The length is checked from the header before any payload byte is buffered. Pure code over bytes.
@@ -13,7 +13,10 @@ import { ProtocolError } from "./errors.ts";
 
 export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 4;
-/** Hard maximum payload size; larger frames are refused from their header. */
+/**
+ * The default payload limit; larger frames are refused from their header. A server may raise it up to
+ * the u16 length field's 65535 (`max_frame_bytes`); clients use the default.
+ */
 export const MAX_PAYLOAD = 4096;
 
 export const MessageType = { Challenge: 1, Solution: 2, Quote: 3, Error: 4 } as const;
@@ -27,7 +30,7 @@ export function messageTypeName(t: number): string {
   return TYPE_NAMES[t] ?? `unknown(${t})`;
 }
 
-/** One decoded frame: its type and raw payload bytes (a view, valid until the next push). */
+/** One decoded frame: its type and its payload bytes (a copy: it stays valid after later pushes). */
 export interface Frame {
   readonly type: MessageType;
   readonly payload: Uint8Array;

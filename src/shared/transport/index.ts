@@ -1,5 +1,7 @@
 /**
- * Picks the transport for the runtime we run on. The only place outside the adapters that asks which runtime this is.
+ * Picks the transport for the runtime we run on, and names the runtime. Runtime globals are used by the
+ * adapters here, by runtime/ (FFI, Redis client, heap, descriptors, nft) and, to pick the faster WASM
+ * build, by solver/kernel-wasm.ts (from the user agent, no global).
  * @module
  */
 import type { Transport } from "./types.ts";
