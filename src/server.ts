@@ -199,11 +199,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
     acceptFailuresLogged = acceptFailures;
   };
+  let http: HttpServer | null = null;
+  /** Releases what start-up built besides the listener, each step even when one before it failed (the firewall's table included). */
+  const releaseRest = async () => {
+    const steps = [() => http?.stop(), () => store.close(), () => redis?.close(), () => gate.quotes.close?.(), () => firewall?.close()];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        log.warn("a shutdown step failed", { error: (err as Error).message });
+      }
+    }
+  };
   let listener: Listener;
   try {
     listener = await transport.listen({ host, port, onAcceptError }, connections);
   } catch (err) {
-    await store.close();
+    await releaseRest();
     throw new Error(`Cannot listen on ${formatHostPort(host, port)}: ${(err as Error).message}`, { cause: err });
   }
   if (c.firewall === "nft") {
@@ -334,18 +346,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return { ready: reasons.length === 0, reasons };
   };
   metrics.bindLive({ storeUp: () => gate.store.healthy(), ready: () => readiness().ready, spentEntries: () => gate.store.size() });
-  let http: HttpServer | null = null;
-  /** Releases what start-up built after the listener, each step even when one before it failed (the firewall's table included). */
-  const releaseRest = async () => {
-    const steps = [() => http?.stop(), () => store.close(), () => redis?.close(), () => gate.quotes.close?.(), () => firewall?.close()];
-    for (const step of steps) {
-      try {
-        await step();
-      } catch (err) {
-        log.warn("a shutdown step failed", { error: (err as Error).message });
-      }
-    }
-  };
   if (c.metrics_listen !== "") {
     const hp = parseHostPort(c.metrics_listen, "127.0.0.1");
     const app = createHttpApp({

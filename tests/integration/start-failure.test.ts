@@ -28,4 +28,25 @@ describe("startServer() failing part-way", () => {
       taken.close();
     }
   });
+
+  test("a taken main port: rejects naming it, and the store and the quote source are released", async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
+    const port = (taken.address() as net.AddressInfo).port;
+    const closed: string[] = [];
+    const store = new MemorySpentStore({ maxEntries: 1000 });
+    const storeClose = store.close.bind(store);
+    store.close = async () => {
+      closed.push("store");
+      await storeClose();
+    };
+    const embedded = new EmbeddedQuoteSource();
+    const quotes: QuoteSource = { name: "spy", next: () => embedded.next(), close: async () => void closed.push("quotes") };
+    try {
+      await assert.rejects(testServer({ listen: `127.0.0.1:${port}` }, { store, quotes }), /Cannot listen on 127\.0\.0\.1:\d+/);
+      assert.deepEqual(closed.sort(), ["quotes", "store"]);
+    } finally {
+      taken.close();
+    }
+  });
 });
