@@ -131,6 +131,29 @@ for (const t of transports) {
       }
     });
 
+    test("bytes after the Solution are ignored however TCP splits them: in the same write, or 20 ms later, the answer is the Quote", async () => {
+      await using srv = await testServer({}, { transport: t });
+      const junk = new Uint8Array([0xde, 0xad, 0xbe, 0xef, 9, 9, 9]);
+      for (const split of [false, true]) {
+        const { conn, reader, ch } = await challengeOn(t, srv.port);
+        const sol = encodeSolution({ challenge: ch, counter: solve(ch) });
+        if (split) {
+          conn.write(sol);
+          await new Promise((r) => setTimeout(r, 20));
+          conn.write(junk);
+        } else {
+          const both = new Uint8Array(sol.length + junk.length);
+          both.set(sol);
+          both.set(junk, sol.length);
+          conn.write(both);
+        }
+        const m = await reader.next();
+        assert.equal(m.type, MessageType.Quote, `split=${split}: ${JSON.stringify(m)}`);
+        conn.end();
+      }
+      assert.equal(srv.stats.proofsOk, 2);
+    });
+
     test("a client that half-closes in the middle of a Solution frame is answered BAD_FRAME and closed at once", async () => {
       await using srv = await testServer({}, { transport: t });
       const t0 = performance.now();

@@ -25,6 +25,19 @@ describe("encodeFrame()", () => {
 });
 
 describe("FrameDecoder", () => {
+  test("push(chunk, 1) returns the first frame and ignores what follows it, junk included, whichever way it is split", () => {
+    const a = encodeFrame(MessageType.Solution, new Uint8Array([1, 2, 3]));
+    const junk = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
+    const whole = new Uint8Array([...a, ...junk, ...a]);
+    for (let cut = 0; cut <= whole.length; cut++) {
+      const d = new FrameDecoder();
+      const got = [...d.push(whole.subarray(0, cut), 1)];
+      if (got.length === 0) got.push(...d.push(whole.subarray(cut), 1));
+      assert.equal(got.length, 1, `cut ${cut}`);
+      assert.deepEqual([...got[0]!.payload], [1, 2, 3], `cut ${cut}`);
+    }
+    assert.throws(() => new FrameDecoder().push(whole), /version|type|Cannot decode/i, "without the limit the junk is refused");
+  });
   test("decodes one frame", () => {
     const d = new FrameDecoder();
     const out = d.push(encodeFrame(MessageType.Solution, enc.encode("abc")));

@@ -42,3 +42,20 @@ describe("decodeMessage()", () => {
     assert.deepEqual(decodeMessage(fr!).body, { quote: "Γνῶθι σεαυτόν", author: "Delphi" });
   });
 });
+
+describe("Solution field ranges (docs/PROTOCOL.md, Frames)", () => {
+  const ch = { v: 1, alg: "sha256-hashcash", bits: 12, iat: 1, exp: 2, nonce: "00".repeat(16), addr: "203.0.113.7", kid: "k1", mac: "00".repeat(32) };
+  const solution = (over: Record<string, unknown>) => frame(MessageType.Solution, JSON.stringify({ challenge: { ...ch, ...over }, counter: "0000000000000334" }));
+  test("bits outside 0..255, iat or exp outside 0..2^53-1, and a malformed window_ms are BAD_FRAME", () => {
+    for (const over of [{ bits: -1 }, { bits: 268 }, { bits: 1.5 }, { bits: "12" }, { iat: 2 ** 53 }, { exp: -1 }, { window_ms: "5000" }, { window_ms: -1 }]) {
+      assert.throws(() => decodeMessage(solution(over)), isBad, JSON.stringify(over));
+    }
+    // 1e400 is not even a finite number in JSON.parse: the same answer.
+    assert.throws(() => decodeMessage(frame(MessageType.Solution, `{"challenge":${JSON.stringify(ch).replace('"bits":12', '"bits":1e400')},"counter":"0000000000000334"}`)), isBad);
+  });
+  test("bits 33..255 and any window_ms integer decode (the gate answers UNSUPPORTED_PUZZLE, or ignores the window)", () => {
+    for (const over of [{ bits: 33 }, { bits: 255 }, { window_ms: 0 }, { window_ms: 2 ** 53 - 1 }, { iat: 2 ** 53 - 1 }]) {
+      assert.equal(decodeMessage(solution(over)).type, MessageType.Solution, JSON.stringify(over));
+    }
+  });
+});

@@ -187,7 +187,7 @@ export class GateConnections implements ConnHandler<Session> {
     s.decoder ??= new FrameDecoder(this._gate.settings.maxPayload);
     let frames;
     try {
-      frames = s.decoder.push(chunk);
+      frames = s.decoder.push(chunk, 1); // one Solution per connection: what follows it is ignored, however TCP splits it
     } catch (err) {
       const code: ErrorCode = err instanceof ProtocolError ? err.code : "BAD_FRAME";
       this._gate.observer.frameRejected?.(code);

@@ -86,8 +86,13 @@ export class FrameDecoder {
     return this._len;
   }
 
-  /** Feed bytes; returns every frame completed by them (possibly none). Throws ProtocolError on bad input. */
-  push(chunk: Uint8Array): Frame[] {
+  /**
+   * Feed bytes; returns every frame completed by them (possibly none), at most `maxFrames`: once that
+   * many are out, the rest of the chunk is not looked at (a server that takes one Solution per
+   * connection passes 1, so bytes after it are ignored however TCP split them). Throws ProtocolError on
+   * bad input before that point.
+   */
+  push(chunk: Uint8Array, maxFrames = Infinity): Frame[] {
     const frames: Frame[] = [];
     let off = 0;
     if (this._len > 0) {
@@ -107,9 +112,10 @@ export class FrameDecoder {
       if (this._len < need) return frames;
       frames.push({ type: this._buf[1] as MessageType, payload: this._buf.slice(HEADER_BYTES, need) });
       this._len = 0;
+      if (frames.length >= maxFrames) return frames;
     }
     // Whole frames straight from the chunk, without copying into the buffer.
-    while (chunk.length - off >= HEADER_BYTES) {
+    while (frames.length < maxFrames && chunk.length - off >= HEADER_BYTES) {
       const len = checkHeader(chunk[off]!, chunk[off + 1]!, (chunk[off + 2]! << 8) | chunk[off + 3]!, this.maxPayload);
       if (chunk.length - off < HEADER_BYTES + len) break;
       const start = off + HEADER_BYTES;
@@ -117,7 +123,7 @@ export class FrameDecoder {
       off = start + len;
     }
     const rest = chunk.length - off;
-    if (rest > 0) {
+    if (rest > 0 && frames.length < maxFrames) {
       this._checkPartial(chunk, off, rest);
       this._reserve(rest);
       this._buf.set(chunk.subarray(off), 0);
