@@ -7,46 +7,33 @@ import { EmbeddedQuoteSource } from "../../src/shared/quotes/embedded.ts";
 import type { QuoteSource } from "../../src/shared/quotes/types.ts";
 import { testServer } from "../helpers/server.ts";
 
+/** A port held by another listener, a store and a quote source that record being closed. */
+async function setup() {
+  const taken = net.createServer();
+  await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
+  const port = (taken.address() as net.AddressInfo).port;
+  const closed: string[] = [];
+  const store = new MemorySpentStore({ maxEntries: 1000 });
+  const storeClose = store.close.bind(store);
+  store.close = async () => {
+    closed.push("store");
+    await storeClose();
+  };
+  const embedded = new EmbeddedQuoteSource();
+  const quotes: QuoteSource = { name: "spy", next: () => embedded.next(), close: async () => void closed.push("quotes") };
+  return { port, closed, extra: { store, quotes }, [Symbol.dispose]: () => void taken.close() };
+}
+
 describe("startServer() failing part-way", () => {
   test("a taken metrics port: rejects naming it, and the store, the quote source and the main listener are released", async () => {
-    const taken = net.createServer();
-    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
-    const port = (taken.address() as net.AddressInfo).port;
-    const closed: string[] = [];
-    const store = new MemorySpentStore({ maxEntries: 1000 });
-    const storeClose = store.close.bind(store);
-    store.close = async () => {
-      closed.push("store");
-      await storeClose();
-    };
-    const embedded = new EmbeddedQuoteSource();
-    const quotes: QuoteSource = { name: "spy", next: () => embedded.next(), close: async () => void closed.push("quotes") };
-    try {
-      await assert.rejects(testServer({ metrics_listen: `127.0.0.1:${port}` }, { store, quotes }), /Cannot listen for metrics on 127\.0\.0\.1:\d+/);
-      assert.deepEqual(closed.sort(), ["quotes", "store"]);
-    } finally {
-      taken.close();
-    }
+    using s = await setup();
+    await assert.rejects(testServer({ metrics_listen: `127.0.0.1:${s.port}` }, s.extra), /Cannot listen for metrics on 127\.0\.0\.1:\d+/);
+    assert.deepEqual(s.closed.sort(), ["quotes", "store"]);
   });
 
   test("a taken main port: rejects naming it, and the store and the quote source are released", async () => {
-    const taken = net.createServer();
-    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
-    const port = (taken.address() as net.AddressInfo).port;
-    const closed: string[] = [];
-    const store = new MemorySpentStore({ maxEntries: 1000 });
-    const storeClose = store.close.bind(store);
-    store.close = async () => {
-      closed.push("store");
-      await storeClose();
-    };
-    const embedded = new EmbeddedQuoteSource();
-    const quotes: QuoteSource = { name: "spy", next: () => embedded.next(), close: async () => void closed.push("quotes") };
-    try {
-      await assert.rejects(testServer({ listen: `127.0.0.1:${port}` }, { store, quotes }), /Cannot listen on 127\.0\.0\.1:\d+/);
-      assert.deepEqual(closed.sort(), ["quotes", "store"]);
-    } finally {
-      taken.close();
-    }
+    using s = await setup();
+    await assert.rejects(testServer({ listen: `127.0.0.1:${s.port}` }, s.extra), /Cannot listen on 127\.0\.0\.1:\d+/);
+    assert.deepEqual(s.closed.sort(), ["quotes", "store"]);
   });
 });
