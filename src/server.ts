@@ -229,9 +229,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     } catch (err) {
       await listener.stop();
-      await store.close();
-      await redis?.close();
-      await gate.quotes.close?.();
+      await releaseRest();
       throw err;
     }
     metrics.bindFirewall(() => firewall!.stats());
