@@ -50,18 +50,26 @@ const timer = setInterval(() => {
   if (r !== null) samples.push({ min: (Date.now() - t0) / 60_000, rss: r });
 }, 10_000);
 
-const load = spawn(process.execPath, [main, "load", `127.0.0.1:${port}`, "--profile", "legit", "--rate", rate, "--rest", "0", "--duration", String(minutes * 60), "--legit-timeout", "10", "--json"], {
-  cwd: root,
-  stdio: ["ignore", "pipe", "inherit"],
-});
-let out = "";
-load.stdout!.on("data", (d) => (out += d));
-await new Promise<void>((r) => load.on("exit", () => r()));
+// `wisdom load` runs at most 600 s at a time: back-to-back segments (a second or so between them).
+const reports: Record<string, unknown>[] = [];
+for (let left = minutes * 60; left > 0; left -= 600) {
+  const seconds = Math.min(600, left);
+  const load = spawn(process.execPath, [main, "load", `127.0.0.1:${port}`, "--profile", "legit", "--rate", rate, "--rest", "0", "--duration", String(seconds), "--legit-timeout", "10", "--json"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  load.stdout!.on("data", (d) => (out += d));
+  const code = await new Promise<number | null>((r) => load.on("exit", (c) => r(c)));
+  if (code !== 0) throw new Error(`wisdom load exited ${code}`);
+  reports.push(JSON.parse(out) as Record<string, unknown>);
+}
 clearInterval(timer);
 server.kill("SIGTERM");
 await new Promise<void>((r) => server.on("exit", () => r()));
 
-const report = JSON.parse(out || "{}") as Record<string, unknown>;
+const sum = (k: string) => reports.reduce((a, r) => a + (typeof r[k] === "number" ? (r[k] as number) : 0), 0);
+const report = { legit_ok: sum("legit_ok"), legit_failed: sum("legit_failed") };
 const after = samples.filter((s) => s.min >= warmupMin);
 // Least-squares slope of RSS over minutes after the warm-up, in MB per 10 minutes.
 const n = after.length;
