@@ -154,6 +154,27 @@ for (const t of transports) {
       assert.equal(srv.stats.proofsOk, 2);
     });
 
+    test("an attacker packing two valid Solutions into one write gets one quote: the second is ignored, not redeemed", async () => {
+      await using srv = await testServer({}, { transport: t });
+      const first = await challengeOn(t, srv.port);
+      const other = await challengeOn(t, srv.port); // a second challenge, solved too
+      const a = encodeSolution({ challenge: first.ch, counter: solve(first.ch) });
+      const b = encodeSolution({ challenge: other.ch, counter: solve(other.ch) });
+      const both = new Uint8Array(a.length + b.length);
+      both.set(a);
+      both.set(b, a.length);
+      first.conn.write(both);
+      assert.equal((await first.reader.next()).type, MessageType.Quote);
+      await waitFor(() => srv.connections.openCount <= 1, 2000, "the first connection closed after its one answer");
+      assert.equal(srv.stats.proofsOk, 1, "only the first Solution was redeemed");
+      // The second challenge was never spent: it still redeems once on its own connection.
+      other.conn.write(b);
+      assert.equal((await other.reader.next()).type, MessageType.Quote);
+      assert.equal(srv.stats.proofsOk, 2);
+      first.conn.end();
+      other.conn.end();
+    });
+
     test("a client that half-closes in the middle of a Solution frame is answered BAD_FRAME and closed at once", async () => {
       await using srv = await testServer({}, { transport: t });
       const t0 = performance.now();
