@@ -19,7 +19,7 @@ export interface Mutation {
 }
 
 /** Unit tests plus the gate and defence integration suites: fast (10-20 s on Bun) and wide. */
-export const DEFAULT_TESTS: readonly string[] = ["tests/unit/", "tests/integration/gate.test.ts", "tests/integration/defence.test.ts"];
+export const DEFAULT_TESTS: readonly string[] = ["tests/unit/", "tests/integration/gate.test.ts", "tests/integration/defence.test.ts", "tests/integration/proxy.test.ts"];
 const REDIS_TESTS = ["tests/integration/redis.test.ts"];
 const PROXY_TESTS = ["tests/unit/proxy-protocol.test.ts", "tests/integration/proxy.test.ts"];
 
@@ -69,9 +69,10 @@ export const MUTATIONS: readonly Mutation[] = [
   { id: "hc-lzb", file: HC, find: "return leadingZeroBits(workDigest(prefix, counterBytes)) >= bits;", replace: "return leadingZeroBits(workDigest(prefix, counterBytes)) >= bits - 1;", risk: "the reference check accepts one bit less" },
   { id: "hc-domain", file: HC, find: "out.set(DOMAIN, 0);", replace: "", risk: "no domain separation in the prefix" },
   // --- gate/gate.ts: order of verify, spend, quote
-  { id: "gate-spend-first", file: GATE, find: "const verdict = verifySolution(this.ring, s, { nowMs: now, addr, skewMs: s_.skewMs, maxTtlMs: s_.maxTtlMs });\n    if (!verdict.ok) return this._reject(verdict.code, verdict.message);",
-    replace: "void this.store.markSpent(s.challenge.mac.slice(0, 32), s.challenge.exp, now);\n    const verdict = verifySolution(this.ring, s, { nowMs: now, addr, skewMs: s_.skewMs, maxTtlMs: s_.maxTtlMs });\n    if (!verdict.ok) return this._reject(verdict.code, verdict.message);",
-    risk: "challenge marked spent before its proof is verified: a forged Solution burns a victim's challenge" },
+  { id: "gate-spend-first", file: GATE,
+    find: "    const verdict = verifySolution(this.ring, s, { nowMs: now, addr, skewMs: s_.skewMs, maxTtlMs: s_.maxTtlMs });\n    if (!verdict.ok) return this._reject(verdict.code, verdict.message);\n    let fresh: boolean | Promise<boolean>;\n    try {\n      fresh = this.store.markSpent(verdict.spentKey, verdict.expiresAtMs, now);\n    } catch (err) {\n      return this._storeFailed(err);\n    }\n",
+    replace: "    let fresh: boolean | Promise<boolean>;\n    try {\n      fresh = this.store.markSpent(s.challenge.mac.slice(0, 32), s.challenge.exp, now);\n    } catch (err) {\n      return this._storeFailed(err);\n    }\n    const verdict = verifySolution(this.ring, s, { nowMs: now, addr, skewMs: s_.skewMs, maxTtlMs: s_.maxTtlMs });\n    if (!verdict.ok) return this._reject(verdict.code, verdict.message);\n",
+    risk: "challenge marked spent before its proof is verified: a forged Solution burns a victim's challenge and fills the spent set for free" },
   { id: "gate-replay", file: GATE, find: "if (!fresh) return this._reject(\"REPLAY\"", replace: "if (false) return this._reject(\"REPLAY\"", risk: "replays answered" },
   { id: "gate-store-fail-open", file: GATE, find: "      return this._storeFailed(err);\n    }\n    if (typeof fresh", replace: "      fresh = true;\n    }\n    if (typeof fresh", risk: "a failing store answers quotes (fail-open without asking)" },
   { id: "gate-bad-quote", file: GATE, find: "typeof q.text !== \"string\" || ", replace: "", risk: "a non-string quote text sent as ok" },

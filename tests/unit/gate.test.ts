@@ -81,3 +81,53 @@ describe("Gate nonces (the default random source)", () => {
     }
   });
 });
+
+describe("Gate: a refused Solution spends nothing", () => {
+  test("forged Solutions for a victim's challenge (wrong work, tampered fields, another address) do not burn it", () => {
+    const store = new MemoryStore();
+    const g = new Gate({
+      ring: new KeyRing([{ id: "t", secret: new TextEncoder().encode("gate-unit-test-secret-0123") }]),
+      store, quotes: { name: "one", next: () => ({ text: "Q.", author: "A", source: "embedded" }) }, policy: new FixedDifficulty(6),
+      settings: { timeouts: { firstByteMs: 1000, frameMs: 1000, handshakeMs: 5000 }, ttlMs: 60_000, skewMs: 1000, maxTtlMs: 600_000, maxPayload: 4096 },
+    });
+    const ch = g.issue("127.0.0.1");
+    const prefix = challengePrefix(ch);
+    const good = solve(prefix, ch.bits);
+    let bad = 0;
+    while (solve(prefix, ch.bits, bad, 1) === bad) bad++;
+    const code = (r: Redemption | Promise<Redemption>): string => {
+      assert.ok(!(r instanceof Promise));
+      return r.ok ? "QUOTE" : r.code;
+    };
+    const hex = (n: number) => bytesToHex(encodeCounter(n));
+    assert.equal(code(g.redeem({ challenge: ch, counter: hex(bad) }, "127.0.0.1")), "INSUFFICIENT_WORK");
+    assert.equal(code(g.redeem({ challenge: { ...ch, bits: 0 }, counter: hex(bad) }, "127.0.0.1")), "BAD_SIGNATURE");
+    assert.equal(code(g.redeem({ challenge: ch, counter: hex(good) }, "127.0.0.2")), "WRONG_ADDRESS");
+    assert.equal(store.size(), 0, "nothing was marked spent");
+    assert.equal(code(g.redeem({ challenge: ch, counter: hex(good) }, "127.0.0.1")), "QUOTE", "the victim's proof still gets its quote");
+    assert.equal(code(g.redeem({ challenge: ch, counter: hex(good) }, "127.0.0.1")), "REPLAY");
+  });
+});
+
+describe("Gate: a store that cannot answer", () => {
+  test("a full or failing spent store answers BUSY, never a quote (sync and async)", async () => {
+    const mk = (store: ConstructorParameters<typeof Gate>[0]["store"]) => new Gate({
+      ring: new KeyRing([{ id: "t", secret: new TextEncoder().encode("gate-unit-test-secret-0123") }]),
+      store, quotes: { name: "one", next: () => ({ text: "Q.", author: "A", source: "embedded" }) }, policy: new FixedDifficulty(2),
+      settings: { timeouts: { firstByteMs: 1000, frameMs: 1000, handshakeMs: 5000 }, ttlMs: 60_000, skewMs: 1000, maxTtlMs: 600_000, maxPayload: 4096 },
+    });
+    const proof = (g: Gate) => {
+      const ch = g.issue("127.0.0.1");
+      return { challenge: ch, counter: bytesToHex(encodeCounter(solve(challengePrefix(ch), ch.bits))) };
+    };
+    const full = mk(new MemoryStore({ maxEntries: 1 }));
+    const first = full.redeem(proof(full), "127.0.0.1");
+    assert.ok(!(first instanceof Promise) && first.ok);
+    const second = full.redeem(proof(full), "127.0.0.1");
+    assert.ok(!(second instanceof Promise) && !second.ok && second.code === "BUSY");
+    const down = { name: "down", markSpent: () => Promise.reject(new Error("connection lost")), size: () => 0, healthy: () => false, close: async () => {} };
+    const g = mk(down);
+    const r = await g.redeem(proof(g), "127.0.0.1");
+    assert.ok(!r.ok && r.code === "BUSY");
+  });
+});

@@ -23,6 +23,14 @@ describe("MemorySpentStore", () => {
     s.sweep(9_000);
     assert.equal(s.size(), 0);
   });
+  test("a key whose expiry falls inside a bucket stays spent until that expiry, however time steps (no replay in the last second)", () => {
+    for (const exp of [1500, 1001, 1999, 2000]) {
+      const s = new MemorySpentStore({ bucketMs: 1000 });
+      assert.equal(s.markSpent("k", exp, 0), true);
+      for (let now = 1000; now < exp; now += 100) assert.equal(s.markSpent("k", exp, now), false, `exp ${exp}, now ${now}`);
+      assert.equal(s.markSpent("k", exp, exp - 1), false, `exp ${exp}, now ${exp - 1}`);
+    }
+  });
   test("sweeps by itself as time passes", () => {
     const s = new MemorySpentStore({ bucketMs: 100 });
     for (let i = 0; i < 1000; i++) s.markSpent(`k${i}`, 1_000 + i, 0);
