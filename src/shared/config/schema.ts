@@ -51,7 +51,7 @@ export const ServeConfigSchema = v.strictObject({
   store: parsedWith((s) => {
     if (s === "memory") return;
     if (!s.startsWith("redis://") && !s.startsWith("redis+sentinel://")) {
-      throw new TypeError("expected memory, redis://HOST:PORT/DB or redis+sentinel://HOST:PORT,.../MASTER_NAME/DB");
+      throw new TypeError("expected memory or redis://HOST:PORT/DB or redis+sentinel://HOST:PORT,.../MASTER_NAME/DB");
     }
     parseStoreUrl(s);
   }),
