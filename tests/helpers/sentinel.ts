@@ -39,7 +39,13 @@ let _exitHook = false;
 const DOWN_AFTER_MS = 1000;
 const FAILOVER_TIMEOUT_MS = 4000;
 
-export async function startSentinelSet(flavor: Flavor): Promise<SentinelSet> {
+export interface SentinelSetOptions {
+  /** requirepass on the data nodes (default true); the benchmark runs without, as the plain redis:// it compares with. */
+  readonly auth?: boolean;
+}
+
+export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions = {}): Promise<SentinelSet> {
+  const auth = opts.auth ?? true;
   const serverBin = findOnPath(`${flavor}-server`);
   const sentinelBin = findOnPath(`${flavor}-sentinel`);
   const pkg = flavor === "redis" ? "redis-server redis-sentinel" : "valkey-server valkey-sentinel (bookworm-backports)";
@@ -60,7 +66,7 @@ export async function startSentinelSet(flavor: Flavor): Promise<SentinelSet> {
 
   const nodeArgs = (port: number, primary: number | null) => [
     "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir,
-    "--requirepass", password, "--masterauth", password,
+    ...(auth ? ["--requirepass", password, "--masterauth", password] : []),
     "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1",
     ...(primary === null ? [] : ["--replicaof", "127.0.0.1", String(primary)]),
   ];
@@ -69,7 +75,7 @@ export async function startSentinelSet(flavor: Flavor): Promise<SentinelSet> {
     nodes.set(port, p.child);
     await _until(async () => (await command(port, ["PING"], true)).startsWith("+PONG"), 5000, () => `${flavor}-server on ${port} did not answer PING; output:\n${p.output()}`);
   };
-  const command = (port: number, args: readonly string[], auth = false) => _resp(port, auth ? [["AUTH", password], args] : [args]);
+  const command = (port: number, args: readonly string[], withAuth = false) => _resp(port, withAuth && auth ? [["AUTH", password], args] : [args]);
 
   const self: SentinelSet = {
     flavor,
@@ -120,7 +126,7 @@ export async function startSentinelSet(flavor: Flavor): Promise<SentinelSet> {
         "daemonize no",
         `dir ${dir}`,
         `sentinel monitor ${masterName} 127.0.0.1 ${nodePorts[0]} 2`,
-        `sentinel auth-pass ${masterName} ${password}`,
+        ...(auth ? [`sentinel auth-pass ${masterName} ${password}`] : []),
         `sentinel down-after-milliseconds ${masterName} ${DOWN_AFTER_MS}`,
         `sentinel failover-timeout ${masterName} ${FAILOVER_TIMEOUT_MS}`,
         `sentinel parallel-syncs ${masterName} 1`,

@@ -15,7 +15,8 @@
  *
  * The epoch record (a hash: `id`, `fence`) is what closes the failover replay window
  * (docs/OPERATIONS.md, "Redis Sentinel"): `id` names the server process and its replication history
- * (INFO run_id and master_replid, both new after a restart and after every promotion). When the
+ * (INFO run_id and master_replid, both new after a restart and after every promotion; a server whose
+ * INFO lacks them gets an error, never an unfenced insertion). When the
  * server running this script is not the one the record names (a failover, a restart without the data,
  * a FLUSHALL), spent marks may have been lost with the previous one, so the record is rewritten with
  * `fence` raised to at least ARGV[1]: from then on a proof whose challenge was issued before the
@@ -30,8 +31,15 @@
  * (now set), {0, 0} when it was already there, {0, 1} when the challenge predates the fence.
  */
 export const BATCH_LUA = `
-local info = redis.call('INFO', 'server') .. redis.call('INFO', 'replication')
-local id = (string.match(info, 'run_id:(%x+)') or '?') .. '/' .. (string.match(info, 'master_replid:(%x+)') or '?')
+local info = redis.call('INFO', 'server')
+local i = string.find(info, 'run_id:', 1, true)
+local repl = redis.call('INFO', 'replication')
+local j = string.find(repl, 'master_replid:', 1, true)
+if not i or not j then
+  -- Without them a change of server cannot be seen: refuse rather than lose the fence silently.
+  return redis.error_reply('wisdom batch: INFO gives no run_id or master_replid, which the failover fence needs')
+end
+local id = string.sub(info, i + 7, i + 46) .. '/' .. string.sub(repl, j + 14, j + 53)
 local rec = redis.call('HMGET', KEYS[1], 'id', 'fence')
 local fence = tonumber(rec[2]) or 0
 local raised = 0
