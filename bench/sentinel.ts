@@ -64,6 +64,7 @@ async function startPlain(): Promise<{ url: string; port: number; stop(): void }
   const port = await freePort();
   const child = spawn(`${flavor}-server`, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   const r = new Redis({ port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => 50 });
+  r.on("error", () => undefined); // refused until the server listens: retried below
   for (let i = 0; i < 100 && r.status !== "ready"; i++) await r.connect().catch(() => new Promise((x) => setTimeout(x, 50)));
   r.disconnect();
   return { url: `redis://127.0.0.1:${port}/0`, port, stop: () => void child.kill("SIGKILL") };
