@@ -138,7 +138,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
                 m.storeLastOutage.set(e.downMs / 1000);
               }
             } else if (e.type === "fence") {
-              (e.raised ? log.warn : log.info).call(log, e.raised ? "store server changed" : "store fence", { store: redactUrl(c.store), detail: e.detail, fence: new Date(e.fenceMs).toISOString() });
+              const fields = { store: redactUrl(c.store), detail: e.detail, fence: new Date(e.fenceMs).toISOString() };
+              if (e.raised) log.warn("store server changed", fields);
+              else log.info("store fence", fields);
               m?.storeFence.set(e.fenceMs / 1000);
               if (e.raised) m?.storeServerChanges.inc();
             } else if (e.source === "spent") m?.storeFallbacks.inc(); // proofs checked in memory only

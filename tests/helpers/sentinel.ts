@@ -21,6 +21,8 @@ export interface SentinelSet extends AsyncDisposable {
   readonly url: string;
   readonly masterName: string;
   readonly password: string;
+  /** The sentinels' own requirepass (also used between them: `sentinel sentinel-pass`). */
+  readonly sentinelPassword: string;
   /** The data nodes' ports, in start order (the first starts as primary). */
   readonly nodePorts: readonly number[];
   /** The port the sentinels currently name as primary (asks the first one that answers). */
@@ -40,7 +42,7 @@ const DOWN_AFTER_MS = 1000;
 const FAILOVER_TIMEOUT_MS = 4000;
 
 export interface SentinelSetOptions {
-  /** requirepass on the data nodes (default true); the benchmark runs without, as the plain redis:// it compares with. */
+  /** requirepass on the data nodes and the sentinels (default true); the benchmark runs without, as the plain redis:// it compares with. */
   readonly auth?: boolean;
 }
 
@@ -58,6 +60,7 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
   }
   const dir = mkdtempSync(join(tmpdir(), `wisdom-sentinel-${flavor}-`));
   const password = `pw-${Math.random().toString(36).slice(2)}-${flavor}`;
+  const sentinelPassword = `spw-${Math.random().toString(36).slice(2)}-${flavor}`;
   const masterName = "wisdom-primary";
   const nodePorts = [await freePort(), await freePort()];
   const sentinelPorts = [await freePort(), await freePort(), await freePort()];
@@ -76,17 +79,19 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
     await _until(async () => (await command(port, ["PING"], true)).startsWith("+PONG"), 5000, () => `${flavor}-server on ${port} did not answer PING; output:\n${p.output()}`);
   };
   const command = (port: number, args: readonly string[], withAuth = false) => _resp(port, withAuth && auth ? [["AUTH", password], args] : [args]);
+  const ask = (port: number, args: readonly string[]) => _resp(port, auth ? [["AUTH", sentinelPassword], args] : [args]);
 
   const self: SentinelSet = {
     flavor,
     url: `redis+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(",")}/${masterName}/0`,
     masterName,
     password,
+    sentinelPassword,
     nodePorts,
     command,
     async primaryPort() {
       for (const s of sentinelPorts) {
-        const reply = await command(s, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]).catch(() => "");
+        const reply = await ask(s, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]).catch(() => "");
         const m = /\$\d+\r\n[\d.]+\r\n\$\d+\r\n(\d+)\r\n/.exec(reply);
         if (m) return Number(m[1]);
       }
@@ -126,7 +131,7 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
         "daemonize no",
         `dir ${dir}`,
         `sentinel monitor ${masterName} 127.0.0.1 ${nodePorts[0]} 2`,
-        ...(auth ? [`sentinel auth-pass ${masterName} ${password}`] : []),
+        ...(auth ? [`sentinel auth-pass ${masterName} ${password}`, `requirepass ${sentinelPassword}`, `sentinel sentinel-pass ${sentinelPassword}`] : []),
         `sentinel down-after-milliseconds ${masterName} ${DOWN_AFTER_MS}`,
         `sentinel failover-timeout ${masterName} ${FAILOVER_TIMEOUT_MS}`,
         `sentinel parallel-syncs ${masterName} 1`,
@@ -139,7 +144,7 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
     // agree that the primary is down and elect one of them to promote the replica.
     for (const s of sentinelPorts) {
       await _until(async () => {
-        const reply = await command(s, ["SENTINEL", "MASTER", masterName]).catch(() => "");
+        const reply = await ask(s, ["SENTINEL", "MASTER", masterName]).catch(() => "");
         return /num-slaves\r\n:1\r\n|num-slaves\r\n\$1\r\n1/.test(reply) && /num-other-sentinels\r\n(?::2|\$1\r\n2)/.test(reply) ||
           (_field(reply, "num-slaves") === "1" && _field(reply, "num-other-sentinels") === "2");
       }, 20_000, () => `sentinel ${s} did not discover the replica and the other sentinels`);

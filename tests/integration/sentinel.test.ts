@@ -63,15 +63,17 @@ for (const flavor of ["redis", "valkey"] as const satisfies readonly Flavor[]) {
     let set: SentinelSet;
     let a: Awaited<ReturnType<typeof spawnServer>>;
     let b: Awaited<ReturnType<typeof spawnServer>>;
+    let c: Awaited<ReturnType<typeof spawnServer>> | undefined;
+    let env: Record<string, string>;
 
     before(async () => {
       set = await startSentinelSet(flavor);
-      const env = { WISDOM_SECRET: SECRET, WISDOM_STORE_PASSWORD: set.password };
+      env = { WISDOM_SECRET: SECRET, WISDOM_STORE_PASSWORD: set.password, WISDOM_STORE_SENTINEL_PASSWORD: set.sentinelPassword };
       a = await spawnServer([...args, "--store", set.url], env);
       b = await spawnServer([...args, "--store", set.url], env);
     });
     after(async () => {
-      for (const s of [a, b]) await s?.[Symbol.asyncDispose]();
+      for (const s of [a, b, c]) await s?.[Symbol.asyncDispose]();
       await set?.[Symbol.asyncDispose]();
     });
 
@@ -204,6 +206,19 @@ for (const flavor of ["redis", "valkey"] as const satisfies readonly Flavor[]) {
       const changes = (await metric(a.metricsPort, "wisdom_store_server_changes_total")) + (await metric(b.metricsPort, "wisdom_store_server_changes_total"));
       assert.ok(changes >= 1, `the new primary was fenced by one of the instances (${changes})`);
       assert.match(a.stderr + b.stderr, /"msg":"store server changed"/);
+      for (const s of [a, b]) assert.ok(!s.stderr.includes(set.sentinelPassword), "nor the sentinels' password");
+
+      // 5. An instance started after the failover knows nothing of it, and still refuses every proof
+      // redeemed before the kill (it adopts the fence recorded on the new primary).
+      c = await spawnServer([...args, "--store", set.url], env);
+      const late = new Map<string, number>();
+      for (const r of redeemed.filter((x) => x.phase === "before").slice(-40)) {
+        const code = (await handshake(c.port, r.sol)).code;
+        late.set(code, (late.get(code) ?? 0) + 1);
+      }
+      assert.deepEqual(Object.fromEntries(late), { EXPIRED: Math.min(40, redeemed.filter((x) => x.phase === "before").length) }, "all refused as fenced by the new instance");
+      assert.match(c.stderr, /"msg":"store fence"/, "it logs the fence it adopted");
+      assert.doesNotMatch(c.stderr, /"msg":"store server changed"/, "and does not raise a new one");
       console.log(`sentinel failover (${flavor}): ${summary}`);
     });
   });
