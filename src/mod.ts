@@ -30,6 +30,8 @@ export { decodeMessage, encodeChallenge, encodeError, encodeQuote, encodeSolutio
 export { ProtocolError, ERROR_CODES, type ErrorCode } from "./shared/protocol/errors.ts";
 export { SERVE_DEFAULTS };
 export { ConfigError } from "./shared/config/load.ts";
+/** For SpentStore implementations: BUSY (cannot decide) and EXPIRED (a challenge older than the store's fence). */
+export { ChallengeFencedError, StoreUnavailableError } from "./shared/store/types.ts";
 
 export interface FetchQuoteOptions {
   /** Overall deadline in ms, retries included (default 30000). */
