@@ -3,7 +3,9 @@
  * gate needs: no offline queue (a command while disconnected fails at once), every command bounded by
  * a deadline, reconnection in the background with capped backoff, and one "down"/"up" event per
  * outage however many commands fail during it. Scripts go by EVALSHA, falling back to EVAL once when
- * Redis does not have them cached (after a restart or SCRIPT FLUSH).
+ * Redis does not have them cached (after a restart or SCRIPT FLUSH). Every batch also carries the
+ * epoch check (redis-lua.ts BATCH_LUA) and reports the fence it saw ("fence" events); after each
+ * (re)connection an empty batch checks at once, so a new server is reported without waiting for traffic.
  * @module
  */
 import { sha1 } from "@noble/hashes/legacy.js";

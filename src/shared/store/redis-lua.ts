@@ -1,6 +1,7 @@
 /**
  * The Lua scripts the Redis store runs. Each runs atomically on the server and reads the server's own
- * clock (TIME), so instances whose clocks disagree still agree on token levels and expiries. Redis 7
+ * clock (TIME), so instances whose clocks disagree still agree on token levels and expiries. The one
+ * exception is the failover fence, proposed from the calling instance's clock (BATCH_LUA says why). Redis 7
  * replicates script effects, not the script, so calling TIME before a write is allowed.
  * Values go back as strings or JSON: Redis truncates Lua numbers to integers in replies.
  * @module
@@ -21,6 +22,8 @@
  * a FLUSHALL), spent marks may have been lost with the previous one, so the record is rewritten with
  * `fence` raised to at least ARGV[1]: from then on a proof whose challenge was issued before the
  * fence is refused, whichever instance presents it. All in the same atomic step as the insertions.
+ * The fence comes from the instance's clock, not Redis's TIME: challenge issue times come from
+ * instance clocks, which agree within clock_skew_ms; Redis hosts' clocks are not assumed to.
  *
  * 't' is a token bucket: a hash of `tokens` and `at` (server ms); a missing bucket is a full one,
  * and the key expires once the bucket would be full again. It takes as many whole tokens as there
