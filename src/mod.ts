@@ -16,7 +16,7 @@ import { deriveKeyId, type KeySpec, KeyRing } from "./shared/pow/keys.ts";
 import type { Challenge, Solution } from "./shared/protocol/messages.ts";
 import type { QuoteSource } from "./shared/quotes/types.ts";
 import { MemorySpentStore } from "./shared/store/memory.ts";
-import type { SpentStore } from "./shared/store/types.ts";
+import { ChallengeFencedError, type SpentStore } from "./shared/store/types.ts";
 import { pickTransport } from "./shared/transport/index.ts";
 import { type RunningServer, startServer } from "./server.ts";
 
@@ -30,6 +30,8 @@ export { decodeMessage, encodeChallenge, encodeError, encodeQuote, encodeSolutio
 export { ProtocolError, ERROR_CODES, type ErrorCode } from "./shared/protocol/errors.ts";
 export { SERVE_DEFAULTS };
 export { ConfigError } from "./shared/config/load.ts";
+/** For SpentStore implementations: BUSY (cannot decide) and EXPIRED (a challenge older than the store's fence). */
+export { ChallengeFencedError, StoreUnavailableError } from "./shared/store/types.ts";
 
 export interface FetchQuoteOptions {
   /** Overall deadline in ms, retries included (default 30000). */
@@ -132,6 +134,14 @@ export class PowGate {
     const now = this._now();
     const v = verifySolution(this._ring, solution, { nowMs: now, addr: clientAddress, skewMs: 2000, maxTtlMs: this._ttl });
     if (!v.ok) return v;
-    return (await this._store.markSpent(v.spentKey, v.expiresAtMs, now)) ? v : { ok: false, code: "REPLAY", message: "This challenge was already spent" };
+    let fresh: boolean;
+    try {
+      fresh = await this._store.markSpent(v.spentKey, v.expiresAtMs, now, solution.challenge.iat);
+    } catch (err) {
+      // A shared store that changed server refuses older challenges: the client should ask for a fresh one.
+      if (err instanceof ChallengeFencedError) return { ok: false, code: "EXPIRED", message: err.message };
+      throw err;
+    }
+    return fresh ? v : { ok: false, code: "REPLAY", message: "This challenge was already spent" };
   }
 }
