@@ -100,7 +100,7 @@ export interface PowGateOptions {
   readonly difficulty?: number;
   /** Challenge lifetime in ms (default 60000). */
   readonly ttlMs?: number;
-  /** Spent-proof store (default: in memory). */
+  /** Spent-proof store (default: in memory, refusing challenges issued before this gate was made). */
   readonly store?: SpentStore;
   readonly now?: () => number;
 }
@@ -120,13 +120,16 @@ export class PowGate {
     this._ring = new KeyRing(keysFrom(o));
     this.difficulty = o.difficulty ?? 20;
     this._ttl = o.ttlMs ?? 60_000;
-    this._store = o.store ?? new MemorySpentStore();
     this._now = o.now ?? Date.now;
+    // Fenced at construction: a proof of a challenge issued before it (by an earlier process) is EXPIRED.
+    this._store = o.store ?? new MemorySpentStore({ fenceMs: this._now() });
   }
 
   /** A challenge bound to `clientAddress` (the peer IP as your server sees it). */
   issue(clientAddress: string, bits = this.difficulty): Challenge {
-    return mintChallenge(this._ring, { bits, nowMs: this._now(), ttlMs: this._ttl, addr: clientAddress, nonce: crypto.getRandomValues(new Uint8Array(NONCE_BYTES)) });
+    const c = mintChallenge(this._ring, { bits, nowMs: this._now(), ttlMs: this._ttl, addr: clientAddress, nonce: crypto.getRandomValues(new Uint8Array(NONCE_BYTES)) });
+    this._store.issued?.(c.iat);
+    return c;
   }
 
   /** Verify a solution from `clientAddress`; on success the challenge is spent (a second try is REPLAY). */

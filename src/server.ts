@@ -147,7 +147,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           },
         })
       : null;
-  const store = opts.store ?? redis?.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
+  // Restart-safe: proofs of challenges issued before this start may have been redeemed by the previous
+  // process, whose spent set is gone; they are refused (EXPIRED, ask again). See store/memory.ts.
+  const store = opts.store ?? redis?.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries, fenceMs: (opts.now ?? Date.now)() });
   // Connection caps that fit the open-file limit: read once, after the runtime raised the soft limit to
   // the hard one (without /proc, as on Deno, it probes); a reload fits its new caps to the same numbers.
   // `c` keeps the configured values; only what admission gets is clamped.
@@ -525,6 +527,13 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
   if (secrets.origin === "random") {
     log.warn("no WISDOM_SECRET or secret file: using a random per-process key; challenges die with this process and other instances cannot verify them", {
       hint: "wisdom keygen",
+    });
+  }
+  if (secrets.origin !== "random" && config.store === "memory") {
+    // One instance gains nothing from a fixed secret with the memory store (challenges issued before a
+    // restart are refused anyway); several instances sharing it each accept a proof once.
+    log.warn("a fixed secret with store: memory: instances that share this secret do not share their spent sets, so each accepts a proof once; give them one store (store: redis://... or redis+sentinel://...)", {
+      key_source: secrets.origin,
     });
   }
   const stop = io.waitForStop?.() ?? new Promise<string>(() => {}); // handlers in place before "listening" is logged

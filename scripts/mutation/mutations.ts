@@ -90,6 +90,8 @@ export const MUTATIONS: readonly Mutation[] = [
   { id: "mem-full-evict", file: MEM, find: "if (this._size >= this._max) {\n      throw", replace: "if (this._size >= this._max) {\n      this._buckets.delete(this._buckets.keys().next().value!);\n    }\n    if (false) {\n      throw", risk: "evict-oldest when full: a flood flushes entries and reopens replays" },
   { id: "mem-sweep", file: MEM, find: "if (id * this._bucketMs <= nowMs) {", replace: "if (id * this._bucketMs <= nowMs + this._bucketMs) {", risk: "a bucket dropped one bucket early" },
   { id: "mem-has", file: MEM, find: "if (bucket?.has(key)) return false;", replace: "", risk: "no replay check" },
+  { id: "mem-fence", file: MEM, find: "if (issuedAtMs < this._fence) {", replace: "if (false) {", risk: "after a restart, proofs redeemed by the previous process are accepted again", tests: [...DEFAULT_TESTS, "tests/integration/restart-replay.test.ts"] },
+  { id: "mem-fence-lower", file: MEM, find: "if (iatMs < this._fence) this._fence = iatMs;", replace: "this._fence = iatMs;", risk: "the fence follows the newest challenge: this process's own earlier challenges refused" },
   // --- store/redis
   { id: "redis-nx", file: LUA, find: "redis.call('SET', key, '1', 'PX', ARGV[a + 1], 'NX')", replace: "redis.call('SET', key, '1', 'PX', ARGV[a + 1])", risk: "SET without NX: every replay looks fresh", tests: REDIS_TESTS },
   { id: "redis-ttl", file: RSPENT, find: "const ttl = Math.max(1, Math.ceil(expiresAtMs - nowMs));", replace: "const ttl = Math.max(1, Math.ceil(expiresAtMs - nowMs) - 1000);", risk: "the Redis mark expires a second before the challenge", tests: REDIS_TESTS },

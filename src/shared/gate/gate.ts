@@ -76,6 +76,7 @@ export class Gate {
     const now = this.now();
     const bits = this.policy.bitsFor(addr, now);
     const c = mintChallenge(this.ring, { bits, nowMs: now, ttlMs: this.settings.ttlMs, addr, nonce: this._random(NONCE_BYTES), windowMs });
+    this.store.issued?.(c.iat);
     this.observer.challengeIssued?.(bits);
     return c;
   }

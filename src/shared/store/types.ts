@@ -36,6 +36,11 @@ export interface SpentStore {
    * ChallengeFencedError when the challenge (issued at `issuedAtMs`) predates the store's fence.
    */
   markSpent(key: string, expiresAtMs: number, nowMs: number, issuedAtMs: number): boolean | Promise<boolean>;
+  /**
+   * This process issued a challenge at `iatMs` (its own clock). A store fenced at its start (memory.ts)
+   * lowers the fence to it, so a wall clock stepped back never refuses this process's own challenges.
+   */
+  issued?(iatMs: number): void;
   /** Entries currently held (for metrics). */
   size(): number;
   /** False while the backend cannot answer (readiness, metrics). */
