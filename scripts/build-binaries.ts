@@ -22,8 +22,15 @@ export const TARGETS: Record<string, string> = {
   "darwin-arm64": "bun-darwin-arm64",
   "windows-x64": "bun-windows-x64",
 };
-/** Worker modules must be named as extra entrypoints so the compiled binary can start them. */
-export const ENTRYPOINTS = ["src/main.ts", "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts"];
+/**
+ * Worker modules must be named as extra entrypoints so the compiled binary can start them; so must the
+ * subcommands src/main.ts imports lazily, each bundled on its own so `wisdom version` loads none of them
+ * (`bun build --compile` has no code splitting; see src/main.ts).
+ */
+export const ENTRYPOINTS = [
+  "src/main.ts", "src/server.ts", "src/client.ts", "src/bench.ts", "src/load.ts",
+  "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts",
+];
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 const bunBin = existsSync(join(root, "node_modules/.bin/bun")) ? join(root, "node_modules/.bin/bun") : "bun";

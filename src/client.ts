@@ -112,7 +112,7 @@ export async function runFetch(argv: string[], io: Io, injected?: SolverLike): P
   }
   const transport = await pickTransport();
   const solver = injected ?? (await (await import("./shared/pow/solver/solver.ts")).createSolver({ threads: a.threads }));
-  const showProgress = io.stderrIsTTY && !a.json && !a.quiet;
+  const showProgress = !a.json && !a.quiet && io.stderrIsTTY; // the terminal check loads node:tty: only when it matters
   let progressShown = false;
   try {
     for (let i = 0; i < a.count; i++) {
