@@ -156,6 +156,9 @@ export function processIo(): Io {
     onReload: (fn) => {
       if (process.platform !== "win32") process.on("SIGHUP", fn);
     },
+    onProfileSignal: (fn) => {
+      if (process.platform !== "win32") process.on("SIGUSR2", fn);
+    },
   };
 }
 
