@@ -40,7 +40,7 @@ import { fdUsage, readFdLimit, startDescriptors } from "./shared/runtime/fd-limi
 import type { AcceptError } from "./shared/transport/types.ts";
 import { startHeapGovernor } from "./shared/runtime/heap-governor.ts";
 import { OFFENCES } from "./shared/defence/offenders.ts";
-import type { Profiles } from "./shared/observe/profiles.ts";
+import { HEAP_INTERVAL_BYTES, PROFILE_SECONDS, Profiles } from "./shared/observe/profiles.ts";
 import { profileDirProblems, writeCpuProfile } from "./shared/observe/profile-file.ts";
 import type { RuntimeProfiler } from "./shared/runtime/inspector.ts";
 
@@ -358,7 +358,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // sampling runs from the start where the runtime has it, so the heap profile sees what start-up allocated.
   let profiles: Profiles | null = null;
   if (c.debug_runtime === "on" || c.profile_dir !== "") {
-    const [{ RuntimeProfiler }, { Profiles, HEAP_INTERVAL_BYTES }] = await Promise.all([import("./shared/runtime/inspector.ts"), import("./shared/observe/profiles.ts")]);
+    const { RuntimeProfiler } = await import("./shared/runtime/inspector.ts");
     profiler = new RuntimeProfiler();
     if (c.debug_runtime === "on") await profiler.startHeapSampling(HEAP_INTERVAL_BYTES);
     profiles = new Profiles(profiler, `wisdom ${VERSION} (${COMMIT}) on ${runtimeName()}`);
@@ -390,7 +390,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       profiles: c.debug_runtime === "on" ? profiles : null,
     });
     try {
-      http = await serveHttp(app.fetch, hp.host, hp.port);
+      // A CPU profile's response is silent for its whole length: the connection must outlast the longest one.
+      const idleTimeoutS = profiles && c.debug_runtime === "on" ? PROFILE_SECONDS.max + 15 : undefined;
+      http = await serveHttp(app.fetch, hp.host, hp.port, { idleTimeoutS });
     } catch (err) {
       await listener.stop();
       clearInterval(ticker);
