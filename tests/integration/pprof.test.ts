@@ -160,38 +160,72 @@ describe("/debug/pprof/ (debug_runtime: off, the default)", () => {
   });
 });
 
-describe("profile_dir and SIGUSR2", () => {
-  test("a profile_dir that does not exist is a configuration error at start", async () => {
-    await assert.rejects(testServer({ profile_dir: join(work, "missing") }), (err: Error) => err.name === "ConfigError" && /profile_dir: .*does not exist/.test(err.message));
+/** `wisdom serve` as its own process on the runtime running the tests; resolves once it logged "listening". */
+async function serveProcess(args: string[], allowWrite?: string) {
+  const [cmd, argv] = cliCommand(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", ...args]);
+  if (allowWrite && runtimeName() === "deno") argv.splice(1, 0, `--allow-write=${allowWrite}`); // Deno writes only where allowed
+  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, WISDOM_SECRET: "pprof-test-secret-0123456789abcdef" }, stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr!.on("data", (d) => (log += d));
+  const waitLog = async (re: RegExp, what: string) => {
+    const t0 = performance.now();
+    while (!re.test(log)) {
+      if (performance.now() - t0 > 30_000 || child.exitCode !== null) throw new Error(`no ${what} in the log:\n${log}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+  const stop = async () => {
+    signal(child, "SIGTERM");
+    await new Promise((res) => (child.exitCode !== null ? res(null) : child.on("close", res)));
+  };
+  try {
+    await waitLog(/"msg":"listening"/, "listening");
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    child,
+    get log() {
+      return log;
+    },
+    waitLog,
+    metricsPort: () => Number(/"metrics":"127\.0\.0\.1:(\d+)"/.exec(log)?.[1]),
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+describe("a real wisdom serve process", () => {
+  test("a CPU profile longer than Bun's default idle timeout (10 s, checked every 4 s) is not cut off", async () => {
+    await using srv = await serveProcess(["--metrics-listen", "127.0.0.1:0", "--debug-runtime", "on"]);
+    // A raw HTTP/1.1 request, as curl or go tool pprof send it.
+    const { connect } = await import("node:net");
+    const t0 = performance.now();
+    const reply = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const sock = connect(srv.metricsPort(), "127.0.0.1", () => sock.write("GET /debug/pprof/profile?seconds=15 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+      sock.on("data", (d: Buffer) => chunks.push(d));
+      sock.on("close", () => resolve(Buffer.concat(chunks)));
+      sock.on("error", () => undefined);
+    });
+    assert.match(reply.subarray(0, 20).toString("latin1"), /^HTTP\/1\.1 200/, `no answer after ${Math.round(performance.now() - t0)} ms`);
+    assert.ok(performance.now() - t0 >= 14_900, "the profile ended early");
   });
 
   test("wisdom serve writes a CPU profile to profile_dir on SIGUSR2 and logs where", { skip: process.platform === "win32" }, async () => {
     const dir = mkdtempSync(join(work, "sig-"));
-    const [cmd, argv] = cliCommand(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "", "--profile-dir", dir, "--profile-seconds", "1", "--log-format", "json"]);
-    if (runtimeName() === "deno") argv.splice(1, 0, `--allow-write=${dir}`); // Deno writes only where it is allowed to
-    const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, WISDOM_SECRET: "pprof-test-secret-0123456789abcdef" }, stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    child.stderr!.on("data", (d) => (log += d));
-    const waitLog = async (re: RegExp, what: string) => {
-      const t0 = performance.now();
-      while (!re.test(log)) {
-        if (performance.now() - t0 > 30_000 || child.exitCode !== null) throw new Error(`no ${what} in the log:\n${log}`);
-        await new Promise((res) => setTimeout(res, 20));
-      }
-    };
-    try {
-      await waitLog(/"msg":"listening"/, "listening");
-      signal(child, "SIGUSR2");
-      await waitLog(/"msg":"CPU profile written"/, "CPU profile written");
-      const files = readdirSync(dir).filter((f) => /^wisdom-cpu-\d+-\d{8}T\d{6}Z\.pb\.gz$/.test(f));
-      assert.equal(files.length, 1, readdirSync(dir).join(","));
-      assert.ok(log.includes(join(dir, files[0]!)), "the log names the file");
-      const p = Profile.decode(gunzipSync(readFileSync(join(dir, files[0]!))));
-      assert.equal(p.stringTable.strings[Number(p.sampleType[1]!.type)], "cpu");
-      assert.match(pprofTop(join(dir, files[0]!)), /Type: cpu/);
-    } finally {
-      signal(child, "SIGTERM");
-      await new Promise((res) => (child.exitCode !== null ? res(null) : child.on("close", res)));
-    }
+    await using srv = await serveProcess(["--metrics-listen", "", "--profile-dir", dir, "--profile-seconds", "1"], dir);
+    signal(srv.child, "SIGUSR2");
+    await srv.waitLog(/"msg":"CPU profile written"/, "CPU profile written");
+    const files = readdirSync(dir).filter((f) => /^wisdom-cpu-\d+-\d{8}T\d{6}Z\.pb\.gz$/.test(f));
+    assert.equal(files.length, 1, readdirSync(dir).join(","));
+    assert.ok(srv.log.includes(join(dir, files[0]!)), "the log names the file");
+    const p = Profile.decode(gunzipSync(readFileSync(join(dir, files[0]!))));
+    assert.equal(p.stringTable.strings[Number(p.sampleType[1]!.type)], "cpu");
+    assert.match(pprofTop(join(dir, files[0]!)), /Type: cpu/);
+  });
+
+  test("a profile_dir that does not exist is a configuration error at start", async () => {
+    await assert.rejects(testServer({ profile_dir: join(work, "missing") }), (err: Error) => err.name === "ConfigError" && /profile_dir: .*does not exist/.test(err.message));
   });
 });
