@@ -22,6 +22,8 @@
  */
 import { encodeCounter, meetsDifficulty } from "../hashcash.ts";
 import { ChunkedSearch } from "./chunked-search.ts";
+import { runtimeSha256 } from "../../runtime/runtime-sha256.ts";
+import { createHasherKernel } from "./kernel-hasher.ts";
 import { createJsKernel } from "./kernel-js.ts";
 import { createKernel, type KernelChoice, resolveKernel } from "./kernels.ts";
 import { CONTROL_ACTIVE_JOB, type FromWorker, type PoolMemory, poolMemory, type ToWorker } from "./pool-protocol.ts";
@@ -78,11 +80,12 @@ const _INLINE_YIELD_MS = 12;
 const _PROGRESS_MS = 250;
 
 /**
- * With kernel "auto", puzzles of at most this many bits are solved by the pure-JS kernel until some
- * larger puzzle (or reading `kernel`) has picked the fastest one: picking loads OpenSSL through FFI and
- * runs its known-answer test, and validates the WebAssembly module, which takes longer than the JS
- * kernel needs for 2^12 attempts. That is what keeps `wisdom fetch` at a low difficulty close to the
- * runtime's own start-up (bench/startup.ts).
+ * With kernel "auto", puzzles of at most this many bits are solved before the fastest kernel is picked
+ * (until some larger puzzle, or reading `kernel`, picks it): by the runtime's native one-shot SHA-256
+ * where there is one (Bun; kernel-hasher.ts), else by the pure-JS kernel. Picking loads OpenSSL through
+ * FFI and runs its known-answer test, or compiles the WebAssembly module, which takes longer than 2^12
+ * attempts do; the JS kernel's first calls run in the engine's interpreter, slower than a native hash.
+ * That keeps `wisdom fetch` at a low difficulty close to the runtime's own start-up (bench/startup.ts).
  */
 export const SMALL_BITS = 12;
 
@@ -158,7 +161,13 @@ class _Solver implements Solver {
 
   /** The kernel that solves a `bits` puzzle on this thread. */
   #inlineKernel(bits: number): { name: KernelName; kernel: Kernel } {
-    if (this.#smallFirst && !this.#chosen && bits <= SMALL_BITS) return (this.#small ??= { name: "js", kernel: createJsKernel() });
+    if (this.#smallFirst && !this.#chosen && bits <= SMALL_BITS) {
+      if (!this.#small) {
+        const hash = runtimeSha256();
+        this.#small = hash ? { name: "runtime-sha256", kernel: createHasherKernel(hash) } : { name: "js", kernel: createJsKernel() };
+      }
+      return this.#small;
+    }
     return this.#fastest();
   }
 
