@@ -1,6 +1,6 @@
 /**
  * Start-up of the compiled binary against what Bun itself allows: a hello-world (`console.log`) built with
- * the same `bun build --compile --minify --bytecode` flags as scripts/build-binaries.ts, in the same run.
+ * the same `bun build` flags as scripts/build-binaries.ts (BUILD_FLAGS), in the same run.
  * Builds both (the wisdom binary with the build script itself, host target only), starts `wisdom serve`
  * at difficulty 8 on loopback with the defence off (so repeated fetches are never rate-limited or
  * escalated), then times whole processes, the binaries alternating run by run: hello, `wisdom version`,
@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { BUILD_FLAGS } from "../scripts/build-binaries.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bun = join(root, "node_modules", ".bin", "bun");
@@ -30,7 +31,8 @@ const must = (cmd: string, args: string[]) => {
 
 // The same flags as scripts/build-binaries.ts (which also adds --define stamps, no cost at run time).
 writeFileSync(join(dir, "hello.ts"), 'console.log("hello");\n');
-must(bun, ["build", "--compile", "--minify", "--bytecode", join(dir, "hello.ts"), "--outfile", join(dir, "hello")]);
+must(bun, ["build", ...BUILD_FLAGS, join(dir, "hello.ts"), "--outfile", join(dir, "hello")]);
+console.log(`hello-world and wisdom built with: bun build ${BUILD_FLAGS.join(" ")}`);
 let wisdom = values.wisdom;
 if (!wisdom) {
   must(bun, ["scripts/build-binaries.ts", "--outdir", join(dir, "dist"), "--no-deno"]);

@@ -61,21 +61,13 @@ export function cpuPprof(p: CdpCpuProfile, o: CpuPprofOptions): Uint8Array {
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  // Samples and time per node; a profile without the samples array still has hit counts.
+  // Samples per node (a profile without the samples array still has hit counts). CPU time is samples
+  // times the interval, as in Go's profiles, not the time between samples: Bun's sampler takes no
+  // samples while the thread waits for I/O, so the gap before a sample would count the idle time as
+  // the sampled function's. V8 (Deno) samples that time as "(idle)" instead.
   const hits = new Map<number, number>();
-  const nanos = new Map<number, number>();
-  if (p.samples && p.samples.length > 0) {
-    p.samples.forEach((id, i) => {
-      hits.set(id, (hits.get(id) ?? 0) + 1);
-      const dt = p.timeDeltas?.[i] ?? o.intervalUs;
-      nanos.set(id, (nanos.get(id) ?? 0) + Math.max(0, dt) * 1000);
-    });
-  } else {
-    for (const n of p.nodes) if (n.hitCount) {
-      hits.set(n.id, n.hitCount);
-      nanos.set(n.id, n.hitCount * o.intervalUs * 1000);
-    }
-  }
+  if (p.samples && p.samples.length > 0) for (const id of p.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  else for (const n of p.nodes) if (n.hitCount) hits.set(n.id, n.hitCount);
   const sample: Sample[] = [];
   for (const [id, count] of hits) {
     const stack: number[] = [];
@@ -85,7 +77,7 @@ export function cpuPprof(p: CdpCpuProfile, o: CpuPprofOptions): Uint8Array {
       stack.push(t.frame(node.callFrame));
     }
     if (stack.length === 0) stack.push(t.location("(root)", "", 0));
-    sample.push(new Sample({ locationId: stack, value: [count, Math.round(nanos.get(id) ?? 0)] }));
+    sample.push(new Sample({ locationId: stack, value: [count, count * o.intervalUs * 1000] }));
   }
   const cpu = t.type("cpu", "nanoseconds");
   return new Profile({
