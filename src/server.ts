@@ -33,6 +33,9 @@ import type { Listener, Transport } from "./shared/transport/types.ts";
 import { COMMIT, VERSION } from "./shared/version.ts";
 import { Metrics } from "./shared/observe/metrics.ts";
 import { createHttpApp, type Readiness } from "./shared/observe/http.ts";
+import { HEAP_INTERVAL_BYTES, PROFILE_SECONDS, Profiles } from "./shared/observe/profiles.ts";
+import { profileDirProblems, writeCpuProfile } from "./shared/observe/profile-file.ts";
+import type { RuntimeProfiler } from "./shared/runtime/inspector.ts";
 import { type HttpServer, serveHttp } from "./shared/transport/http.ts";
 import type { Firewall } from "./shared/runtime/nft-firewall.ts";
 import { fitCaps } from "./shared/defence/fd-budget.ts";
@@ -40,9 +43,6 @@ import { fdUsage, readFdLimit, startDescriptors } from "./shared/runtime/fd-limi
 import type { AcceptError } from "./shared/transport/types.ts";
 import { startHeapGovernor } from "./shared/runtime/heap-governor.ts";
 import { OFFENCES } from "./shared/defence/offenders.ts";
-import { HEAP_INTERVAL_BYTES, PROFILE_SECONDS, Profiles } from "./shared/observe/profiles.ts";
-import { profileDirProblems, writeCpuProfile } from "./shared/observe/profile-file.ts";
-import type { RuntimeProfiler } from "./shared/runtime/inspector.ts";
 
 export interface ServerOptions {
   readonly config: ServeConfig;
@@ -100,8 +100,9 @@ function gateSettings(c: ServeConfig, prev?: GateSettings): GateSettings {
 
 /** Keys whose change takes a restart; a reload reports them and keeps the running value. */
 export const RESTART_KEYS: readonly (keyof ServeConfig)[] = [
-  "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "profile_dir", "store", "store_failure", "store_timeout_ms",
+  "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "store", "store_failure", "store_timeout_ms",
   "adaptive_tick_ms", "firewall", "firewall_refusals", "firewall_window_ms", "firewall_ban_ms", "firewall_max_entries", "firewall_table",
+  "profile_dir",
 ];
 
 export interface ReloadReport {
