@@ -12,6 +12,7 @@
  */
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { fdWriter, lazyIsTerminal } from "./shared/cli/stdio.ts";
+import { bunStdoutSink } from "./shared/runtime/stdout-sink.ts";
 import { COMMIT, VERSION, BUILD_DATE } from "./shared/version.ts";
 
 /** The subcommands, each with its own --help. */
@@ -142,9 +143,11 @@ export function processIo(): Io {
   // Not process.stdout/stderr: building those streams costs more start-up time than `wisdom version` (cli/stdio.ts).
   const stdoutTTY = lazyIsTerminal(1);
   const stderrTTY = lazyIsTerminal(2);
+  const sink = bunStdoutSink();
   return {
-    stdout: fdWriter(1),
+    stdout: sink ? sink.write : fdWriter(1),
     stderr: fdWriter(2),
+    drain: sink?.drain,
     env: process.env,
     get stdoutIsTTY() {
       return stdoutTTY();
@@ -164,5 +167,11 @@ export function processIo(): Io {
 
 if (import.meta.main) {
   // No top-level await here: the compiled binary is built as bytecode (scripts/build-binaries.ts).
-  void main(process.argv.slice(2), processIo()).then((code) => process.exit(code));
+  const io = processIo();
+  void main(process.argv.slice(2), io)
+    .then(async (code) => {
+      await io.drain?.();
+      return code;
+    })
+    .then((code) => process.exit(code));
 }

@@ -3,13 +3,14 @@
  *
  * Reading `process.stdout` or `process.stderr` (even `.isTTY`) makes Bun build its node:stream machinery,
  * which costs more at start-up than everything else `wisdom version` does (bench/startup.ts measures the
- * whole process). So text goes out with `fs.writeSync` on the descriptor: synchronous and in order, as
- * node's own writes to files, pipes and terminals are on Linux, and nothing is lost to process.exit().
- * A descriptor that is non-blocking and full (EAGAIN) hands the rest, and every later write, to the
- * stream, which waits for room; a reader that went away (EPIPE) drops the output, as `| head` expects.
+ * whole process). So text goes out with `fs.writeSync` on the descriptor (node:fs loaded at the first
+ * write): synchronous and in order, as node's own writes to files, pipes and terminals are on Linux, and
+ * nothing is lost to process.exit(). A descriptor that is non-blocking and full (EAGAIN) hands the rest,
+ * and every later write, to the stream, which waits for room; a reader that went away (EPIPE) drops the
+ * output, as `| head` expects. On Bun, standard output goes through its native writer instead
+ * (runtime/stdout-sink.ts), which needs no module at all; main.ts waits for it before exiting.
  * @module
  */
-import { writeSync } from "node:fs";
 
 const encoder = new TextEncoder();
 
@@ -24,7 +25,7 @@ export function fdWriter(fd: 1 | 2): (text: string) => void {
     let off = 0;
     while (off < bytes.length) {
       try {
-        off += writeSync(fd, bytes, off);
+        off += process.getBuiltinModule("node:fs").writeSync(fd, bytes, off);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "EPIPE") {
