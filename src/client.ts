@@ -2,10 +2,10 @@
  * `wisdom fetch`: connect, read the challenge, solve it (or close, solve and reconnect), print the quote.
  * @module
  */
-import { parseArgs } from "node:util";
 import { FetchError, type FetchErrorCode } from "./shared/client/errors.ts";
 import { type AnswerMode, fetchQuote, type FetchResult, type SolverLike } from "./shared/client/fetch.ts";
 import { progressLine } from "./shared/client/progress.ts";
+import { type FlagSpec, parseFlags } from "./shared/cli/flags.ts";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { parseHostPort } from "./shared/net/address.ts";
 import { pickTransport } from "./shared/transport/index.ts";
@@ -58,28 +58,27 @@ export interface FetchArgs {
   quiet: boolean;
 }
 
+/** fetch's flags (cli/flags.ts, not node:util: see there). */
+export const FETCH_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  json: { type: "boolean" },
+  count: { type: "string" },
+  timeout: { type: "string" },
+  "max-difficulty": { type: "string" },
+  threads: { type: "string" },
+  mode: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+};
+
 export function parseFetchArgs(argv: string[]): FetchArgs | "help" {
   let p;
   try {
-    p = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: "boolean" },
-        count: { type: "string" },
-        timeout: { type: "string" },
-        "max-difficulty": { type: "string" },
-        threads: { type: "string" },
-        mode: { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    p = parseFlags(argv, FETCH_FLAGS);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const v = p.values;
+  const str = (k: string): string | undefined => (typeof v[k] === "string" ? (v[k] as string) : undefined);
   if (v.help) return "help";
   if (p.positionals.length > 1) throw new UsageError(`Expected at most one HOST:PORT, got ${p.positionals.length} arguments`);
   let hp;
@@ -88,16 +87,16 @@ export function parseFetchArgs(argv: string[]): FetchArgs | "help" {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const mode = (v.mode ?? "auto") as AnswerMode;
-  if (!["auto", "same", "reconnect"].includes(mode)) throw new UsageError(`--mode: ${JSON.stringify(v.mode)} is not auto, same or reconnect`);
+  const mode = (str("mode") ?? "auto") as AnswerMode;
+  if (!["auto", "same", "reconnect"].includes(mode)) throw new UsageError(`--mode: ${JSON.stringify(str("mode"))} is not auto, same or reconnect`);
   return {
     host: hp.host,
     port: hp.port,
     json: v.json === true,
-    count: Math.floor(intFlag("count", v.count, 1, 1, 1_000_000)),
-    timeoutMs: intFlag("timeout", v.timeout, 30, 0.001, 86_400) * 1000,
-    maxDifficulty: Math.floor(intFlag("max-difficulty", v["max-difficulty"], 28, 0, 32)),
-    threads: v.threads === undefined ? undefined : Math.floor(intFlag("threads", v.threads, 1, 1, 256)),
+    count: Math.floor(intFlag("count", str("count"), 1, 1, 1_000_000)),
+    timeoutMs: intFlag("timeout", str("timeout"), 30, 0.001, 86_400) * 1000,
+    maxDifficulty: Math.floor(intFlag("max-difficulty", str("max-difficulty"), 28, 0, 32)),
+    threads: str("threads") === undefined ? undefined : Math.floor(intFlag("threads", str("threads"), 1, 1, 256)),
     mode,
     quiet: v.quiet === true,
   };
@@ -112,7 +111,7 @@ export async function runFetch(argv: string[], io: Io, injected?: SolverLike): P
   }
   const transport = await pickTransport();
   const solver = injected ?? (await (await import("./shared/pow/solver/solver.ts")).createSolver({ threads: a.threads }));
-  const showProgress = io.stderrIsTTY && !a.json && !a.quiet;
+  const showProgress = !a.json && !a.quiet && io.stderrIsTTY; // the terminal check loads node:tty: only when it matters
   let progressShown = false;
   try {
     for (let i = 0; i < a.count; i++) {

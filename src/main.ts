@@ -2,10 +2,17 @@
 /**
  * The `wisdom` command line: subcommands load lazily, so `wisdom version` starts fast.
  * main() takes argv and an Io, so tests run the CLI in-process.
+ *
+ * A subcommand's module is imported by a path held in a variable, which the bundler does not follow:
+ * `bun build --compile` has no code splitting, and a literal `import("./server.ts")` would put every
+ * subcommand into this entrypoint's bundle, which the binary then loads on every start. Each one is an
+ * entrypoint of its own instead (scripts/build-binaries.ts), loaded only when its command runs. Errors
+ * from those modules are matched by name: their classes are other copies than the ones imported here.
  * @module
  */
-import { ConfigError } from "./shared/config/load.ts";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
+import { fdWriter, lazyIsTerminal } from "./shared/cli/stdio.ts";
+import { bunStdoutSink } from "./shared/runtime/stdout-sink.ts";
 import { COMMIT, VERSION, BUILD_DATE } from "./shared/version.ts";
 
 /** The subcommands, each with its own --help. */
@@ -30,8 +37,13 @@ Options:
   -v, --version   print the version
 `;
 
+/** Imports one of this file's sibling modules at run time (see the module comment). */
+function lazy<T>(path: `./${string}.ts`): Promise<T> {
+  return import(path);
+}
+
 async function runtimeInfo(): Promise<{ runtime: string; runtime_version: string }> {
-  const t = await import("./shared/transport/index.ts");
+  const t = await import("./shared/runtime/name.ts");
   return { runtime: t.runtimeName(), runtime_version: t.runtimeVersion() };
 }
 
@@ -40,13 +52,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     switch (cmd) {
       case "serve":
-        return await (await import("./server.ts")).runServe(rest, io);
+        return await (await lazy<typeof import("./server.ts")>("./server.ts")).runServe(rest, io);
       case "fetch":
-        return await (await import("./client.ts")).runFetch(rest, io);
+        return await (await lazy<typeof import("./client.ts")>("./client.ts")).runFetch(rest, io);
       case "bench":
-        return await (await import("./bench.ts")).runBench(rest, io);
+        return await (await lazy<typeof import("./bench.ts")>("./bench.ts")).runBench(rest, io);
       case "load":
-        return await (await import("./load.ts")).runLoad(rest, io);
+        return await (await lazy<typeof import("./load.ts")>("./load.ts")).runLoad(rest, io);
       case "healthcheck": {
         if (rest.includes("-h") || rest.includes("--help")) {
           io.stdout("Usage: wisdom healthcheck [URL]\n\nExit 0 when URL (default http://127.0.0.1:9077/healthz) answers 200 within 3 s, else 1.\nFor container HEALTHCHECKs, where no curl is available.\n");
@@ -66,14 +78,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return EXIT.FAILURE;
       }
       case "completion":
-        return (await import("./completion.ts")).runCompletion(rest, io);
+        return (await lazy<typeof import("./completion.ts")>("./completion.ts")).runCompletion(rest, io);
       case "keygen": {
         if (rest.includes("-h") || rest.includes("--help")) {
           io.stdout("Usage: wisdom keygen\n\nPrint a fresh random HMAC secret (32 bytes, base64url) for WISDOM_SECRET or a secret file.\n");
           return EXIT.OK;
         }
         if (rest.length > 0) throw new UsageError(`keygen takes no arguments, got ${rest.join(" ")}`);
-        const { generateSecret } = await import("./shared/config/secrets.ts");
+        const { generateSecret } = await import("./shared/config/keygen.ts");
         io.stdout(`${generateSecret((n) => crypto.getRandomValues(new Uint8Array(n)))}\n`);
         return EXIT.OK;
       }
@@ -104,15 +116,14 @@ export async function main(argv: string[], io: Io): Promise<number> {
         throw new UsageError(`Unknown command ${JSON.stringify(cmd)}`);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof Error && err.name === "UsageError") {
       // A pointer to the command's own help only for a command that has one; otherwise to the list of commands.
       const known = cmd !== undefined && COMMANDS.has(cmd);
       io.stderr(`wisdom: ${err.message}\nRun 'wisdom ${known ? `${cmd} ` : ""}--help' for usage.\n`);
       return EXIT.USAGE;
     }
-    // The operator asked for something this host cannot do (firewall: nft without nft or CAP_NET_ADMIN):
-    // a configuration error. Matched by name so main.ts does not load the firewall module.
-    if (err instanceof ConfigError || (err instanceof Error && err.name === "FirewallError")) {
+    // Bad configuration, or something this host cannot do (firewall: nft without nft or CAP_NET_ADMIN).
+    if (err instanceof Error && (err.name === "ConfigError" || err.name === "FirewallError")) {
       io.stderr(`wisdom: ${err.message}\n`);
       return EXIT.USAGE;
     }
@@ -129,20 +140,38 @@ export function processIo(): Io {
     (stop ??= new Promise<string>((resolve) => {
       for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => resolve(sig));
     }));
+  // Not process.stdout/stderr: building those streams costs more start-up time than `wisdom version` (cli/stdio.ts).
+  const stdoutTTY = lazyIsTerminal(1);
+  const stderrTTY = lazyIsTerminal(2);
+  const sink = bunStdoutSink();
   return {
-    stdout: (t) => void process.stdout.write(t),
-    stderr: (t) => void process.stderr.write(t),
+    stdout: sink ? sink.write : fdWriter(1),
+    stderr: fdWriter(2),
+    drain: sink?.drain,
     env: process.env,
-    stdoutIsTTY: Boolean(process.stdout.isTTY),
-    stderrIsTTY: Boolean(process.stderr.isTTY),
+    get stdoutIsTTY() {
+      return stdoutTTY();
+    },
+    get stderrIsTTY() {
+      return stderrTTY();
+    },
     waitForStop,
     onReload: (fn) => {
       if (process.platform !== "win32") process.on("SIGHUP", fn);
+    },
+    onProfileSignal: (fn) => {
+      if (process.platform !== "win32") process.on("SIGUSR2", fn);
     },
   };
 }
 
 if (import.meta.main) {
   // No top-level await here: the compiled binary is built as bytecode (scripts/build-binaries.ts).
-  void main(process.argv.slice(2), processIo()).then((code) => process.exit(code));
+  const io = processIo();
+  void main(process.argv.slice(2), io)
+    .then(async (code) => {
+      await io.drain?.();
+      return code;
+    })
+    .then((code) => process.exit(code));
 }

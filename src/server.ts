@@ -33,6 +33,9 @@ import type { Listener, Transport } from "./shared/transport/types.ts";
 import { COMMIT, VERSION } from "./shared/version.ts";
 import { Metrics } from "./shared/observe/metrics.ts";
 import { createHttpApp, type Readiness } from "./shared/observe/http.ts";
+import { HEAP_INTERVAL_BYTES, PROFILE_SECONDS, Profiles } from "./shared/observe/profiles.ts";
+import { profileDirProblems, writeCpuProfile } from "./shared/observe/profile-file.ts";
+import type { RuntimeProfiler } from "./shared/runtime/inspector.ts";
 import { type HttpServer, serveHttp } from "./shared/transport/http.ts";
 import type { Firewall } from "./shared/runtime/nft-firewall.ts";
 import { fitCaps } from "./shared/defence/fd-budget.ts";
@@ -75,6 +78,8 @@ export interface RunningServer {
   reload(config: ServeConfig, keys: readonly KeySpec[], signingId?: string): Promise<ReloadReport>;
   /** The HTTP side listener, when metrics_listen is set. */
   readonly http: HttpServer | null;
+  /** CPU and heap profiles, when debug_runtime is on or profile_dir is set. */
+  readonly profiles: Profiles | null;
   readiness(): Readiness;
   /** Stop accepting, let in-flight handshakes finish within shutdown_grace_ms, release everything. */
   close(): Promise<void>;
@@ -101,6 +106,7 @@ function gateSettings(c: ServeConfig, prev?: GateSettings): GateSettings {
 export const RESTART_KEYS: readonly (keyof ServeConfig)[] = [
   "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "store", "store_failure", "store_timeout_ms", "store_password_file", "store_sentinel_password_file",
   "adaptive_tick_ms", "firewall", "firewall_refusals", "firewall_window_ms", "firewall_ban_ms", "firewall_max_entries", "firewall_table",
+  "profile_dir",
 ];
 
 export interface ReloadReport {
@@ -112,6 +118,10 @@ export interface ReloadReport {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let c = opts.config;
   const log = opts.logger ?? silentLogger;
+  if (c.profile_dir !== "") {
+    const problems = profileDirProblems(c.profile_dir);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   const stats = new GateStats();
   const ring = new KeyRing(opts.keys, opts.signingId);
   const instanceId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
@@ -223,9 +233,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     acceptFailuresLogged = acceptFailures;
   };
   let http: HttpServer | null = null;
+  let profiler: RuntimeProfiler | null = null;
   /** Releases what start-up built besides the listener, each step even when one before it failed (the firewall's table included). */
   const releaseRest = async () => {
-    const steps = [() => http?.stop(), () => store.close(), () => redis?.close(), () => gate.quotes.close?.(), () => firewall?.close()];
+    const steps = [() => http?.stop(), () => profiler?.close(), () => store.close(), () => redis?.close(), () => gate.quotes.close?.(), () => firewall?.close()];
     for (const step of steps) {
       try {
         await step();
@@ -367,6 +378,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return { ready: reasons.length === 0, reasons };
   };
   metrics.bindLive({ storeUp: () => gate.store.healthy(), ready: () => readiness().ready, spentEntries: () => gate.store.size() });
+  // Profiles (docs/OPERATIONS.md "Profiles"): the inspector session exists only when asked for. Heap
+  // sampling runs from the start where the runtime has it, so the heap profile sees what start-up allocated.
+  let profiles: Profiles | null = null;
+  if (c.debug_runtime === "on" || c.profile_dir !== "") {
+    const { RuntimeProfiler } = await import("./shared/runtime/inspector.ts");
+    profiler = new RuntimeProfiler();
+    if (c.debug_runtime === "on") await profiler.startHeapSampling(HEAP_INTERVAL_BYTES);
+    profiles = new Profiles(profiler, `wisdom ${VERSION} (${COMMIT}) on ${runtimeName()}`);
+  }
   if (c.metrics_listen !== "") {
     const hp = parseHostPort(c.metrics_listen, "127.0.0.1");
     const app = createHttpApp({
@@ -391,9 +411,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
               };
             }
           : null,
+      profiles: c.debug_runtime === "on" ? profiles : null,
     });
     try {
-      http = await serveHttp(app.fetch, hp.host, hp.port);
+      // A CPU profile's response is silent for its whole length: the connection must outlast the longest one.
+      const idleTimeoutS = profiles && c.debug_runtime === "on" ? PROFILE_SECONDS.max + 15 : undefined;
+      http = await serveHttp(app.fetch, hp.host, hp.port, { idleTimeoutS });
     } catch (err) {
       await listener.stop();
       clearInterval(ticker);
@@ -429,6 +452,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     metrics,
     http,
+    profiles,
     readiness,
     reload,
     close,
@@ -443,6 +467,7 @@ export function flagPlaceholder(key: string): string {
   if (base?.type === "picklist") return (base as unknown as { options: string[] }).options.join("|");
   if (key === "listen" || key === "metrics_listen") return "HOST:PORT";
   if (key.endsWith("_file")) return "FILE";
+  if (key.endsWith("_dir")) return "DIR";
   if (key === "store") return "URL";
   if (key === "proxy_trusted") return "CIDRS";
   if (key.endsWith("_ms")) return "MS";
@@ -571,6 +596,20 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
       log.error("reload refused; keeping the running configuration", { error: (err as Error).message });
     }
   });
+  if (config.profile_dir !== "" && server.profiles) {
+    const profiles = server.profiles;
+    const dir = config.profile_dir;
+    io.onProfileSignal?.(async () => {
+      const seconds = server.config.profile_seconds;
+      log.info("SIGUSR2: taking a CPU profile", { seconds, profile_dir: dir });
+      try {
+        log.info("CPU profile written", { path: await writeCpuProfile(profiles, dir, seconds), seconds });
+      } catch (err) {
+        if ((err as Error).name === "ProfileBusyError") log.warn("SIGUSR2 ignored: a CPU profile is already being taken");
+        else log.error("CPU profile failed", { error: (err as Error).message });
+      }
+    });
+  }
   const signal = await stop;
   log.info("shutting down", { signal, open_connections: server.connections.openCount, grace_ms: server.config.shutdown_grace_ms });
   await server.close();

@@ -13,6 +13,10 @@ export interface Io {
   readonly waitForStop?: () => Promise<string>;
   /** Registers a callback for SIGHUP-style reloads. */
   readonly onReload?: (fn: () => void) => void;
+  /** Resolves when output written so far has left the process (called before it exits). */
+  readonly drain?: () => Promise<void>;
+  /** Registers a callback for SIGUSR2: write a CPU profile (`profile_dir`). */
+  readonly onProfileSignal?: (fn: () => void) => void;
 }
 
 /** Exit codes, documented in the README. */

@@ -71,8 +71,15 @@ export const ServeConfigSchema = v.strictObject({
   }, "expected a comma-separated list of CIDRs, e.g. 127.0.0.0/8,::1/128"),
   /** HTTP side listener for /metrics, /healthz, /readyz ("" turns it off). */
   metrics_listen: v.union([v.literal(""), hostPort]),
-  /** Serve /debug/runtime on the side listener. */
+  /** Serve /debug/runtime and /debug/pprof/ on the side listener. */
   debug_runtime: onOff,
+  /** Directory where SIGUSR2 writes a CPU profile ("" turns the signal off); checked to be a writable directory at start. */
+  profile_dir: v.union([
+    v.literal(""),
+    v.pipe(v.string(), v.maxLength(4096), v.check((s) => !s.includes("\0") && s.trim() === s, "a directory path without NUL or surrounding spaces")),
+  ]),
+  /** Length of the CPU profile SIGUSR2 takes, s (the bounds of /debug/pprof/profile, observe/profiles.ts). */
+  profile_seconds: int(1, 60),
 
   // Defence (docs/POW.md "Adaptive difficulty", docs/OPERATIONS.md "Defence tuning"). `defence: off` turns every cap, limit and adaptation off.
   defence: onOff,
@@ -156,6 +163,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   proxy_trusted: "127.0.0.0/8,::1/128",
   metrics_listen: "127.0.0.1:9077",
   debug_runtime: "off",
+  profile_dir: "",
+  profile_seconds: 30,
   defence: "on",
   max_connections: 20_000,
   max_connections_per_addr: 64,
@@ -230,7 +239,9 @@ export const CONFIG_DOCS: Readonly<Record<Exclude<keyof ServeConfig, "quotes">, 
   proxy_protocol: "on or off: expect a PROXY v1/v2 header from trusted proxies (HAProxy send-proxy-v2)",
   proxy_trusted: "CIDRs allowed to send PROXY headers; others are served as direct clients",
   metrics_listen: "HTTP address for /metrics, /healthz, /readyz (empty: off)",
-  debug_runtime: "on or off: serve /debug/runtime on the metrics listener",
+  debug_runtime: "on or off: serve /debug/runtime and /debug/pprof/ (CPU and heap profiles) on the metrics listener",
+  profile_dir: "directory where SIGUSR2 writes a CPU profile, wisdom-cpu-PID-TIME.pb.gz (empty: off)",
+  profile_seconds: "length of the CPU profile SIGUSR2 takes, 1..60",
   defence: "on or off: every cap, rate limit and adaptation below",
   max_connections: "most open connections in all (over it: BUSY)",
   max_connections_per_addr: "most open connections from one address",

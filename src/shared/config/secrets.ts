@@ -10,6 +10,8 @@ import { dirname, isAbsolute, join } from "node:path";
 import { deriveKeyId, type KeySpec, MIN_SECRET_BYTES } from "../pow/keys.ts";
 import { ConfigError } from "./load.ts";
 
+export { generateSecret } from "./keygen.ts";
+
 /**
  * A keys file (YAML or JSON) for rotation: every key verifies, `signing_key` signs.
  *
@@ -51,14 +53,6 @@ export interface Secrets {
 }
 
 const enc = new TextEncoder();
-
-/** A fresh secret: 32 random bytes, base64url (43 characters). */
-export function generateSecret(randomBytes: (n: number) => Uint8Array): string {
-  const b = randomBytes(32);
-  let s = "";
-  for (const x of b) s += String.fromCharCode(x);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
 
 function loadKeysFile(i: SecretInput, path: string): Secrets {
   const where = (s: string) => `keys_file ${path}: ${s}`;

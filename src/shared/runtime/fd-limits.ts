@@ -5,7 +5,9 @@
  * it runs unchanged on every runtime (Deno needs --allow-read).
  * @module
  */
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+// node:fs is fetched at the first call, not imported: a bundle hoists a builtin's import to its top, and
+// `wisdom fetch` (whose transport imports this module) would pay for loading it at start-up.
+const _fs = () => process.getBuiltinModule("node:fs");
 
 /** RLIMIT_NOFILE; `Infinity` stands for "unlimited". */
 export interface FdLimit {
@@ -45,7 +47,7 @@ const _exhausted = (err: unknown) => {
 export function readFdLimit(): FdLimit | null {
   if (!_isLinux()) return null;
   try {
-    return parseProcLimits(readFileSync("/proc/self/limits", "utf8"));
+    return parseProcLimits(_fs().readFileSync("/proc/self/limits", "utf8"));
   } catch {
     return null;
   }
@@ -60,7 +62,7 @@ export function readFdLimit(): FdLimit | null {
 export function countOpenFds(limit?: FdLimit | null): number | null {
   if (!_isLinux()) return null;
   try {
-    const names = readdirSync("/proc/self/fd");
+    const names = _fs().readdirSync("/proc/self/fd");
     const below = limit && Number.isFinite(limit.soft) ? names.filter((n) => Number(n) < limit.soft).length : names.length;
     return below - 1; // one entry is the descriptor readdirSync itself held while listing
   } catch (err) {
@@ -105,11 +107,11 @@ export function probeDescriptors(need: number): StartDescriptors {
   const fds: number[] = [];
   let stop: unknown = null;
   try {
-    while (fds.length < need) fds.push(openSync("/dev/null", "r"));
+    while (fds.length < need) fds.push(_fs().openSync("/dev/null", "r"));
   } catch (err) {
     stop = err;
   } finally {
-    for (const fd of fds) closeSync(fd);
+    for (const fd of fds) _fs().closeSync(fd);
   }
   if (stop === null) return { limit: null, inUse: 0, source: "probe" };
   // ENFILE (the system's table full) or no /dev/null: nothing to tell about this process's limit.
@@ -126,11 +128,11 @@ export function probeDescriptors(need: number): StartDescriptors {
 export function canOpenFd(): boolean | null {
   let fd: number;
   try {
-    fd = openSync("/dev/null", "r");
+    fd = _fs().openSync("/dev/null", "r");
   } catch (err) {
     return _exhausted(err) ? false : null;
   }
-  closeSync(fd);
+  _fs().closeSync(fd);
   return true;
 }
 

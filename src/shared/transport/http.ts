@@ -16,14 +16,23 @@ export interface HttpServer {
   stop(): Promise<void>;
 }
 
-export async function serveHttp(handler: FetchHandler, host: string, port: number): Promise<HttpServer> {
+export interface ServeHttpOptions {
+  /**
+   * Seconds a connection may stay silent, response pending included, before the server closes it. Bun's
+   * default is 10, shorter than a CPU profile (/debug/pprof/profile) can take; Deno and node:http do
+   * not cut a pending response short, so only Bun needs it.
+   */
+  readonly idleTimeoutS?: number;
+}
+
+export async function serveHttp(handler: FetchHandler, host: string, port: number, opts: ServeHttpOptions = {}): Promise<HttpServer> {
   const rt = runtimeName();
   if (rt === "bun") {
     // An HTTP/1.0 request without Host (HAProxy's default health check) reaches Bun's fetch handler with a
     // bare path as its URL; give it an absolute one so routing works.
     const fetch = (req: Request): Response | Promise<Response> =>
       req.url.startsWith("/") ? handler(new Request(`http://${host.includes(":") ? `[${host}]` : host}${req.url}`, req)) : handler(req);
-    const s = Bun.serve({ hostname: host, port, fetch });
+    const s = Bun.serve({ hostname: host, port, fetch, ...(opts.idleTimeoutS === undefined ? {} : { idleTimeout: opts.idleTimeoutS }) });
     return { host, port: s.port, stop: async () => void (await s.stop(true)) };
   }
   if (rt === "deno") {

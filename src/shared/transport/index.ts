@@ -4,25 +4,10 @@
  * build, by solver/kernel-wasm.ts (from the user agent, no global).
  * @module
  */
+import { type RuntimeName, runtimeName } from "../runtime/name.ts";
 import type { Transport } from "./types.ts";
 
-declare const Bun: unknown;
-declare const Deno: unknown;
-
-export type RuntimeName = "bun" | "deno" | "node";
-
-export function runtimeName(): RuntimeName {
-  if (typeof Bun !== "undefined") return "bun";
-  if (typeof Deno !== "undefined") return "deno";
-  return "node";
-}
-
-export function runtimeVersion(): string {
-  const name = runtimeName();
-  if (name === "bun") return (globalThis as any).Bun.version;
-  if (name === "deno") return (globalThis as any).Deno.version.deno;
-  return process.versions.node;
-}
+export { type RuntimeName, runtimeName, runtimeVersion } from "../runtime/name.ts";
 
 /** The native transport of this runtime ("bun", "deno"), or node:net. `prefer` forces one. */
 export async function pickTransport(prefer?: RuntimeName): Promise<Transport> {

@@ -3,10 +3,14 @@
  * neither native adapter applies, and a second implementation that the shared transport suite checks.
  * @module
  */
-import * as net from "node:net";
+import type * as net from "node:net";
 import { canonicalAddress } from "../net/address.ts";
 import { watchFdExhaustion } from "../runtime/fd-limits.ts";
 import { type Conn, ConnectError, type ConnectOptions, type ConnHandler, type Listener, type ListenOptions, type Transport } from "./types.ts";
+
+// node:net is fetched when a socket is made, not imported: a bundle hoists a builtin's import to its top,
+// and loading node:net costs Bun milliseconds at start-up that a command on the native transport never needs.
+const _net = (): typeof net => process.getBuiltinModule("node:net") as typeof net;
 
 class _NodeConn implements Conn {
   readonly remoteAddress: string;
@@ -53,7 +57,7 @@ export const nodeTransport: Transport = {
   name: "node",
   listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (sock) => attach(sock, handler));
+      const server = _net().createServer({ noDelay: true, allowHalfOpen: true }, (sock) => attach(sock, handler));
       server.once("error", reject);
       server.listen({ host: opts.host, port: opts.port }, () => {
         server.off("error", reject);
@@ -79,7 +83,7 @@ export const nodeTransport: Transport = {
   },
   connect<S>(host: string, port: number, handler: ConnHandler<S>, opts?: ConnectOptions): Promise<Conn> {
     return new Promise((resolve, reject) => {
-      const sock = net.connect({ host, port, noDelay: true, ...(opts?.localAddress ? { localAddress: opts.localAddress } : {}) });
+      const sock = _net().connect({ host, port, noDelay: true, ...(opts?.localAddress ? { localAddress: opts.localAddress } : {}) });
       const onError = (err: Error) => reject(new ConnectError(`Cannot connect to ${host}:${port}: ${err.message}`, { cause: err }));
       sock.once("error", onError);
       sock.once("connect", () => {

@@ -22,9 +22,12 @@
  */
 import { encodeCounter, meetsDifficulty } from "../hashcash.ts";
 import { ChunkedSearch } from "./chunked-search.ts";
+import { runtimeSha256 } from "../../runtime/runtime-sha256.ts";
+import { createHasherKernel } from "./kernel-hasher.ts";
+import { createJsKernel } from "./kernel-js.ts";
 import { createKernel, type KernelChoice, resolveKernel } from "./kernels.ts";
 import { CONTROL_ACTIVE_JOB, type FromWorker, type PoolMemory, poolMemory, type ToWorker } from "./pool-protocol.ts";
-import { type Kernel, SolverError } from "./types.ts";
+import { type Kernel, type KernelName, SolverError } from "./types.ts";
 
 export { SolverError, type SolverErrorCode } from "./types.ts";
 
@@ -76,14 +79,26 @@ const _INLINE_CHUNK_MS = 8;
 const _INLINE_YIELD_MS = 12;
 const _PROGRESS_MS = 250;
 
-/** Creates a solver; no worker starts until a puzzle needs one. */
+/**
+ * With kernel "auto", puzzles of at most this many bits are solved before the fastest kernel is picked
+ * (until some larger puzzle, or reading `kernel`, picks it): by the runtime's native one-shot SHA-256
+ * where there is one (Bun; kernel-hasher.ts), else by the pure-JS kernel. Picking loads OpenSSL through
+ * FFI and runs its known-answer test, or compiles the WebAssembly module, which takes longer than 2^12
+ * attempts do; the JS kernel's first calls run in the engine's interpreter, slower than a native hash.
+ * That keeps `wisdom fetch` at a low difficulty close to the runtime's own start-up (bench/startup.ts).
+ */
+export const SMALL_BITS = 12;
+
+/** Creates a solver; no worker starts until a puzzle needs one, and "auto" picks its kernel when one needs it. */
 export async function createSolver(options: SolverOptions = {}): Promise<Solver> {
   const threads = options.threads ?? (await _defaultThreads());
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new RangeError(`Cannot create solver: threads ${threads} is not an integer in 1..256`);
   }
-  const kernelName = resolveKernel(options.kernel ?? "auto");
-  return new _Solver(threads, kernelName, createKernel(kernelName));
+  const choice = options.kernel ?? "auto";
+  if (choice === "auto") return new _Solver(threads, () => resolveKernel("auto"), true);
+  const kernelName = resolveKernel(choice); // an unknown name throws here, not at the first solve
+  return new _Solver(threads, () => kernelName, false);
 }
 
 async function _defaultThreads(): Promise<number> {
@@ -110,9 +125,12 @@ interface _RefWorker extends Worker {
 }
 
 class _Solver implements Solver {
-  readonly kernel: string;
   readonly threads: number;
-  readonly #inline: Kernel;
+  readonly #pick: () => KernelName;
+  /** Small puzzles may use the JS kernel before the fastest one is picked (SMALL_BITS). */
+  readonly #smallFirst: boolean;
+  #chosen: { name: KernelName; kernel: Kernel } | undefined;
+  #small: { name: KernelName; kernel: Kernel } | undefined;
   /** Aborted by close(); every solve also stops on it. */
   readonly #lifetime = new AbortController();
   #queue: Promise<unknown> = Promise.resolve();
@@ -122,10 +140,35 @@ class _Solver implements Solver {
   #job = 0;
   #pending: _Pending | undefined;
 
-  constructor(threads: number, kernelName: string, inline: Kernel) {
+  constructor(threads: number, pick: () => KernelName, smallFirst: boolean) {
     this.threads = threads;
-    this.kernel = kernelName;
-    this.#inline = inline;
+    this.#pick = pick;
+    this.#smallFirst = smallFirst;
+  }
+
+  /** The kernel for every puzzle above SMALL_BITS (picked now if it was not yet). */
+  get kernel(): string {
+    return this.#fastest().name;
+  }
+
+  #fastest(): { name: KernelName; kernel: Kernel } {
+    if (!this.#chosen) {
+      const name = this.#pick();
+      this.#chosen = { name, kernel: createKernel(name) };
+    }
+    return this.#chosen;
+  }
+
+  /** The kernel that solves a `bits` puzzle on this thread. */
+  #inlineKernel(bits: number): { name: KernelName; kernel: Kernel } {
+    if (this.#smallFirst && !this.#chosen && bits <= SMALL_BITS) {
+      if (!this.#small) {
+        const hash = runtimeSha256();
+        this.#small = hash ? { name: "runtime-sha256", kernel: createHasherKernel(hash) } : { name: "js", kernel: createJsKernel() };
+      }
+      return this.#small;
+    }
+    return this.#fastest();
   }
 
   get workersRunning(): number {
@@ -143,10 +186,12 @@ class _Solver implements Solver {
       const started = performance.now();
       const inlineBits = this.#workers.length > 0 ? INLINE_BITS_WARM : INLINE_BITS_COLD;
       const job = { prefix: prefix.slice(), bits, opts, stop, started };
-      const solution = bits <= inlineBits || typeof Worker === "undefined" ? await this.#solveInline(job) : await this.#solvePool(job);
+      const inline = bits <= inlineBits || typeof Worker === "undefined";
+      const used = inline ? this.#inlineKernel(bits) : this.#fastest();
+      const solution = inline ? await this.#solveInline(job, used.kernel) : await this.#solvePool(job);
       // One reference hash per solve: a kernel bug must never reach the server as a bad proof.
       if (!meetsDifficulty(job.prefix, encodeCounter(solution.counter), bits)) {
-        throw new SolverError("invalid-solution", `Solver kernel ${this.kernel} returned counter ${solution.counter}, which does not meet ${bits} bits`);
+        throw new SolverError("invalid-solution", `Solver kernel ${used.name} returned counter ${solution.counter}, which does not meet ${bits} bits`);
       }
       return solution;
     };
@@ -156,8 +201,8 @@ class _Solver implements Solver {
     return result;
   }
 
-  async #solveInline({ prefix, bits, opts, stop, started }: _Job): Promise<Solution> {
-    const search = new ChunkedSearch(this.#inline, prefix, bits, { targetMs: _INLINE_CHUNK_MS });
+  async #solveInline({ prefix, bits, opts, stop, started }: _Job, kernel: Kernel): Promise<Solution> {
+    const search = new ChunkedSearch(kernel, prefix, bits, { targetMs: _INLINE_CHUNK_MS });
     const interval = opts.progressIntervalMs ?? _PROGRESS_MS;
     let attempts = 0;
     let lastYield = started;

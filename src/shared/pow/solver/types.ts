@@ -21,7 +21,8 @@ export interface Kernel {
   search(prefix: Uint8Array, bits: number, hi: number, loStart: number, count: number): SearchResult;
 }
 
-export type KernelName = "native" | "wasm-simd" | "js";
+/** "runtime-sha256" (kernel-hasher.ts) is only ever used for small puzzles; `auto` and --kernel never pick it. */
+export type KernelName = "native" | "wasm-simd" | "js" | "runtime-sha256";
 
 /** Largest `count` a kernel call takes: keeps every index and lo an exact small integer. */
 export const MAX_SEARCH_COUNT = 2 ** 30;
