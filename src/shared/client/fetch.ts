@@ -84,8 +84,11 @@ async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): P
 
 async function dial(t: Transport, host: string, port: number, deadline: number, localAddress?: string): Promise<_Open> {
   const reader = new FrameReader();
+  const connecting = t.connect(host, port, reader, localAddress ? { localAddress } : undefined);
+  // Past the deadline, a connect that still finishes is closed, and one that fails is no unhandled rejection.
+  connecting.then((c) => void (performance.now() >= deadline && c.destroy()), () => {});
   try {
-    const conn = await withDeadline(t.connect(host, port, reader, localAddress ? { localAddress } : undefined), deadline, `connecting to ${host}:${port}`);
+    const conn = await withDeadline(connecting, deadline, `connecting to ${host}:${port}`);
     return { conn, reader };
   } catch (err) {
     if (err instanceof FetchError) throw err;

@@ -44,6 +44,12 @@ export interface GuardDeps {
   readonly mono: () => number;
 }
 
+/** The upstream answered the connect with a reset (nothing listens there), as opposed to any other failure. */
+function _refusedByPeer(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
+  return e?.cause?.code === "ECONNREFUSED" || e?.code === "ECONNREFUSED" || /refused/i.test(String(e?.message ?? ""));
+}
+
 /** Retry hint for clients refused a slot or an upstream, ms. */
 const RETRY_AFTER_MS = 1000;
 
@@ -154,7 +160,7 @@ class _Passage implements Passage {
     };
     this._d.transport.connect(host, port, handler).then(
       (up) => this._connected(up),
-      (err) => this._unavailable(/refused|ECONNREFUSED/i.test(String((err as Error)?.message)) ? "refused" : "error", String((err as Error)?.message ?? err)),
+      (err) => this._unavailable(_refusedByPeer(err) ? "refused" : "error", String((err as Error)?.message ?? err)),
     );
   }
 

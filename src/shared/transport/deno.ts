@@ -32,6 +32,9 @@ class _DenoConn implements Conn {
   /** What to do once the queue is written: 1 close, 2 closeWrite (FIN, keep reading). */
   private _ending: 0 | 1 | 2 = 0;
   private _resume: (() => void) | null = null;
+  private _writeShut = false;
+  /** The peer's FIN was read. With our own FIN sent too, the connection is over (as on Bun and node:net). */
+  readEnded = false;
   paused: Promise<void> | null = null;
   closed = false;
   onDrain: (() => void) | null = null;
@@ -78,11 +81,19 @@ class _DenoConn implements Conn {
   }
 
   private _shutWrite(): void {
+    this._writeShut = true;
     try {
       this._raw.closeWrite();
     } catch {
       // the peer is gone: the read side finds out
     }
+    if (this.readEnded) this.destroy();
+  }
+
+  /** Called by the read loop after the peer's FIN was handed to the handler. */
+  peerEnded(): void {
+    this.readEnded = true;
+    if (this._writeShut) this.destroy();
   }
 
   end(): void {
@@ -162,6 +173,7 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
           if (conn.closed) break;
           if (handler.end) handler.end(state);
           else conn.end();
+          conn.peerEnded();
           return;
         }
         if (conn.closed) break;
