@@ -17,7 +17,8 @@ export const CONNECT_HELP = `Usage: wisdom connect HOST:PORT [options]
 
 Solve the proof-of-work challenge of a wisdom guard at HOST:PORT, then relay stdin to the service it
 guards and the service's bytes to stdout. End of stdin half-closes the connection (the service sees a FIN
-and may still answer); the command ends when the connection closes. Messages go to stderr only.
+and may still answer); the command ends when the service ends its side or the connection closes.
+Messages go to stderr only.
 
   ssh -o ProxyCommand='wisdom connect %h:%p' user@host
   printf 'PING\\r\\n' | wisdom connect redis.example:7077
@@ -83,7 +84,14 @@ export function pipeStream(s: GuardedStream, streams: ByteStreams): Promise<void
           }
         });
       },
-      end: () => {}, // the service finished sending; stdin may still flow (half-close)
+      // The service finished sending: the command ends once stdout has it all, as nc does. Its end of
+      // stdout is what tells the program reading it (ssh exits on it), and the runtimes close no pipe
+      // but by exiting. (The other way, stdin's end is passed on as a half-close: the service may answer.)
+      end: () => void lastWrite.then(() => {
+        stdin.pause();
+        conn.end();
+        resolve();
+      }),
       close: () => {
         stdin.off("data", onData);
         stdin.off("end", onEnd);
