@@ -189,37 +189,54 @@ if (!only || only === "setup") {
   const svc = net.createServer((s) => s.on("error", () => {}).resume());
   await new Promise<void>((r) => svc.listen(0, "127.0.0.1", () => r()));
   const svcPort = (svc.address() as net.AddressInfo).port;
-  const gPort = await freePort();
-  const guard = startGuard(svcPort, gPort, ["--challenge-rate", "100000", "--challenge-burst", "100000", "--solution-rate", "100000", "--solution-burst", "100000", "--max-outstanding", "100000"]);
-  await waitListening(gPort);
-  const guardMs: number[] = [], solveMs: number[] = [], directMs: number[] = [], extra: number[] = [];
   const nothing = { open: () => null, data() {}, close() {} };
-  for (let i = 0; i < SETUPS + 20; i++) {
-    const t0 = performance.now();
-    const d = await transport.connect("127.0.0.1", svcPort, nothing);
-    const t1 = performance.now();
-    d.destroy();
-    const t2 = performance.now();
-    const g = await openGuarded("127.0.0.1", gPort, { transport, solver, timeoutMs: 10_000, mode: "same" });
-    const t3 = performance.now();
-    g.conn.destroy();
-    if (i < 20) continue; // warm-up
-    directMs.push(t1 - t0);
-    guardMs.push(t3 - t2);
-    solveMs.push(g.solveMs);
-    extra.push(t3 - t2 - g.solveMs - (t1 - t0));
-    await sleep(2);
-  }
+  const limits = ["--challenge-rate", "100000", "--challenge-burst", "100000", "--solution-rate", "100000", "--solution-burst", "100000", "--max-outstanding", "100000"];
+  /** SETUPS alternating pairs (direct connect, stream through the guard at `port`), after 20 for warm-up. */
+  const measure = async (port: number) => {
+    const guardMs: number[] = [], solveMs: number[] = [], directMs: number[] = [], extra: number[] = [];
+    for (let i = 0; i < SETUPS + 20; i++) {
+      const t0 = performance.now();
+      const d = await transport.connect("127.0.0.1", svcPort, nothing);
+      const t1 = performance.now();
+      d.destroy();
+      const t2 = performance.now();
+      const g = await openGuarded("127.0.0.1", port, { transport, solver, timeoutMs: 10_000, mode: "same" });
+      const t3 = performance.now();
+      g.conn.destroy();
+      if (i < 20) continue;
+      directMs.push(t1 - t0);
+      guardMs.push(t3 - t2);
+      solveMs.push(g.solveMs);
+      extra.push(t3 - t2 - g.solveMs - (t1 - t0));
+      await sleep(2);
+    }
+    return { direct: stats(directMs), guard: stats(guardMs), solve: stats(solveMs), extra: stats(extra) };
+  };
+  const gPort = await freePort();
+  const guard = startGuard(svcPort, gPort, limits);
+  await waitListening(gPort);
+  const sub = await measure(gPort);
   guard.kill("SIGTERM");
+  // The same with the guard in this process: its own cost, without a second process's scheduling delays.
+  const { startGuard: startInProcess } = await import("../src/guard.ts");
+  const { SERVE_DEFAULTS } = await import("../src/shared/config/schema.ts");
+  const local = await startInProcess({
+    config: { ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", upstream: `127.0.0.1:${svcPort}`, difficulty: 0, adaptive: "off", log_level: "silent",
+      challenge_rate: 1e5, challenge_burst: 1e5, solution_rate: 1e5, solution_burst: 1e5, max_outstanding: 1e5 },
+    keys: [{ id: "b", secret: new TextEncoder().encode("guard-bench-secret-0123456789abcdef") }],
+  });
+  const inproc = await measure(local.port);
+  await local.close();
   svc.close();
-  const sd = stats(directMs), sg = stats(guardMs), ss = stats(solveMs), se = stats(extra);
   console.log(`\n### Connection set-up at difficulty 0 (${SETUPS} each, alternating; guard on ${guardRuntime})\n`);
   console.log("| ms | median | p90 | max |\n|---|---|---|---|");
-  console.log(`| direct connect | ${f3(sd.median)} | ${f3(sd.p90)} | ${f3(sd.max)} |`);
-  console.log(`| through the guard, until Open | ${f3(sg.median)} | ${f3(sg.p90)} | ${f3(sg.max)} |`);
-  console.log(`| of which solving | ${f3(ss.median)} | ${f3(ss.p90)} | ${f3(ss.max)} |`);
-  console.log(`| guard - solve - direct | ${f3(se.median)} | ${f3(se.p90)} | ${f3(se.max)} |`);
-  out.setup = { n: SETUPS, direct: sd, guard: sg, solve: ss, extra: se };
+  for (const [name, r] of [["guard in its own process", sub], ["guard in the client's process", inproc]] as const) {
+    console.log(`| ${name}: direct connect | ${f3(r.direct.median)} | ${f3(r.direct.p90)} | ${f3(r.direct.max)} |`);
+    console.log(`| ${name}: through the guard, until Open | ${f3(r.guard.median)} | ${f3(r.guard.p90)} | ${f3(r.guard.max)} |`);
+    console.log(`| ${name}: of which solving | ${f3(r.solve.median)} | ${f3(r.solve.p90)} | ${f3(r.solve.max)} |`);
+    console.log(`| ${name}: guard - solve - direct | ${f3(r.extra.median)} | ${f3(r.extra.p90)} | ${f3(r.extra.max)} |`);
+  }
+  out.setup = { n: SETUPS, subprocess: sub, in_process: inproc };
 }
 
 if (!only || only === "queue") {
