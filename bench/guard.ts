@@ -11,7 +11,7 @@
  *   npx bun bench/guard.ts [--gb 1] [--rounds 3] [--setups 200] [--guard-runtime bun|deno] [--only throughput|setup|queue]
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,6 +139,16 @@ async function direct(port: number, bytes: number): Promise<number> {
   return pump(conn, s.finished, bytes);
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
@@ -159,27 +169,33 @@ if (!only || only === "throughput") {
   const bytes = Math.round(GB * 1024) * BLOCK;
   await throughGuard(gPort, 64 * BLOCK); // warm-up
   await direct(hPort, 64 * BLOCK);
-  const rows: { round: number; guard: number; haproxy: number; ratio: number }[] = [];
+  const rows: { round: number; guard: number; haproxy: number; ratio: number; guardCpu: number; haproxyCpu: number }[] = [];
+  /** MB/s, and the relaying process's CPU seconds per GB (less sensitive to a loaded machine than MB/s). */
+  const timed = async (pid: number | undefined, run: () => Promise<number>) => {
+    const c0 = cpuSeconds(pid);
+    const mbs = await run();
+    return { mbs, cpu: (cpuSeconds(pid) - c0) / (bytes / 2 ** 30) };
+  };
   for (let r = 0; r < ROUNDS; r++) {
     // Alternate which goes first, so drift within a round does not favour one.
-    let gv: number, hv: number;
+    let gv, hv;
     if (r % 2 === 0) {
-      gv = await throughGuard(gPort, bytes);
-      hv = await direct(hPort, bytes);
+      gv = await timed(guard.pid, () => throughGuard(gPort, bytes));
+      hv = await timed(haproxy.pid, () => direct(hPort, bytes));
     } else {
-      hv = await direct(hPort, bytes);
-      gv = await throughGuard(gPort, bytes);
+      hv = await timed(haproxy.pid, () => direct(hPort, bytes));
+      gv = await timed(guard.pid, () => throughGuard(gPort, bytes));
     }
-    rows.push({ round: r + 1, guard: gv, haproxy: hv, ratio: gv / hv });
-    console.error(`round ${r + 1}: guard ${f1(gv)} MB/s, haproxy ${f1(hv)} MB/s, ratio ${f3(gv / hv)}`);
+    rows.push({ round: r + 1, guard: gv.mbs, haproxy: hv.mbs, ratio: gv.mbs / hv.mbs, guardCpu: gv.cpu, haproxyCpu: hv.cpu });
+    console.error(`round ${r + 1}: guard ${f1(gv.mbs)} MB/s, haproxy ${f1(hv.mbs)} MB/s, ratio ${f3(gv.mbs / hv.mbs)}`);
   }
   guard.kill("SIGTERM");
   haproxy.kill("SIGTERM");
   svc.server.close();
   const ratios = stats(rows.map((r) => r.ratio));
   console.log(`\n### Throughput: ${GB} GB client -> service, guard (${guardRuntime}) vs HAProxy TCP mode\n`);
-  console.log("| round | guard MB/s | HAProxy MB/s | guard / HAProxy |\n|---|---|---|---|");
-  for (const r of rows) console.log(`| ${r.round} | ${f1(r.guard)} | ${f1(r.haproxy)} | ${f3(r.ratio)} |`);
+  console.log("| round | guard MB/s | HAProxy MB/s | guard / HAProxy | guard CPU s/GB | HAProxy CPU s/GB |\n|---|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.round} | ${f1(r.guard)} | ${f1(r.haproxy)} | ${f3(r.ratio)} | ${f3(r.guardCpu)} | ${f3(r.haproxyCpu)} |`);
   console.log(`\nratio: median ${f3(ratios.median)}, range ${f3(ratios.min)}..${f3(ratios.max)}`);
   out.throughput = { gb: GB, rounds: rows, ratio: ratios };
 }
