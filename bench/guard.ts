@@ -149,6 +149,14 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+function minorFaults(pid: number | undefined): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[7]);
+  } catch {
+    return NaN;
+  }
+}
+
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
@@ -173,7 +181,9 @@ if (!only || only === "throughput") {
   /** MB/s, and the relaying process's CPU seconds per GB (less sensitive to a loaded machine than MB/s). */
   const timed = async (pid: number | undefined, run: () => Promise<number>) => {
     const c0 = cpuSeconds(pid);
+    const f0 = minorFaults(pid);
     const mbs = await run();
+    if (process.env.GUARD_BENCH_FAULTS) console.error(`pid ${pid}: ${minorFaults(pid) - f0} minor faults`);
     return { mbs, cpu: (cpuSeconds(pid) - c0) / (bytes / 2 ** 30) };
   };
   for (let r = 0; r < ROUNDS; r++) {
