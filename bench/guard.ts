@@ -256,7 +256,7 @@ if (!only || only === "setup") {
   svc.close();
   console.log(`\n### Connection set-up at difficulty 0 (${SETUPS} each, alternating; guard on ${guardRuntime})\n`);
   console.log("| ms | median | p90 | max |\n|---|---|---|---|");
-  for (const [name, r] of [["guard in its own process", sub], ["guard in the client's process", inproc]] as const) {
+  for (const [name, r] of [[`guard (${guardRuntime}) in its own process`, sub], [`guard in the client's (${transport.name}) process`, inproc]] as const) {
     console.log(`| ${name}: direct connect | ${f3(r.direct.median)} | ${f3(r.direct.p90)} | ${f3(r.direct.max)} |`);
     console.log(`| ${name}: through the guard, until Open | ${f3(r.guard.median)} | ${f3(r.guard.p90)} | ${f3(r.guard.max)} |`);
     console.log(`| ${name}: of which solving | ${f3(r.solve.median)} | ${f3(r.solve.p90)} | ${f3(r.solve.max)} |`);

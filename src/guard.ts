@@ -144,7 +144,11 @@ export async function runGuard(argv: string[], io: Io): Promise<number> {
     io.stdout(guardHelp());
     return EXIT.OK;
   }
-  const read = () => readServeConfig(values, io);
+  const read = () => {
+    const r = readServeConfig(values, io);
+    guardSettings(r.config, { host: "", port: 0 }); // throws ConfigError without an upstream, before any log line
+    return r;
+  };
   const { config, secrets } = read();
   const log = createLogger({ format: config.log_format, level: config.log_level, write: io.stderr, color: io.stderrIsTTY });
   if (secrets.origin === "random") {

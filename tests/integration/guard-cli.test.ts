@@ -11,7 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { cliCommand, execCli, spawnUntil } from "../helpers/cli.ts";
+import { cliCommand, execCli, runCli, spawnUntil } from "../helpers/cli.ts";
 import { startRedis } from "../helpers/redis.ts";
 import { startUpstream, testGuard } from "../helpers/guard.ts";
 import { testServer, waitFor } from "../helpers/server.ts";
@@ -126,6 +126,24 @@ describe("wisdom guard with real services and clients", () => {
     assert.notEqual(r.code, null, "ssh exited by itself");
     assert.ok(performance.now() - t0 < 10_000);
     assert.equal(g.stats.proofsOk, 1);
+  });
+
+  test("wisdom guard without an upstream is a configuration error (exit 2); connect and tunnel check their flags (exit 2)", async () => {
+    const g = await runCli(["guard", "--listen", "127.0.0.1:0"], SECRET);
+    assert.equal(g.code, 2);
+    assert.match(g.stderr, /upstream: required by wisdom guard/);
+    assert.equal(g.stdout, "");
+    const bad = await runCli(["guard", "--upstream", "nowhere"], SECRET);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /upstream \(from --upstream\)/);
+    assert.equal((await runCli(["connect"])).code, 2);
+    assert.match((await runCli(["connect", "127.0.0.1:1", "--effort", "+17"])).stderr, /--effort/);
+    assert.match((await runCli(["tunnel", "--listen", "127.0.0.1:0"])).stderr, /--to: HOST:PORT is required/);
+    for (const cmd of ["guard", "connect", "tunnel"]) {
+      const h = await runCli([cmd, "--help"]);
+      assert.equal(h.code, 0);
+      assert.match(h.stdout, new RegExp(`Usage: wisdom ${cmd}`));
+    }
   });
 
   test("wisdom connect exit codes: 4 against a quote server (not a guard), 7 when the upstream stays down", async () => {

@@ -8,7 +8,7 @@
 import type { Conn } from "../transport/types.ts";
 
 /** Bytes queued towards one side before the other side is paused. */
-export const HIGH_WATER = 4 << 20;
+export const HIGH_WATER = 1 << 20;
 
 export class Relay {
   bytesUp = 0;
