@@ -7,12 +7,12 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { pickTransport } from "../../src/shared/transport/index.ts";
 import { guardedClient, startUpstream, testGuard } from "../helpers/guard.ts";
-import { waitFor } from "../helpers/server.ts";
+import { TEST_SECRET, waitFor } from "../helpers/server.ts";
 
 const t = await pickTransport();
 
 describe(`guard upstream queue (${t.name} transport)`, () => {
-  test("with the upstream full, waiting clients reach it by effort, highest first (first come first served among equals)", async () => {
+  test("with the upstream full, waiting clients reach it by effort, highest first", async () => {
     const order: string[] = [];
     // Each connection: read the client's name up to its FIN, note it, then close.
     await using up = await startUpstream((c) => void c.ended.then(() => (order.push(c.received().toString()), c.socket.end())));
@@ -65,5 +65,38 @@ describe(`guard upstream queue (${t.name} transport)`, () => {
     assert.match(await g.metrics.render(), /wisdom_pressure_ratio 1/);
     holder.conn.destroy();
     await waitFor(() => g.slots.active === 0, 2000, "the slot freed");
+  });
+
+  test("a reload points new streams at the new upstream; a stream already relayed keeps its own", async () => {
+    await using up1 = await startUpstream();
+    await using up2 = await startUpstream();
+    await using g = await testGuard(up1.port, {}, t);
+    const before = await guardedClient(t, g.port);
+    const r = await g.reload({ ...g.config, upstream: `127.0.0.1:${up2.port}`, idle_timeout_ms: 1234 }, [{ id: "t1", secret: TEST_SECRET }]);
+    assert.ok(r.changed.includes("upstream") && !r.needRestart.includes("upstream"));
+    const after = await guardedClient(t, g.port);
+    assert.equal(after.open.idle_timeout_ms, 1234);
+    before.conn.write(new TextEncoder().encode("one"));
+    after.conn.write(new TextEncoder().encode("two"));
+    await waitFor(() => before.received().toString() === "one" && after.received().toString() === "two", 3000, "both echoes");
+    assert.deepEqual([up1.conns.length, up2.conns.length], [1, 1]);
+    assert.equal(up1.conns[0]!.received().toString(), "one");
+    assert.equal(up2.conns[0]!.received().toString(), "two");
+    before.conn.destroy();
+    after.conn.destroy();
+  });
+
+  test("shutdown closes relayed streams once shutdown_grace_ms has passed, and frees their upstream connections", async () => {
+    await using up = await startUpstream();
+    const g = await testGuard(up.port, { shutdown_grace_ms: 300 }, t);
+    const c = await guardedClient(t, g.port);
+    const t0 = performance.now();
+    await g.close();
+    await Promise.race([c.closed, c.ended]);
+    const ms = performance.now() - t0;
+    assert.ok(ms >= 250 && ms < 3000, `closed after ${Math.round(ms)} ms`);
+    await up.conns[0]!.closed;
+    assert.equal(g.slots.active, 0);
+    c.conn.destroy();
   });
 });
