@@ -50,6 +50,9 @@ function _refusedByPeer(err: unknown): boolean {
   return e?.cause?.code === "ECONNREFUSED" || e?.code === "ECONNREFUSED" || /refused/i.test(String(e?.message ?? ""));
 }
 
+/** Most client bytes a passage holds before its stream opens. */
+const MAX_HELD_BYTES = 1 << 20;
+
 /** Retry hint for clients refused a slot or an upstream, ms. */
 const RETRY_AFTER_MS = 1000;
 
@@ -92,6 +95,7 @@ class _Passage implements Passage {
   private _upstream: Conn | null = null;
   private _relay: Relay | null = null;
   private readonly _held: Uint8Array[];
+  private _heldBytes = 0;
   private _clientEnded: boolean;
   private readonly _since: number;
   private _connectingSince = 0;
@@ -115,8 +119,13 @@ class _Passage implements Passage {
   // --- the client side (GateConnections forwards its events) ---
 
   data(chunk: Uint8Array): void {
-    if (this._relay) this._relay.fromClient(chunk);
-    else if (this._stage !== Stage.Done) this._held.push(chunk.slice()); // a read already in flight when the client was paused
+    if (this._relay) return this._relay.fromClient(chunk);
+    if (this._stage === Stage.Done) return;
+    // Only a read already in flight when the client was paused lands here; a runtime that kept reading
+    // regardless must not make the queue a buffer for the client.
+    this._heldBytes += chunk.length;
+    if (this._heldBytes > MAX_HELD_BYTES) return this._client.destroy();
+    this._held.push(chunk.slice());
   }
 
   end(): void {
