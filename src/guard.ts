@@ -74,6 +74,7 @@ export async function startGuard(opts: GuardOptions): Promise<RunningGuard> {
     transport,
     quotes: upstream,
     configDir: opts.configDir,
+    heapGovernor: false,
     passages: (metrics) => {
       passages.deps.observer = new GuardMetrics(metrics.registry, () => ({ active: slots.active, waiting: slots.waiting, max: slots.spec.max }));
       return passages;
