@@ -18,6 +18,7 @@ import { formatHostPort, parseHostPort } from "./shared/net/address.ts";
 import type { QuoteSource } from "./shared/quotes/types.ts";
 import { pickTransport, runtimeName } from "./shared/transport/index.ts";
 import type { Transport } from "./shared/transport/types.ts";
+import type { Passwords } from "./shared/store/redis-connection.ts";
 import { VERSION } from "./shared/version.ts";
 import { configFlagRows, parseConfigArgs, readServeConfig, type ReloadReport, type RunningServer, startServer } from "./server.ts";
 
@@ -26,6 +27,8 @@ export interface GuardOptions {
   readonly keys: readonly KeySpec[];
   readonly signingId?: string;
   readonly logger?: Logger;
+  /** Passwords of the shared store (store_password_file, WISDOM_STORE_PASSWORD, ...), as for serve. */
+  readonly storePasswords?: Passwords;
   /** Transport for both sides (the listener and the upstream connections). */
   readonly transport?: Transport;
   readonly configDir?: string;
@@ -70,6 +73,7 @@ export async function startGuard(opts: GuardOptions): Promise<RunningGuard> {
     config: c,
     keys: opts.keys,
     signingId: opts.signingId,
+    storePasswords: opts.storePasswords,
     logger: opts.logger ?? silentLogger,
     transport,
     quotes: upstream,
@@ -150,14 +154,14 @@ export async function runGuard(argv: string[], io: Io): Promise<number> {
     guardSettings(r.config, { host: "", port: 0 }); // throws ConfigError without an upstream, before any log line
     return r;
   };
-  const { config, secrets } = read();
+  const { config, secrets, storePasswords } = read();
   const log = createLogger({ format: config.log_format, level: config.log_level, write: io.stderr, color: io.stderrIsTTY });
   if (secrets.origin === "random") {
     log.warn("no WISDOM_SECRET or secret file: using a random per-process key; challenges die with this process and other instances cannot verify them", { hint: "wisdom keygen" });
   }
   const stop = io.waitForStop?.() ?? new Promise<string>(() => {});
   const configPath = (values.config as string | undefined) ?? io.env.WISDOM_CONFIG;
-  const guard = await startGuard({ config, keys: secrets.keys, signingId: secrets.signingId, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() });
+  const guard = await startGuard({ config, keys: secrets.keys, signingId: secrets.signingId, storePasswords, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() });
   log.info("guarding", {
     address: formatHostPort(guard.host, guard.port),
     upstream: config.upstream,

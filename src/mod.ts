@@ -16,7 +16,7 @@ import { deriveKeyId, type KeySpec, KeyRing } from "./shared/pow/keys.ts";
 import type { Challenge, Solution } from "./shared/protocol/messages.ts";
 import type { QuoteSource } from "./shared/quotes/types.ts";
 import { MemorySpentStore } from "./shared/store/memory.ts";
-import type { SpentStore } from "./shared/store/types.ts";
+import { ChallengeFencedError, type SpentStore } from "./shared/store/types.ts";
 import { pickTransport } from "./shared/transport/index.ts";
 import { type RunningServer, startServer } from "./server.ts";
 
@@ -30,6 +30,8 @@ export { decodeMessage, encodeChallenge, encodeError, encodeOpen, encodeQuote, e
 export { ProtocolError, ERROR_CODES, type ErrorCode } from "./shared/protocol/errors.ts";
 export { SERVE_DEFAULTS };
 export { ConfigError } from "./shared/config/load.ts";
+/** For SpentStore implementations: BUSY (cannot decide) and EXPIRED (a challenge older than the store's fence). */
+export { ChallengeFencedError, StoreUnavailableError } from "./shared/store/types.ts";
 
 export interface FetchQuoteOptions {
   /** Overall deadline in ms, retries included (default 30000). */
@@ -98,7 +100,7 @@ export interface PowGateOptions {
   readonly difficulty?: number;
   /** Challenge lifetime in ms (default 60000). */
   readonly ttlMs?: number;
-  /** Spent-proof store (default: in memory). */
+  /** Spent-proof store (default: in memory, refusing challenges issued before this gate was made). */
   readonly store?: SpentStore;
   readonly now?: () => number;
 }
@@ -118,13 +120,16 @@ export class PowGate {
     this._ring = new KeyRing(keysFrom(o));
     this.difficulty = o.difficulty ?? 20;
     this._ttl = o.ttlMs ?? 60_000;
-    this._store = o.store ?? new MemorySpentStore();
     this._now = o.now ?? Date.now;
+    // Fenced at construction: a proof of a challenge issued before it (by an earlier process) is EXPIRED.
+    this._store = o.store ?? new MemorySpentStore({ fenceMs: this._now() });
   }
 
   /** A challenge bound to `clientAddress` (the peer IP as your server sees it). */
   issue(clientAddress: string, bits = this.difficulty): Challenge {
-    return mintChallenge(this._ring, { bits, nowMs: this._now(), ttlMs: this._ttl, addr: clientAddress, nonce: crypto.getRandomValues(new Uint8Array(NONCE_BYTES)) });
+    const c = mintChallenge(this._ring, { bits, nowMs: this._now(), ttlMs: this._ttl, addr: clientAddress, nonce: crypto.getRandomValues(new Uint8Array(NONCE_BYTES)) });
+    this._store.issued?.(c.iat);
+    return c;
   }
 
   /** Verify a solution from `clientAddress`; on success the challenge is spent (a second try is REPLAY). */
@@ -132,6 +137,14 @@ export class PowGate {
     const now = this._now();
     const v = verifySolution(this._ring, solution, { nowMs: now, addr: clientAddress, skewMs: 2000, maxTtlMs: this._ttl });
     if (!v.ok) return v;
-    return (await this._store.markSpent(v.spentKey, v.expiresAtMs, now)) ? v : { ok: false, code: "REPLAY", message: "This challenge was already spent" };
+    let fresh: boolean;
+    try {
+      fresh = await this._store.markSpent(v.spentKey, v.expiresAtMs, now, solution.challenge.iat);
+    } catch (err) {
+      // A shared store that changed server refuses older challenges: the client should ask for a fresh one.
+      if (err instanceof ChallengeFencedError) return { ok: false, code: "EXPIRED", message: err.message };
+      throw err;
+    }
+    return fresh ? v : { ok: false, code: "REPLAY", message: "This challenge was already spent" };
   }
 }

@@ -40,6 +40,8 @@ import { fdUsage, readFdLimit, startDescriptors } from "./shared/runtime/fd-limi
 import type { AcceptError } from "./shared/transport/types.ts";
 import { startHeapGovernor } from "./shared/runtime/heap-governor.ts";
 import { OFFENCES } from "./shared/defence/offenders.ts";
+import { loadStorePasswords } from "./shared/config/store-secrets.ts";
+import type { Passwords } from "./shared/store/redis-connection.ts";
 
 export interface ServerOptions {
   readonly config: ServeConfig;
@@ -52,6 +54,8 @@ export interface ServerOptions {
   readonly observer?: GateObserver;
   /** Directory that relative paths in the configuration (quote files) are resolved against. */
   readonly configDir?: string;
+  /** Passwords of the shared store (config/store-secrets.ts). */
+  readonly storePasswords?: Passwords;
   /** Clocks, for tests. */
   readonly now?: () => number;
   readonly mono?: () => number;
@@ -106,7 +110,7 @@ function gateSettings(c: ServeConfig, prev?: GateSettings): GateSettings {
 
 /** Keys whose change takes a restart; a reload reports them and keeps the running value. */
 export const RESTART_KEYS: readonly (keyof ServeConfig)[] = [
-  "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "store", "store_failure", "store_timeout_ms",
+  "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "store", "store_failure", "store_timeout_ms", "store_password_file", "store_sentinel_password_file",
   "adaptive_tick_ms", "firewall", "firewall_refusals", "firewall_window_ms", "firewall_ban_ms", "firewall_max_entries", "firewall_table",
 ];
 
@@ -129,15 +133,34 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           failMode: c.store_failure,
           commandTimeoutMs: c.store_timeout_ms,
           instanceId,
+          // Restart key: a reload that raises clock_skew_ms takes effect for the fence at the next start.
+          clockSkewMs: c.clock_skew_ms,
+          now: opts.now,
+          password: opts.storePasswords,
           memoryFallback: { store: new MemorySpentStore({ maxEntries: c.spent_max_entries }), limiter: new MemoryRateLimiter() },
           onEvent: (e) => {
+            const m = metricsRef.m;
             if (e.type === "down") log.warn("store down", { store: redactUrl(c.store), detail: e.detail, failure_mode: c.store_failure });
-            else if (e.type === "up") log.info("store up", { store: redactUrl(c.store) });
-            else if (e.source === "spent") metricsRef.m?.storeFallbacks.inc(); // proofs checked in memory only
+            else if (e.type === "up") {
+              log.info("store up", { store: redactUrl(c.store), ...(e.downMs === undefined ? {} : { down_ms: e.downMs }) });
+              if (e.downMs !== undefined && m) {
+                m.storeOutages.inc();
+                m.storeOutageSeconds.inc(e.downMs / 1000);
+                m.storeLastOutage.set(e.downMs / 1000);
+              }
+            } else if (e.type === "fence") {
+              const fields = { store: redactUrl(c.store), detail: e.detail, fence: new Date(e.fenceMs).toISOString() };
+              if (e.raised) log.warn("store server changed", fields);
+              else log.info("store fence", fields);
+              m?.storeFence.set(e.fenceMs / 1000);
+              if (e.raised) m?.storeServerChanges.inc();
+            } else if (e.source === "spent") m?.storeFallbacks.inc(); // proofs checked in memory only
           },
         })
       : null;
-  const store = opts.store ?? redis?.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries });
+  // Restart-safe: proofs of challenges issued before this start may have been redeemed by the previous
+  // process, whose spent set is gone; they are refused (EXPIRED, ask again). See store/memory.ts.
+  const store = opts.store ?? redis?.store ?? new MemorySpentStore({ maxEntries: c.spent_max_entries, fenceMs: (opts.now ?? Date.now)() });
   // Connection caps that fit the open-file limit: read once, after the runtime raised the soft limit to
   // the hard one (without /proc, as on Deno, it probes); a reload fits its new caps to the same numbers.
   // `c` keeps the configured values; only what admission gets is clamped.
@@ -479,7 +502,7 @@ export function parseConfigArgs(argv: string[], keys: readonly string[] = SERVE_
 }
 
 /** Read the whole configuration (file, env, flags) and the keys. Throws ConfigError listing every problem. */
-export function readServeConfig(values: Record<string, string | boolean | undefined>, io: Io): { config: ServeConfig; secrets: Secrets } {
+export function readServeConfig(values: Record<string, string | boolean | undefined>, io: Io): { config: ServeConfig; secrets: Secrets; storePasswords: Passwords } {
   const flags: Record<string, string | undefined> = {};
   for (const k of CONFIG_KEYS) flags[k] = values[k.replaceAll("_", "-")] as string | undefined;
   if (flags.log_format === undefined && io.env[envName("log_format")] === undefined && io.stderrIsTTY === false) flags.log_format = "json";
@@ -501,7 +524,13 @@ export function readServeConfig(values: Record<string, string | boolean | undefi
     readFile: (p) => readFileSync(p, "utf8"),
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
   });
-  return { config, secrets };
+  const storePasswords = loadStorePasswords({
+    env: io.env,
+    passwordFile: config.store_password_file,
+    sentinelPasswordFile: config.store_sentinel_password_file,
+    readFile: (p) => readFileSync(p, "utf8"),
+  });
+  return { config, secrets, storePasswords };
 }
 
 /** `wisdom serve`: returns the exit code once stopped. */
@@ -512,16 +541,23 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     return EXIT.OK;
   }
   const read = () => readServeConfig(values, io);
-  const { config, secrets } = read();
+  const { config, secrets, storePasswords } = read();
   const log = createLogger({ format: config.log_format, level: config.log_level, write: io.stderr, color: io.stderrIsTTY });
   if (secrets.origin === "random") {
     log.warn("no WISDOM_SECRET or secret file: using a random per-process key; challenges die with this process and other instances cannot verify them", {
       hint: "wisdom keygen",
     });
   }
+  if (secrets.origin !== "random" && config.store === "memory") {
+    // One instance gains nothing from a fixed secret with the memory store (challenges issued before a
+    // restart are refused anyway); several instances sharing it each accept a proof once.
+    log.warn("a fixed secret with store: memory: instances that share this secret do not share their spent sets, so each accepts a proof once; give them one store (store: redis://... or redis+sentinel://...)", {
+      key_source: secrets.origin,
+    });
+  }
   const stop = io.waitForStop?.() ?? new Promise<string>(() => {}); // handlers in place before "listening" is logged
   const configPath = (values.config as string | undefined) ?? io.env.WISDOM_CONFIG;
-  const server = await startServer({ config, keys: secrets.keys, signingId: secrets.signingId, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() });
+  const server = await startServer({ config, keys: secrets.keys, signingId: secrets.signingId, storePasswords, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() });
   log.info("listening", {
     address: formatHostPort(server.host, server.port),
     metrics: server.http ? formatHostPort(server.http.host, server.http.port) : "off",

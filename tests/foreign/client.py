@@ -1,7 +1,16 @@
 #!/usr/bin/env python3
 """A wisdom protocol v1 client written from docs/PROTOCOL.md alone (standard library only).
 
-Usage: client.py HOST PORT [same|reconnect]   prints the Quote payload as JSON on stdout.
+Usage: client.py HOST PORT [MODE]   prints the answer frame as JSON on stdout.
+
+Modes (each follows a rule of docs/PROTOCOL.md):
+  same       solve, send the Solution on the same connection (default)
+  reconnect  read the Challenge, close, solve, send the Solution on a new connection
+  trailing   the Solution followed by junk bytes in the same write: the junk is ignored
+  twice      the Solution twice in one write: one answer, then the server closes
+  halfclose  shut down our sending side right after the Solution: the answer still comes
+  bits268    bits 268 (outside 0..255): BAD_FRAME
+  bits33     bits 33 (a byte, but above 32): UNSUPPORTED_PUZZLE
 """
 import hashlib, json, socket, struct, sys
 
@@ -53,9 +62,21 @@ def main():
         sock.close()
         sock = socket.create_connection((host, port), timeout=10)
         read_frame(sock)  # a fresh challenge we do not need
-    sock.sendall(frame(2, {"challenge": ch, "counter": "%016x" % counter}))
+    if mode == "bits268":
+        ch = dict(ch, bits=268)
+    if mode == "bits33":
+        ch = dict(ch, bits=33)
+    solution = frame(2, {"challenge": ch, "counter": "%016x" % counter})
+    if mode == "trailing":
+        solution += b"\x01\x02\xff\xffnot a frame at all"
+    if mode == "twice":
+        solution += solution
+    sock.sendall(solution)
+    if mode == "halfclose":
+        sock.shutdown(socket.SHUT_WR)
     mtype, reply = read_frame(sock)
-    print(json.dumps({"type": mtype, "body": reply}))
+    closed = sock.recv(1) == b""  # the server closes after its one answer
+    print(json.dumps({"type": mtype, "body": reply, "closed_after": closed}))
 
 
 if __name__ == "__main__":

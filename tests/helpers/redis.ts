@@ -24,7 +24,7 @@ const _running = new Set<ChildProcess>();
 let _exitHook = false;
 
 export async function startRedis(): Promise<RedisProcess> {
-  const bin = _findOnPath("redis-server");
+  const bin = findOnPath("redis-server");
   if (!bin) {
     throw new Error("redis-server is not installed (not found on PATH): install Debian's `redis-server` package (apt-get install redis-server)");
   }
@@ -34,7 +34,7 @@ export async function startRedis(): Promise<RedisProcess> {
       for (const p of _running) p.kill("SIGKILL");
     });
   }
-  const port = await _freePort();
+  const port = await freePort();
   let child: ChildProcess | null = null;
   const self: RedisProcess = {
     url: `redis://127.0.0.1:${port}/0`,
@@ -117,7 +117,7 @@ function _command(port: number, line: string): Promise<string> {
   });
 }
 
-function _freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
@@ -128,7 +128,7 @@ function _freePort(): Promise<number> {
   });
 }
 
-function _findOnPath(name: string): string | null {
+export function findOnPath(name: string): string | null {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (!dir) continue;
     try {

@@ -27,4 +27,17 @@ describe("a Python client written from docs/PROTOCOL.md", () => {
       assert.equal(srv.stats.proofsOk, 1);
     });
   }
+  // The rules about bytes after a Solution and field ranges, as the document states them.
+  for (const [mode, type, code] of [["trailing", 3, ""], ["twice", 3, ""], ["halfclose", 3, ""], ["bits268", 4, "BAD_FRAME"], ["bits33", 4, "UNSUPPORTED_PUZZLE"]] as const) {
+    test(`${mode}: ${code || "a quote"}, then the server closes`, async () => {
+      await using srv = await testServer({ difficulty: 8 });
+      const r = await run(["127.0.0.1", String(srv.port), mode]);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.type, type, r.stdout);
+      if (code) assert.equal(out.body.code, code, r.stdout);
+      assert.equal(out.closed_after, true, "one answer per connection, then a close");
+      assert.equal(srv.stats.proofsOk, type === 3 ? 1 : 0);
+    });
+  }
 });

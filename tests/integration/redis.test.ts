@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRedisBackend, type RedisBackendOptions, type RedisEvent, RedisUrlError } from "../../src/shared/store/redis.ts";
-import { StoreUnavailableError } from "../../src/shared/store/types.ts";
+import { ChallengeFencedError, StoreUnavailableError } from "../../src/shared/store/types.ts";
 import { type RedisProcess, startRedis } from "../helpers/redis.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
 
@@ -11,6 +11,8 @@ const TIMEOUT_MS = 200;
 const SPEC = { ratePerSec: 5, burst: 3 };
 const SAMPLE = { openConnections: 1, acceptsPerSec: 2, challengesPerSec: 1.5, failedProofsPerSec: 3, validProofsPerSec: 4, loopDelayMs: 5, sourceSaturation: 0.25, bits: 10 };
 let _n = 0;
+/** An issue time after any fence: these tests are not about the failover fence (sentinel.test.ts and the tests below are). */
+const FRESH = Number.MAX_SAFE_INTEGER;
 
 /** A backend that records its events and closes itself at the end of the scope. */
 async function backend(url: string, opts: Partial<RedisBackendOptions> = {}) {
@@ -102,14 +104,14 @@ for (const library of LIBRARIES) {
       assert.equal(a.store.healthy(), true);
       assert.equal(a.store.ready(), true);
       const now = Date.now();
-      assert.equal(await a.store.markSpent("k1", now + 60_000, now), true);
-      assert.equal(await b.store.markSpent("k1", now + 60_000, now), false);
-      assert.equal(await a.store.markSpent("k1", now + 60_000, now), false);
+      assert.equal(await a.store.markSpent("k1", now + 60_000, now, FRESH), true);
+      assert.equal(await b.store.markSpent("k1", now + 60_000, now, FRESH), false);
+      assert.equal(await a.store.markSpent("k1", now + 60_000, now, FRESH), false);
       assert.equal(a.store.size(), 1, "size() counts this instance's live inserts");
       assert.equal(b.store.size(), 0);
       assert.equal(Number(await a.command("PTTL", `${keyPrefix}spent:k1`)) > 59_000, true, "expiry set with the key");
       // Many concurrent attempts on one key through both instances: exactly one wins.
-      const tries = Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.markSpent("race", now + 60_000, now));
+      const tries = Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.markSpent("race", now + 60_000, now, FRESH));
       assert.equal((await Promise.all(tries)).filter(Boolean).length, 1);
     });
 
@@ -117,11 +119,11 @@ for (const library of LIBRARIES) {
       const keyPrefix = prefix();
       await using a = await backend(redis.url, { library, keyPrefix });
       const now = Date.now();
-      await a.store.markSpent("warm", now + 60_000, now); // loads the script (EVALSHA, then EVAL once)
+      await a.store.markSpent("warm", now + 60_000, now, FRESH); // loads the script (EVALSHA, then EVAL once)
       const before = await evalshaCalls(a);
       // 40 distinct proofs, one of them twice; 5 takes from a burst-3 bucket; all issued in one turn.
-      const spends = Array.from({ length: 40 }, (_, i) => a.store.markSpent(`p${i}`, now + 60_000, now));
-      const again = a.store.markSpent("p7", now + 60_000, now);
+      const spends = Array.from({ length: 40 }, (_, i) => a.store.markSpent(`p${i}`, now + 60_000, now, FRESH));
+      const again = a.store.markSpent("p7", now + 60_000, now, FRESH);
       const takes = Array.from({ length: 5 }, () => a.limiter.take("batch", "10.0.0.1", SPEC, now));
       assert.deepEqual(await Promise.all(spends), Array(40).fill(true));
       assert.equal(await again, false, "the second spend of a proof in the same batch is refused");
@@ -136,7 +138,7 @@ for (const library of LIBRARIES) {
     test("a busy key is served from leased tokens: 300 takes in a row cost a handful of Redis calls", async () => {
       await using a = await backend(redis.url, { library, keyPrefix: prefix() });
       const spec = { ratePerSec: 10_000, burst: 8_000 }; // leases of up to 64
-      await a.store.markSpent("warm", Date.now() + 60_000, Date.now());
+      await a.store.markSpent("warm", Date.now() + 60_000, Date.now(), FRESH);
       const before = await evalshaCalls(a);
       let sync = 0;
       for (let i = 0; i < 300; i++) {
@@ -228,10 +230,10 @@ for (const library of LIBRARIES) {
     test("spent entries expire with their challenge", async () => {
       await using a = await backend(redis.url, { library, keyPrefix: prefix() });
       const now = Date.now();
-      assert.equal(await a.store.markSpent("k", now + 150, now), true);
-      assert.equal(await a.store.markSpent("k", now + 150, now), false);
+      assert.equal(await a.store.markSpent("k", now + 150, now, FRESH), true);
+      assert.equal(await a.store.markSpent("k", now + 150, now, FRESH), false);
       await sleep(250);
-      assert.equal(await a.store.markSpent("k", Date.now() + 150, Date.now()), true, "free again once expired");
+      assert.equal(await a.store.markSpent("k", Date.now() + 150, Date.now(), FRESH), true, "free again once expired");
     });
 
     test("a token bucket drained through one instance is empty for the other and refills at the rate (Redis clock)", async () => {
@@ -276,12 +278,12 @@ for (const library of LIBRARIES) {
       await redis.pause(1500);
       const now = Date.now();
       const bound = TIMEOUT_MS + 250;
-      const r1 = await timed(closed.store.markSpent("p", now + 60_000, now));
+      const r1 = await timed(closed.store.markSpent("p", now + 60_000, now, FRESH));
       assert.ok(r1.error instanceof StoreUnavailableError, `fail-closed rejects: ${r1.error}`);
       assert.ok(r1.ms < bound, `markSpent settled after ${r1.ms} ms`);
       const r2 = await timed((async () => closed.limiter.take("challenge", "p", SPEC, now))());
       assert.ok(r2.error instanceof StoreUnavailableError && r2.ms < bound, `limiter: ${r2.error} after ${r2.ms} ms`);
-      const r3 = await timed(open.store.markSpent("p", now + 60_000, now));
+      const r3 = await timed(open.store.markSpent("p", now + 60_000, now, FRESH));
       assert.equal(r3.value, true, "fail-open answers from memory");
       assert.ok(r3.ms < bound, `fail-open markSpent after ${r3.ms} ms`);
       const r4 = await timed(open.pressure.exchange("x", SAMPLE, 1000));
@@ -293,7 +295,7 @@ for (const library of LIBRARIES) {
       // Once the pause ends both answer from Redis again.
       // (A fresh key each try: a SET that timed out on our side may still be applied once Redis resumes.)
       let i = 0;
-      await waitFor(async () => (await timed(closed.store.markSpent(`q${i++}`, Date.now() + 60_000, Date.now()))).value === true, 4000, "fail-closed recovers after the pause");
+      await waitFor(async () => (await timed(closed.store.markSpent(`q${i++}`, Date.now() + 60_000, Date.now(), FRESH))).value === true, 4000, "fail-closed recovers after the pause");
       assert.equal(closed.store.healthy(), true);
       assert.equal(closed.count("up"), 2, "connected, then up again");
     });
@@ -304,10 +306,10 @@ for (const library of LIBRARIES) {
       await using redis = await startRedis();
       await using b = await backend(redis.url, { library, keyPrefix: prefix() });
       const now = Date.now();
-      assert.equal(await b.store.markSpent("before", now + 60_000, now), true);
+      assert.equal(await b.store.markSpent("before", now + 60_000, now, FRESH), true);
       await redis.stop();
       for (let i = 0; i < 5; i++) {
-        const r = await timed(b.store.markSpent(`k${i}`, now + 60_000, now));
+        const r = await timed(b.store.markSpent(`k${i}`, now + 60_000, now, FRESH));
         assert.ok(r.error instanceof StoreUnavailableError, `rejects: ${r.error}`);
         assert.equal((r.error as StoreUnavailableError).code, "STORE_UNAVAILABLE");
         assert.match((r.error as Error).message, new RegExp(redis.url.replace(/[/.]/g, "\\$&")));
@@ -323,11 +325,12 @@ for (const library of LIBRARIES) {
       assert.equal(b.count("down"), 1, "failed reconnects are not new outages");
       await redis.start();
       await waitFor(() => b.store.healthy(), 5000, "reconnect without a new backend");
-      assert.equal(await b.store.markSpent("after", Date.now() + 60_000, Date.now()), true);
+      assert.equal(await b.store.markSpent("after", Date.now() + 60_000, Date.now(), FRESH), true);
       assert.deepEqual(await b.limiter.take("challenge", "a", SPEC, 0), { ok: true });
       assert.equal(b.store.ready(), true);
-      assert.deepEqual(b.events.map((e) => e.type), ["up", "down", "fallback", "up"]);
-      assert.equal(b.events[2]!.source, "pressure", "only the pressure board falls back when fail-closed");
+      const seen = b.events.filter((e) => e.type !== "fence");
+      assert.deepEqual(seen.map((e) => e.type), ["up", "down", "fallback", "up"]);
+      assert.equal(seen[2]!.source, "pressure", "only the pressure board falls back when fail-closed");
     });
 
     test("fail-open: answers from memory with a fallback event per answer, stays ready, and recovers by itself", async () => {
@@ -336,10 +339,10 @@ for (const library of LIBRARIES) {
       await using b = await backend(redis.url, { library, keyPrefix, failMode: "fail-open" });
       await redis.stop();
       const now = Date.now();
-      const r = await timed(b.store.markSpent("m", now + 60_000, now));
+      const r = await timed(b.store.markSpent("m", now + 60_000, now, FRESH));
       assert.equal(r.value, true);
       assert.ok(r.ms < TIMEOUT_MS + 250);
-      assert.equal(await b.store.markSpent("m", now + 60_000, now), false, "a replay is still caught in memory");
+      assert.equal(await b.store.markSpent("m", now + 60_000, now, FRESH), false, "a replay is still caught in memory");
       for (let i = 0; i < 3; i++) assert.deepEqual(await b.limiter.take("challenge", "a", SPEC, now), { ok: true });
       assert.equal((await b.limiter.take("challenge", "a", SPEC, now)).ok, false, "memory buckets still limit");
       assert.equal(b.count("fallback"), 6);
@@ -351,11 +354,11 @@ for (const library of LIBRARIES) {
       await waitFor(() => b.store.healthy(), 5000, "reconnect without a new backend");
       const fallbacks = b.count("fallback");
       // The same proof carries the same expiry (the memory store files keys by it).
-      assert.equal(await b.store.markSpent("m", now + 60_000, Date.now()), false, "spent during the outage stays spent here");
-      assert.equal(await b.store.markSpent("n", Date.now() + 60_000, Date.now()), true);
+      assert.equal(await b.store.markSpent("m", now + 60_000, Date.now(), FRESH), false, "spent during the outage stays spent here");
+      assert.equal(await b.store.markSpent("n", Date.now() + 60_000, Date.now(), FRESH), true);
       assert.equal(Number(await b.command("EXISTS", `${keyPrefix}spent:n`)), 1, "written to Redis");
       assert.equal(b.count("fallback"), fallbacks, "answers come from Redis again");
-      assert.deepEqual(b.events.filter((e) => e.type !== "fallback").map((e) => e.type), ["up", "down", "up"]);
+      assert.deepEqual(b.events.filter((e) => e.type !== "fallback" && e.type !== "fence").map((e) => e.type), ["up", "down", "up"]);
     });
 
     test("starts while Redis is down (no throw) and connects once it is up", async () => {
@@ -367,10 +370,83 @@ for (const library of LIBRARIES) {
       assert.ok(performance.now() - t0 < 3000, "starting does not wait long");
       assert.equal(closed.store.ready(), false);
       assert.equal(open.store.ready(), true);
-      assert.deepEqual(closed.events.map((e) => e.type), ["down"]);
+      assert.deepEqual(closed.events.filter((e) => e.type !== "fence").map((e) => e.type), ["down"]);
       await redis.start();
       await waitFor(() => closed.store.healthy() && open.store.healthy(), 5000, "both connect by themselves");
-      assert.equal(await closed.store.markSpent("k", Date.now() + 1000, Date.now()), true);
+      assert.equal(await closed.store.markSpent("k", Date.now() + 1000, Date.now(), FRESH), true);
+    });
+  });
+
+  describe(`Redis backend: the fence against lost spent marks (${library})`, () => {
+    const SKEW = 500;
+    const fenceOf = (b: { events: RedisEvent[] }) => Math.max(0, ...b.events.flatMap((e) => (e.type === "fence" ? [e.fenceMs] : [])));
+    const raisedBy = (b: { events: RedisEvent[] }) => b.events.filter((e) => e.type === "fence" && e.raised).length;
+
+    test("a restart without the data fences older challenges: a proof spent before it is never accepted after it, through any instance", async () => {
+      await using redis = await startRedis();
+      const keyPrefix = prefix();
+      await using a = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW });
+      // b's clock runs 400 ms ahead of a's (within the allowed skew): its challenges carry later issue times.
+      await using b = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW, now: () => Date.now() + 400 });
+      await waitFor(() => fenceOf(a) > 0 && fenceOf(b) > 0, 3000, "both learn the first fence");
+      assert.equal(raisedBy(a) + raisedBy(b), 1, "the first server is fenced once, by whichever instance got there first");
+      assert.equal(fenceOf(a), fenceOf(b));
+      const first = fenceOf(a);
+      const issuedByA = Math.max(first, Date.now());
+      const issuedByB = Math.max(first, Date.now() + 400);
+      assert.equal(await a.store.markSpent("pa", issuedByA + 60_000, Date.now(), issuedByA), true);
+      assert.equal(await b.store.markSpent("pb", issuedByB + 60_000, Date.now(), issuedByB), true);
+      assert.equal(await a.store.markSpent("pb", issuedByB + 60_000, Date.now(), issuedByB), false, "replay before the restart");
+      await redis.stop(); // nothing persisted: the spent marks are gone
+      await redis.start();
+      await waitFor(() => fenceOf(a) > first && fenceOf(b) > first, 5000, "both learn the new fence");
+      assert.equal(fenceOf(a), fenceOf(b), "one fence for the fleet");
+      for (const [who, key, iat] of [[a, "pa", issuedByA], [b, "pa", issuedByA], [a, "pb", issuedByB], [b, "pb", issuedByB]] as const) {
+        const r = await timed(who.store.markSpent(key, iat + 60_000, Date.now(), iat));
+        assert.ok(r.error instanceof ChallengeFencedError, `replay of ${key} after the restart is refused as fenced, got ${r.error ?? r.value}`);
+        assert.equal((r.error as ChallengeFencedError).code, "FENCED");
+      }
+      assert.ok(fenceOf(a) >= Date.now() - 5000 + SKEW - 1000, "the fence is about the time of the change plus the skew");
+      // A challenge issued after the fence is served, once.
+      const later = fenceOf(a);
+      assert.equal(await b.store.markSpent("fresh", later + 60_000, Date.now(), later), true);
+      assert.equal(await a.store.markSpent("fresh", later + 60_000, Date.now(), later), false);
+    });
+
+    test("an instance that starts later adopts the fence recorded for the same server instead of raising it", async () => {
+      await using redis = await startRedis();
+      const keyPrefix = prefix();
+      await using a = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW });
+      await waitFor(() => fenceOf(a) > 0, 3000, "a fences the new server");
+      await sleep(50);
+      await using c = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW });
+      await waitFor(() => fenceOf(c) > 0, 3000, "c reads the fence");
+      assert.equal(fenceOf(c), fenceOf(a));
+      assert.equal(raisedBy(c), 0, "same server, nothing lost: no new fence");
+      assert.equal(c.store.fenceMs, a.store.fenceMs);
+    });
+
+    test("FLUSHALL (or an evicted record) counts as a new server: older challenges are refused", async () => {
+      await using redis = await startRedis();
+      const keyPrefix = prefix();
+      await using a = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW });
+      await waitFor(() => fenceOf(a) > 0, 3000, "first fence");
+      const iat = fenceOf(a);
+      assert.equal(await a.store.markSpent("k", iat + 60_000, Date.now(), iat), true);
+      await a.command("FLUSHALL");
+      const r = await timed(a.store.markSpent("k", iat + 60_000, Date.now(), iat));
+      assert.ok(r.error instanceof ChallengeFencedError, `refused as fenced, got ${r.error ?? r.value}`);
+      assert.ok(a.store.fenceMs > iat);
+    });
+
+    test("fail-open does not answer a fenced proof from memory: the fence is Redis's answer, not an outage", async () => {
+      await using redis = await startRedis();
+      const keyPrefix = prefix();
+      await using a = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW, failMode: "fail-open" });
+      await waitFor(() => fenceOf(a) > 0, 3000, "first fence");
+      const r = await timed(a.store.markSpent("old", Date.now() + 60_000, Date.now(), fenceOf(a) - 1));
+      assert.ok(r.error instanceof ChallengeFencedError, `refused, got ${r.error ?? r.value}`);
+      assert.equal(a.count("fallback"), 0);
     });
   });
 }

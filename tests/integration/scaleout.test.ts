@@ -31,6 +31,13 @@ async function connectFrom(port: number, from: string) {
 const solve = (ch: Challenge) => bytesToHex(encodeCounter(solveReference(challengePrefix(ch), ch.bits)));
 const NAMES: Record<number, string> = { 1: "Challenge", 2: "Solution", 3: "Quote", 4: "Error" };
 const codeOf = (m: Message) => (m.type === MessageType.Error ? (m.body as ErrorMessage).code : NAMES[m.type]!);
+async function waitForAsync(cond: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const ready = async (metricsPort: number) => (await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status;
 
 describe("two instances, HAProxy and Redis", () => {
@@ -46,6 +53,14 @@ describe("two instances, HAProxy and Redis", () => {
     a = await spawnServer([...common, ...store, "--store-failure", "fail-closed"], SECRET);
     b = await spawnServer([...common, ...store, "--store-failure", "fail-closed"], SECRET);
     open = await spawnServer([...common, ...store, "--store-failure", "fail-open"], SECRET);
+    // The first connection to a store fences challenges issued before it, plus the clock skew
+    // (docs/OPERATIONS.md, "Redis Sentinel"): these tests start once that moment has passed.
+    for (const s of [a, b, open]) {
+      await waitForAsync(async () => {
+        const m = /^wisdom_store_fence_timestamp_seconds ([0-9.e+]+)$/m.exec(await (await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`)).text());
+        return m !== null && Number(m[1]) > 0 && Number(m[1]) * 1000 < Date.now();
+      }, 10_000);
+    }
     lb = await startHaproxy([
       { name: "a", port: a.port, checkPort: a.metricsPort },
       { name: "b", port: b.port, checkPort: b.metricsPort },

@@ -76,6 +76,47 @@ describe("verifySolution()", () => {
   });
 });
 
+// Each check on its own, with everything else valid: these fail if that one check is weakened
+// (scripts/mutation/run.ts found them masked by the signature check or untested).
+describe("verifySolution(): each check alone", () => {
+  const code = (s: Solution, over: Partial<VerifyContext> = {}) => {
+    const v = verifySolution(ring, s, ctx(over));
+    return v.ok ? "ok" : v.code;
+  };
+  test("a correctly signed challenge with a longer lifetime than the server's maximum is refused", () => {
+    const long = solved(mintChallenge(ring, { bits: 4, nowMs: T0, ttlMs: 60_001, addr: "192.0.2.1", nonce }));
+    assert.equal(code(long), "BAD_SIGNATURE");
+    assert.equal(code(long, { maxTtlMs: 60_001 }), "ok"); // the same proof within the maximum is fine
+  });
+  test("a correctly signed challenge with no lifetime (exp == iat) or a negative one is refused", () => {
+    for (const ttlMs of [0, -5]) {
+      const s = solved(mintChallenge(ring, { bits: 4, nowMs: T0, ttlMs, addr: "192.0.2.1", nonce }));
+      assert.equal(code(s, { nowMs: T0 - 10 }), "BAD_SIGNATURE", `ttl ${ttlMs}`);
+    }
+  });
+  test("a proof is refused from its expiry instant on and accepted one ms before", () => {
+    assert.equal(code(good, { nowMs: base.exp - 1 }), "ok");
+    assert.equal(code(good, { nowMs: base.exp }), "EXPIRED");
+  });
+  test("every byte of the tag is compared: a change in any one of the 32 is BAD_SIGNATURE", () => {
+    for (let i = 0; i < 32; i++) {
+      const flipped = (parseInt(base.mac.slice(2 * i, 2 * i + 2), 16) ^ 0x80).toString(16).padStart(2, "0");
+      const mac = base.mac.slice(0, 2 * i) + flipped + base.mac.slice(2 * i + 2);
+      assert.equal(code({ ...good, challenge: { ...base, mac } }), "BAD_SIGNATURE", `byte ${i}`);
+    }
+  });
+  test("a proof with exactly one bit fewer than demanded is INSUFFICIENT_WORK", () => {
+    // a counter whose digest has exactly 7 leading zero bits, at difficulty 8
+    const prefix = challengePrefix(base);
+    let c = 0;
+    for (;; c++) {
+      const seven = solveReference(prefix, 7, c, 1) === c;
+      if (seven && solveReference(prefix, 8, c, 1) !== c) break;
+    }
+    assert.equal(code({ challenge: base, counter: bytesToHex(encodeCounter(c)) }), "INSUFFICIENT_WORK");
+  });
+});
+
 describe("KeyRing", () => {
   test("refuses short secrets, bad ids, duplicates, an empty ring and a missing signing key", () => {
     assert.throws(() => new KeyRing([{ id: "a", secret: new Uint8Array(15) }]), KeyError);
@@ -98,6 +139,8 @@ describe("KeyRing", () => {
     assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])), true);
     assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])), false);
     assert.equal(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1])), false);
+    assert.equal(timingSafeEqual(new Uint8Array([1]), new Uint8Array([1, 2])), false); // a prefix is not equal
+    assert.equal(timingSafeEqual(new Uint8Array(0), new Uint8Array([0])), false);
   });
 });
 

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { ConfigError, loadServeConfig } from "../../src/shared/config/load.ts";
 import { SERVE_DEFAULTS } from "../../src/shared/config/schema.ts";
 import { generateSecret, loadSecrets } from "../../src/shared/config/secrets.ts";
+import { loadStorePasswords } from "../../src/shared/config/store-secrets.ts";
+import { parseStoreUrl } from "../../src/shared/store/redis-url.ts";
 
 const problems = (f: () => unknown): string[] => {
   try {
@@ -24,6 +26,38 @@ describe("store URLs", () => {
   });
   test("good URLs and memory pass", () => {
     for (const url of ["memory", "redis://h", "redis://10.0.0.5:6379/0", "redis://[::1]:6380/3"]) assert.equal(loadServeConfig({ env: { WISDOM_STORE: url }, flags: {} }).config.store, url);
+  });
+  test("Sentinel URLs: a list of sentinels, the master name, the database; anything else names the problem", () => {
+    for (const url of ["redis+sentinel://s1:26379,s2:26379,s3/mymaster/0", "redis+sentinel://[::1]:26379/m", "redis+sentinel://10.0.0.1/m.x-1_y/7"]) {
+      assert.equal(loadServeConfig({ env: { WISDOM_STORE: url }, flags: {} }).config.store, url);
+    }
+    for (const [url, why] of [
+      ["redis+sentinel://u:p@s1:26379/m/0", /credentials/],
+      ["redis+sentinel://s1:26379/m/0?x=1", /query/],
+      ["redis+sentinel://s1:26379/", /missing master name/],
+      ["redis+sentinel:///m/0", /missing sentinel/],
+      ["redis+sentinel://s1:70000/m/0", /port 70000/],
+      ["redis+sentinel://s1,,s2/m/0", /empty sentinel/],
+      ["redis+sentinel://s1:1,s1:1/m/0", /listed twice/],
+      ["redis+sentinel://s1/m/100", /database/],
+      ["redis+sentinel://s1/m/0/x", /too many/],
+      ["redis+sentinel://s1/m!/0", /master name/],
+      [`redis+sentinel://${Array.from({ length: 17 }, (_, i) => `s${i}`).join(",")}/m/0`, /more than 16/],
+    ] as const) {
+      const p = problems(() => loadServeConfig({ env: { WISDOM_STORE: url }, flags: {} }));
+      assert.ok(p.some((x) => /store/.test(x) && why.test(x)), `${url}: ${p.join("; ")}`);
+      assert.ok(!p.some((x) => x.includes("u:p@")), "the credentials are not echoed");
+    }
+  });
+  test("parseStoreUrl() gives the sentinels with default ports, the master name and the database, and a loggable URL", () => {
+    assert.deepEqual(parseStoreUrl("redis+sentinel://S1,[::1]:26380/mymaster/2"), {
+      kind: "sentinel",
+      sentinels: [{ host: "s1", port: 26379 }, { host: "::1", port: 26380 }],
+      masterName: "mymaster",
+      db: 2,
+      url: "redis+sentinel://s1:26379,[::1]:26380/mymaster/2",
+    });
+    assert.deepEqual(parseStoreUrl("redis://h:1/3"), { kind: "redis", host: "h", port: 1, db: 3, url: "redis://h:1/3" });
   });
 });
 
@@ -129,5 +163,29 @@ describe("loadSecrets() with a keys file", () => {
   });
   test("refuses a keys file together with WISDOM_SECRET", () => {
     assert.match(problems(() => loadSecrets({ ...base, env: { WISDOM_SECRET: "x".repeat(20) }, keysFile: "/k/keys.yaml" })).join(), /not both/);
+  });
+});
+
+describe("loadStorePasswords()", () => {
+  const files: Record<string, string> = { "/run/pw": "s3cret-from-file\n", "/run/empty": "\n", "/run/two": "a\nb\n" };
+  const readFile = (p: string) => {
+    if (p in files) return files[p]!;
+    throw Object.assign(new Error("nope"), { code: "ENOENT" });
+  };
+  test("from the environment or a file (one trailing newline dropped); none is fine", () => {
+    assert.deepEqual(loadStorePasswords({ env: {}, readFile }), { redis: undefined, sentinel: undefined });
+    assert.deepEqual(loadStorePasswords({ env: { WISDOM_STORE_PASSWORD: "pw1", WISDOM_STORE_SENTINEL_PASSWORD: "pw2" }, readFile }), { redis: "pw1", sentinel: "pw2" });
+    assert.deepEqual(loadStorePasswords({ env: {}, passwordFile: "/run/pw", sentinelPasswordFile: "/run/pw", readFile }), { redis: "s3cret-from-file", sentinel: "s3cret-from-file" });
+  });
+  test("every problem at once, naming the key or file, never the value", () => {
+    const p = problems(() => loadStorePasswords({ env: { WISDOM_STORE_PASSWORD: "leak-me" }, passwordFile: "/run/pw", sentinelPasswordFile: "/run/missing", readFile }));
+    assert.equal(p.length, 2, p.join("; "));
+    assert.match(p[0]!, /store_password_file: set either WISDOM_STORE_PASSWORD or a file/);
+    assert.match(p[1]!, /store_sentinel_password_file: cannot read \/run\/missing: ENOENT/);
+    for (const [file, why] of [["/run/empty", /empty/], ["/run/two", /line break/]] as const) {
+      const q = problems(() => loadStorePasswords({ env: {}, passwordFile: file, readFile }));
+      assert.match(q[0]!, why);
+    }
+    assert.ok(!p.join(" ").includes("leak-me") && !p.join(" ").includes("s3cret"));
   });
 });

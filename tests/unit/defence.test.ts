@@ -18,6 +18,9 @@ describe("TokenBuckets", () => {
     assert.equal(b.take("k", 499).ok, false);
     assert.equal(b.take("k", 1000).ok, true, "one token after 500 ms (the failed takes took nothing)");
     assert.equal(b.level("k", 100_000), 3, "never above the burst");
+    // a long idle spell saves up at most the burst: 3 takes, then the 4th is refused
+    for (let i = 0; i < 3; i++) assert.equal(b.take("k", 100_000).ok, true);
+    assert.equal(b.take("k", 100_000).ok, false, "an idle key does not save up more than its burst");
   });
   test("keys are independent", () => {
     const b = new TokenBuckets({ ratePerSec: 1, burst: 1 });

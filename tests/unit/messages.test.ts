@@ -60,6 +60,14 @@ describe("Solution field ranges (docs/PROTOCOL.md, Frames)", () => {
     // 1e400 is not even a finite number in JSON.parse: the same answer.
     assert.throws(() => decodeMessage(frame(MessageType.Solution, `{"challenge":${JSON.stringify(ch).replace('"bits":12', '"bits":1e400')},"counter":"0000000000000334"}`)), isBad);
   });
+  test("kid is 1 to 32 of A-Z a-z 0-9 . _ -, addr 1 to 64 characters, alg at most 32: anything else is BAD_FRAME", () => {
+    for (const over of [{ kid: "" }, { kid: "k".repeat(33) }, { kid: "a b" }, { kid: "k/1" }, { kid: "ключ" }, { addr: "" }, { addr: "a".repeat(65) }, { alg: "x".repeat(33) }]) {
+      assert.throws(() => decodeMessage(solution(over)), isBad, JSON.stringify(over));
+    }
+    for (const over of [{ kid: "k".repeat(32) }, { kid: "A.b_c-9" }, { addr: "a".repeat(64) }, { alg: "x".repeat(32) }]) {
+      assert.equal(decodeMessage(solution(over)).type, MessageType.Solution, JSON.stringify(over));
+    }
+  });
   test("bits 33..255 and any window_ms integer decode (the gate answers UNSUPPORTED_PUZZLE, or ignores the window)", () => {
     for (const over of [{ bits: 33 }, { bits: 255 }, { window_ms: 0 }, { window_ms: 2 ** 53 - 1 }, { iat: 2 ** 53 - 1 }]) {
       assert.equal(decodeMessage(solution(over)).type, MessageType.Solution, JSON.stringify(over));

@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { parseHostPort } from "../net/address.ts";
 import { CidrList } from "../net/cidr.ts";
 import { QuoteSourcesSchema } from "../quotes/spec.ts";
-import { parseRedisUrl } from "../store/redis-url.ts";
+import { parseStoreUrl } from "../store/redis-url.ts";
 import { int, num, parsedBy, parsedWith } from "./checks.ts";
 
 const onOff = v.picklist(["on", "off"]);
@@ -43,13 +43,22 @@ export const ServeConfigSchema = v.strictObject({
   /** Id of the signing key (default: derived from the secret, so instances sharing a secret agree). */
   key_id: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,32}$/, "1 to 32 of A-Z a-z 0-9 . _ -"))),
 
-  /** Spent-proof and rate-limit store: "memory" (this process) or "redis://HOST:PORT/DB" (shared by instances). */
+  /**
+   * Spent-proof and rate-limit store: "memory" (this process), "redis://HOST:PORT/DB" (shared by
+   * instances), or "redis+sentinel://HOST:PORT,HOST:PORT/MASTER_NAME/DB" (the primary Redis Sentinel names).
+   */
   // The same parser the store uses at start, so a URL it would refuse is a configuration error (exit 2).
   store: parsedWith((s) => {
     if (s === "memory") return;
-    if (!s.startsWith("redis://")) throw new TypeError("expected memory or redis://HOST:PORT/DB");
-    parseRedisUrl(s);
+    if (!s.startsWith("redis://") && !s.startsWith("redis+sentinel://")) {
+      throw new TypeError("expected memory or redis://HOST:PORT/DB or redis+sentinel://HOST:PORT,.../MASTER_NAME/DB");
+    }
+    parseStoreUrl(s);
   }),
+  /** File holding the Redis password (AUTH); or WISDOM_STORE_PASSWORD. Never in the URL. */
+  store_password_file: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** File holding the sentinels' own password, when they have one; or WISDOM_STORE_SENTINEL_PASSWORD. */
+  store_sentinel_password_file: v.optional(v.pipe(v.string(), v.minLength(1))),
   /** What to do when the shared store is down: refuse proofs (and /readyz 503), or fall back to memory. */
   store_failure: v.picklist(["fail-closed", "fail-open"]),
   /** Deadline of each store command, ms. */
@@ -233,7 +242,9 @@ export const CONFIG_DOCS: Readonly<Record<Exclude<keyof ServeConfig, "quotes">, 
   secret_file: "file holding the HMAC secret (or WISDOM_SECRET / WISDOM_SECRET_FILE)",
   key_id: "id of the signing key (default: derived from the secret)",
   keys_file: "YAML keys file for rotation: keys with ids, one signing (or WISDOM_KEYS_FILE)",
-  store: "memory, or redis://HOST:PORT/DB to share spent proofs, rate limits and pressure between instances",
+  store: "memory, redis://HOST:PORT/DB, or redis+sentinel://HOST:PORT,.../MASTER_NAME/DB to share spent proofs, rate limits and pressure between instances",
+  store_password_file: "file holding the Redis password (or WISDOM_STORE_PASSWORD)",
+  store_sentinel_password_file: "file holding the sentinels' password (or WISDOM_STORE_SENTINEL_PASSWORD)",
   store_failure: "fail-closed (refuse proofs, not ready) or fail-open (fall back to memory) while the store is down",
   store_timeout_ms: "deadline of each store command",
   proxy_protocol: "on or off: expect a PROXY v1/v2 header from trusted proxies (HAProxy send-proxy-v2)",

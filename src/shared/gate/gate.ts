@@ -8,7 +8,7 @@ import type { ErrorCode } from "../protocol/errors.ts";
 import { mintChallenge, NONCE_BYTES, verifySolution } from "../pow/challenge.ts";
 import type { KeyRing } from "../pow/keys.ts";
 import type { Quote, QuoteSource } from "../quotes/types.ts";
-import { type SpentStore, StoreUnavailableError } from "../store/types.ts";
+import { ChallengeFencedError, type SpentStore, StoreUnavailableError } from "../store/types.ts";
 import type { DifficultyPolicy, GateObserver, GateSettings } from "./types.ts";
 
 export interface GateDeps {
@@ -81,6 +81,7 @@ export class Gate {
     const now = this.now();
     const bits = this.policy.bitsFor(addr, now);
     const c = mintChallenge(this.ring, { bits, nowMs: now, ttlMs: this.settings.ttlMs, addr, nonce: this._random(NONCE_BYTES), windowMs });
+    this.store.issued?.(c.iat);
     this.observer.challengeIssued?.(bits);
     return c;
   }
@@ -107,7 +108,7 @@ export class Gate {
     if (!verdict.ok) return this._reject(verdict.code, verdict.message);
     let fresh: boolean | Promise<boolean>;
     try {
-      fresh = this.store.markSpent(verdict.spentKey, verdict.expiresAtMs, now);
+      fresh = this.store.markSpent(verdict.spentKey, verdict.expiresAtMs, now, s.challenge.iat);
     } catch (err) {
       return this._storeFailed(err);
     }
@@ -164,6 +165,12 @@ export class Gate {
 
   /** Not the client's fault: counted as a refusal, not as a failed proof (which feeds the pressure signal). */
   private _storeFailed(err: unknown): { ok: false; frame: Uint8Array; code: ErrorCode } {
+    if (err instanceof ChallengeFencedError) {
+      // Issued before the shared store changed server: it may have been spent on the lost one. Not the
+      // client's fault (no failed proof counted); EXPIRED tells it to ask for a fresh challenge.
+      this.observer.connRefused?.("store_fenced");
+      return { ok: false, code: "EXPIRED", frame: encodeError("EXPIRED", err.message) };
+    }
     const msg = err instanceof StoreUnavailableError ? err.message : "Spent store failed";
     this.observer.connRefused?.("store_unavailable");
     return { ok: false, code: "BUSY", frame: encodeError("BUSY", `Cannot check replay: ${msg}`, 1000) };

@@ -69,6 +69,11 @@ export class Metrics implements GateObserver {
   readonly ready: Gauge;
   readonly storeUp: Gauge;
   readonly storeFallbacks: Counter;
+  readonly storeOutages: Counter;
+  readonly storeOutageSeconds: Counter;
+  readonly storeLastOutage: Gauge;
+  readonly storeFence: Gauge;
+  readonly storeServerChanges: Counter;
   readonly keys: Gauge;
   private _firewall: (() => Promise<FirewallNumbers>) | null = null;
   readonly openFds: Gauge;
@@ -144,6 +149,11 @@ export class Metrics implements GateObserver {
     this.ready = new Gauge({ name: "wisdom_ready", help: "1 when ready to serve (not draining, dependencies up), else 0.", registers: r, collect: live((l) => (l.ready() ? 1 : 0)) });
     this.storeUp = new Gauge({ name: "wisdom_store_up", help: "1 when the spent store's backend answers, else 0.", registers: r, collect: live((l) => (l.storeUp() ? 1 : 0)) });
     this.storeFallbacks = new Counter({ name: "wisdom_store_fallbacks_total", help: "Proofs checked against the local memory store only, because the shared store was down (fail-open).", registers: r });
+    this.storeOutages = new Counter({ name: "wisdom_store_outages_total", help: "Times the shared store answered again after an outage (a failover, a restart, a lost network).", registers: r });
+    this.storeOutageSeconds = new Counter({ name: "wisdom_store_outage_seconds_total", help: "Seconds without the shared store (without a primary, under Sentinel), added when it answers again.", registers: r });
+    this.storeLastOutage = new Gauge({ name: "wisdom_store_last_outage_seconds", help: "Length of the latest store outage that ended.", registers: r });
+    this.storeFence = new Gauge({ name: "wisdom_store_fence_timestamp_seconds", help: "Proofs of challenges issued before this time are refused: the store's server changed then (failover, restart, flush).", registers: r });
+    this.storeServerChanges = new Counter({ name: "wisdom_store_server_changes_total", help: "New store servers (failovers, restarts without data, flushes) this instance found first and fenced.", registers: r });
     this.keys = new Gauge({ name: "wisdom_keys", help: "HMAC keys in the key ring (the signing key and those that still verify).", registers: r });
     // The firewall's numbers, read once per scrape (one `nft` call) and shared by its metrics.
     let fw: Promise<FirewallNumbers | null> | null = null;

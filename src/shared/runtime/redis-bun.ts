@@ -30,8 +30,11 @@ export function bunRedisConnection(o: RedisConnectionOptions): RedisConnection |
     return null;
   }
   if (typeof RedisClient !== "function") return null;
+  if (o.target.kind !== "redis") return null;
   const { host, port, db } = o.target;
-  const client = new RedisClient(`redis://${host.includes(":") ? `[${host}]` : host}:${port}/${db}`, {
+  // The password rides in the URL given to the client only (never the one shown in logs).
+  const auth = o.password?.redis ? `:${encodeURIComponent(o.password.redis)}@` : "";
+  const client = new RedisClient(`redis://${auth}${host.includes(":") ? `[${host}]` : host}:${port}/${db}`, {
     autoReconnect: false,
     enableOfflineQueue: false,
     enableAutoPipelining: true,

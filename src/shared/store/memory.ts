@@ -3,15 +3,25 @@
  * so a lookup touches one bucket, and a whole bucket is dropped once its newest expiry has passed.
  * Memory is bounded by `maxEntries`: when full, new proofs are refused (BUSY) instead of evicting
  * older entries, because an evict-oldest policy lets a flood flush entries and reopen replays.
+ *
+ * Restarts: the set dies with the process, so a proof redeemed just before a restart (or a crash) would
+ * be fresh to the next process. With `fenceMs` (wisdom serve passes its start time) a proof whose
+ * challenge was issued before the fence is refused with ChallengeFencedError (the client is told
+ * EXPIRED and asks for a fresh challenge): every challenge this process issues is at or after it, and
+ * `iat` is signed. A wall clock stepped back after the start would put this process's own new
+ * challenges before the fence; issued() lowers the fence to the earliest issue time this process has
+ * signed, so they stay valid (docs/OPERATIONS.md, "Restarts and replay").
  * @module
  */
-import { type SpentStore, StoreUnavailableError } from "./types.ts";
+import { ChallengeFencedError, type SpentStore, StoreUnavailableError } from "./types.ts";
 
 export interface MemoryStoreOptions {
   /** Width of one expiry bucket in ms (default 1000). */
   readonly bucketMs?: number;
   /** Most entries held at once (default 2,000,000; about 100 bytes each). */
   readonly maxEntries?: number;
+  /** Refuse proofs of challenges issued before this time, ms (default: no fence). */
+  readonly fenceMs?: number;
 }
 
 export class MemorySpentStore implements SpentStore {
@@ -21,15 +31,29 @@ export class MemorySpentStore implements SpentStore {
   private readonly _buckets = new Map<number, Set<string>>();
   private _size = 0;
   private _swept = -Infinity;
+  private _fence: number;
 
   constructor(opts: MemoryStoreOptions = {}) {
     this._bucketMs = opts.bucketMs ?? 1000;
     this._max = opts.maxEntries ?? 2_000_000;
+    this._fence = opts.fenceMs ?? -Infinity;
     if (!(this._bucketMs >= 1)) throw new RangeError(`MemorySpentStore: bucketMs ${this._bucketMs} must be >= 1`);
     if (!(this._max >= 1)) throw new RangeError(`MemorySpentStore: maxEntries ${this._max} must be >= 1`);
   }
 
-  markSpent(key: string, expiresAtMs: number, nowMs: number): boolean {
+  /** Proofs of challenges issued before this time (ms) are refused; -Infinity: none. */
+  get fenceMs(): number {
+    return this._fence;
+  }
+
+  issued(iatMs: number): void {
+    if (iatMs < this._fence) this._fence = iatMs;
+  }
+
+  markSpent(key: string, expiresAtMs: number, nowMs: number, issuedAtMs = Infinity): boolean {
+    if (issuedAtMs < this._fence) {
+      throw new ChallengeFencedError(this._fence, `Challenge was issued before this server started (${new Date(this._fence).toISOString()}): a proof of it may have been redeemed by the previous process; ask for a fresh one`);
+    }
     if (nowMs - this._swept >= this._bucketMs) this.sweep(nowMs);
     const id = Math.ceil(expiresAtMs / this._bucketMs);
     let bucket = this._buckets.get(id);

@@ -7,7 +7,9 @@
  * script call costs its caller 4-5x less CPU than through ioredis (measured in the closing note of
  * issue 6, sequential EVALSHA: 25-29 us vs 118-124 us); elsewhere ioredis (redis-ioredis.ts).
  * Both: no offline queue (a command while disconnected fails at once), reconnection in the background
- * with capped backoff (reconnectDelayMs), the connection named with CLIENT SETNAME.
+ * with capped backoff (reconnectDelayMs), the connection named with CLIENT SETNAME. A Sentinel target
+ * (redis+sentinel://) always goes through ioredis, which asks the sentinels for the primary at every
+ * (re)connection and checks the server's role: Bun's client has no Sentinel support.
  * @module
  */
 import { runtimeName } from "../transport/index.ts";
@@ -34,8 +36,17 @@ export interface RedisConnection {
 
 export type RedisLibrary = "bun" | "ioredis";
 
+/** Passwords (from the environment or files, config/store-secrets.ts; never in a URL or a log). */
+export interface Passwords {
+  /** AUTH to the Redis servers (requirepass). */
+  readonly redis?: string;
+  /** AUTH to the sentinels (their own requirepass), when they have one. */
+  readonly sentinel?: string;
+}
+
 export interface RedisConnectionOptions {
   readonly target: RedisTarget;
+  readonly password?: Passwords;
   /** CLIENT SETNAME, so operators can tell instances apart in CLIENT LIST. */
   readonly name: string;
   readonly connectTimeoutMs: number;
@@ -70,7 +81,8 @@ export function isNoScript(err: unknown): boolean {
  * on Bun (when it has one), ioredis elsewhere.
  */
 export async function createRedisConnection(o: RedisConnectionOptions, library: RedisLibrary | "auto" = "auto"): Promise<RedisConnection> {
-  if (library === "bun" || (library === "auto" && runtimeName() === "bun")) {
+  if (o.target.kind === "sentinel" && library === "bun") throw new Error("Redis store: Bun's built-in client does not speak Sentinel; use ioredis (library auto)");
+  if (o.target.kind === "redis" && (library === "bun" || (library === "auto" && runtimeName() === "bun"))) {
     const { bunRedisConnection } = await import("../runtime/redis-bun.ts");
     const c = bunRedisConnection(o);
     if (c) return c;

@@ -1,5 +1,7 @@
 /**
- * RedisConnection (redis-connection.ts) over ioredis: what Deno and Node use.
+ * RedisConnection (redis-connection.ts) over ioredis: what Deno and Node use, and every runtime for
+ * redis+sentinel:// (ioredis asks the sentinels for the primary, connects to it, checks its role, and
+ * does all that again after every lost connection, so it follows a failover).
  * @module
  */
 import { Redis } from "ioredis";
@@ -7,10 +9,23 @@ import { connectWithin, type RedisConnection, type RedisConnectionOptions, recon
 
 export function ioredisConnection(o: RedisConnectionOptions): RedisConnection {
   const { target } = o;
+  const where = target.kind === "sentinel"
+    ? {
+      sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      name: target.masterName,
+      role: "master" as const,
+      sentinelPassword: o.password?.sentinel,
+      sentinelCommandTimeout: o.connectTimeoutMs,
+      // Ask the sentinels again at once when they announce a new primary, instead of waiting for the
+      // old connection to fail.
+      failoverDetector: true,
+      sentinelRetryStrategy: (attempt: number) => reconnectDelayMs(attempt),
+    }
+    : { host: target.host, port: target.port };
   const client = new Redis({
-    host: target.host,
-    port: target.port,
+    ...where,
     db: target.db,
+    password: o.password?.redis,
     connectionName: o.name,
     lazyConnect: true,
     enableOfflineQueue: false,

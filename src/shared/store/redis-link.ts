@@ -3,19 +3,39 @@
  * gate needs: no offline queue (a command while disconnected fails at once), every command bounded by
  * a deadline, reconnection in the background with capped backoff, and one "down"/"up" event per
  * outage however many commands fail during it. Scripts go by EVALSHA, falling back to EVAL once when
- * Redis does not have them cached (after a restart or SCRIPT FLUSH).
+ * Redis does not have them cached (after a restart or SCRIPT FLUSH). Every batch also carries the
+ * epoch check (redis-lua.ts BATCH_LUA) and reports the fence it saw ("fence" events); after each
+ * (re)connection an empty batch checks at once, so a new server is reported without waiting for traffic.
  * @module
  */
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { createRedisConnection, isNoScript, type RedisConnection, type RedisLibrary } from "./redis-connection.ts";
+import { createRedisConnection, isNoScript, type Passwords, type RedisConnection, type RedisLibrary } from "./redis-connection.ts";
 import { BATCH_LUA } from "./redis-lua.ts";
 import type { RedisTarget } from "./redis-url.ts";
 
 /** What the backend reports: transitions once each, and every answer given from memory (`source`: which part). */
 export type RedisEvent =
-  | { type: "down" | "up"; detail: string; source?: undefined }
-  | { type: "fallback"; detail: string; source: "spent" | "limiter" | "pressure" };
+  | { type: "down"; detail: string; source?: undefined }
+  | { type: "up"; detail: string; source?: undefined; /** How long the store could not answer (absent at the first connection). */ downMs?: number }
+  | { type: "fallback"; detail: string; source: "spent" | "limiter" | "pressure" }
+  | {
+    type: "fence";
+    detail: string;
+    source?: undefined;
+    /** Proofs of challenges issued before this time (ms since the epoch) are refused. */
+    fenceMs: number;
+    /** True when this instance's batch found a new server and raised the fence; false when it learnt one another instance set. */
+    raised: boolean;
+  };
+
+/** How batches guard against a server that lost spent marks (redis-lua.ts BATCH_LUA, the epoch record). */
+export interface EpochOptions {
+  /** The key of the epoch record (`<prefix>epoch`). */
+  readonly key: string;
+  /** The fence this instance proposes when it finds a new server: its clock plus the allowed clock skew. */
+  proposeFence(): number;
+}
 
 /** A Lua script and the SHA-1 that EVALSHA names it by. */
 export interface Script {
@@ -50,12 +70,15 @@ const _NAMES = { spent: "spent set", limiter: "rate limiter", pressure: "pressur
 
 export class RedisLink {
   private _up: boolean | null = null; // null: never connected yet
+  private _downSince = 0;
   private _closing: Promise<void> | null = null;
+  private _fence = 0;
 
   private constructor(
     readonly target: RedisTarget,
     private readonly _timeoutMs: number,
     private readonly _onEvent: (e: RedisEvent) => void,
+    private readonly _epoch: EpochOptions,
     private _conn: RedisConnection | null = null,
   ) {}
 
@@ -65,12 +88,15 @@ export class RedisLink {
     timeoutMs: number,
     onEvent: (e: RedisEvent) => void,
     connectionName: string,
+    epoch: EpochOptions,
     library: RedisLibrary | "auto" = "auto",
+    password?: Passwords,
   ): Promise<RedisLink> {
     if (!(timeoutMs >= 1)) throw new RangeError(`Redis store: commandTimeoutMs ${timeoutMs} must be >= 1`);
-    const link = new RedisLink(target, timeoutMs, onEvent);
+    const link = new RedisLink(target, timeoutMs, onEvent, epoch);
     link._conn = await createRedisConnection({
       target,
+      password,
       name: connectionName,
       connectTimeoutMs: Math.max(1000, timeoutMs),
       onUp: () => link._mark(true, "connected"),
@@ -101,6 +127,11 @@ export class RedisLink {
   /** True while Redis answers. */
   get up(): boolean {
     return this._up === true;
+  }
+
+  /** The highest fence seen in the epoch record (0 before the first batch): challenges issued before it are refused. */
+  get fence(): number {
+    return this._fence;
   }
 
   /** One command, bounded by the command timeout (for scripts, see eval()). */
@@ -165,23 +196,39 @@ export class RedisLink {
   }
 
   private _send(ops: _BatchOp[]): void {
-    const keys: string[] = [];
+    const keys: string[] = [this._epoch.key];
     const argv: (string | number)[] = [];
     for (const op of ops) keys.push(op.key);
     for (const op of ops) for (const a of typeof op.args === "function" ? op.args() : op.args) argv.push(a);
+    // Proposed when the batch goes out, not when its first caller joined: the later, the safer.
+    argv.unshift(Math.ceil(this._epoch.proposeFence()));
     this.eval(_BATCH, keys, argv).then(
       (flat) => {
-        if (!Array.isArray(flat) || flat.length !== 2 * ops.length || !flat.every((x) => Number.isFinite(Number(x)))) {
-          const err = new Error(`wisdom batch: expected ${2 * ops.length} integers from Redis, got ${Array.isArray(flat) ? flat.length : typeof flat}`);
+        if (!Array.isArray(flat) || flat.length !== 2 + 2 * ops.length || !flat.every((x) => Number.isFinite(Number(x)))) {
+          const err = new Error(`wisdom batch: expected ${2 + 2 * ops.length} integers from Redis, got ${Array.isArray(flat) ? flat.length : typeof flat}`);
           for (const op of ops) op.reject(err);
           return;
         }
-        for (let i = 0; i < ops.length; i++) ops[i]!.resolve([Number(flat[2 * i]), Number(flat[2 * i + 1])]);
+        this._sawFence(Number(flat[0]), Number(flat[1]) === 1);
+        for (let i = 0; i < ops.length; i++) ops[i]!.resolve([Number(flat[2 + 2 * i]), Number(flat[3 + 2 * i])]);
       },
       (err) => {
         for (const op of ops) op.reject(err);
       },
     );
+  }
+
+  private _sawFence(fenceMs: number, raised: boolean): void {
+    if (fenceMs <= this._fence && !raised) return;
+    const first = this._fence === 0;
+    this._fence = Math.max(this._fence, fenceMs);
+    const at = new Date(fenceMs).toISOString();
+    const detail = raised
+      ? `Redis at ${this.target.url} is a server this fleet has not written to before (failover, restart or flush): proofs of challenges issued before ${at} are refused`
+      : first
+      ? `Redis at ${this.target.url} fences challenges issued before ${at}`
+      : `another instance found a new Redis server behind ${this.target.url}: proofs of challenges issued before ${at} are refused`;
+    this._emit({ type: "fence", detail, fenceMs, raised });
   }
 
   /** An answer came from this process instead of Redis. */
@@ -198,8 +245,29 @@ export class RedisLink {
     if (this._closing || this._up === up) return;
     // A stray success while the socket is down (a reply racing the close) is not a recovery.
     if (up && !this.conn.connected) return;
+    const was = this._up;
     this._up = up;
-    this._emit({ type: up ? "up" : "down", detail: `Redis at ${this.target.url} ${up ? "is " + why : "is down: " + why}` });
+    const now = performance.now();
+    if (!up) {
+      this._downSince = now;
+      this._emit({ type: "down", detail: `Redis at ${this.target.url} is down: ${why}` });
+      return;
+    }
+    const downMs = was === false ? Math.round(now - this._downSince) : undefined;
+    this._emit({ type: "up", detail: `Redis at ${this.target.url} is ${why}${downMs === undefined ? "" : ` after ${downMs} ms without it`}`, downMs });
+    this._probe();
+  }
+
+  /**
+   * A batch without operations: checks the epoch record at once on every (re)connection, so a new
+   * server is fenced and reported when it appears, not at the next proof. Safety does not depend on
+   * it (every batch checks the same); a failure here is reported by run() like any other.
+   */
+  private _probe(): void {
+    this.eval(_BATCH, [this._epoch.key], [Math.ceil(this._epoch.proposeFence())]).then(
+      (r) => Array.isArray(r) && r.length === 2 && this._sawFence(Number(r[0]), Number(r[1]) === 1),
+      () => undefined,
+    );
   }
 
   /** A throwing listener must not turn an answer from Redis into a failure. */

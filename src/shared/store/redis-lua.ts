@@ -1,6 +1,7 @@
 /**
  * The Lua scripts the Redis store runs. Each runs atomically on the server and reads the server's own
- * clock (TIME), so instances whose clocks disagree still agree on token levels and expiries. Redis 7
+ * clock (TIME), so instances whose clocks disagree still agree on token levels and expiries. The one
+ * exception is the failover fence, proposed from the calling instance's clock (BATCH_LUA says why). Redis 7
  * replicates script effects, not the script, so calling TIME before a write is allowed.
  * Values go back as strings or JSON: Redis truncates Lua numbers to integers in replies.
  * @module
@@ -8,22 +9,53 @@
 
 /**
  * A batch of token-bucket takes and spent-set insertions, one per key, in one atomic call: what the
- * handshakes of one event-loop turn need (redis-link.ts collects them). KEYS[i] is the key of op i;
- * ARGV holds, per op in order, either 't', rate per second, burst, least, most, or 's', ttl ms.
+ * handshakes of one event-loop turn need (redis-link.ts collects them). KEYS[1] is the epoch record,
+ * KEYS[1 + i] the key of op i; ARGV[1] is the fence this caller proposes (its clock plus the allowed
+ * skew, ms), then per op in order either 't', rate per second, burst, least, most, or 's', ttl ms,
+ * issue time ms.
+ *
+ * The epoch record (a hash: `id`, `fence`) is what closes the failover replay window
+ * (docs/OPERATIONS.md, "Redis Sentinel"): `id` names the server process and its replication history
+ * (INFO run_id and master_replid, both new after a restart and after every promotion; a server whose
+ * INFO lacks them gets an error, never an unfenced insertion). When the
+ * server running this script is not the one the record names (a failover, a restart without the data,
+ * a FLUSHALL), spent marks may have been lost with the previous one, so the record is rewritten with
+ * `fence` raised to at least ARGV[1]: from then on a proof whose challenge was issued before the
+ * fence is refused, whichever instance presents it. All in the same atomic step as the insertions.
+ * The fence comes from the instance's clock, not Redis's TIME: challenge issue times come from
+ * instance clocks, which agree within clock_skew_ms; Redis hosts' clocks are not assumed to.
  *
  * 't' is a token bucket: a hash of `tokens` and `at` (server ms); a missing bucket is a full one,
  * and the key expires once the bucket would be full again. It takes as many whole tokens as there
  * are, up to `most`, if there are at least `least` (the limiter leases tokens in advance this way,
- * redis-limiter.ts). 's' is SET key 1 PX ttl NX. Returns two integers per op: for 't' {tokens
- * taken, 0}, or {0, ms until there would be `least`}; for 's' {1, 0} when the key was absent (now
- * set), {0, 0} when it was already there.
+ * redis-limiter.ts). 's' is SET key 1 PX ttl NX, unless the issue time is before the fence.
+ * Returns the fence and 1 if this call raised it (else 0), then two integers per op: for 't'
+ * {tokens taken, 0}, or {0, ms until there would be `least`}; for 's' {1, 0} when the key was absent
+ * (now set), {0, 0} when it was already there, {0, 1} when the challenge predates the fence.
  */
 export const BATCH_LUA = `
+local info = redis.call('INFO', 'server')
+local i = string.find(info, 'run_id:', 1, true)
+local repl = redis.call('INFO', 'replication')
+local j = string.find(repl, 'master_replid:', 1, true)
+if not i or not j then
+  -- Without them a change of server cannot be seen: refuse rather than lose the fence silently.
+  return redis.error_reply('wisdom batch: INFO gives no run_id or master_replid, which the failover fence needs')
+end
+local id = string.sub(info, i + 7, i + 46) .. '/' .. string.sub(repl, j + 14, j + 53)
+local rec = redis.call('HMGET', KEYS[1], 'id', 'fence')
+local fence = tonumber(rec[2]) or 0
+local raised = 0
+if rec[1] ~= id then
+  fence = math.max(fence, tonumber(ARGV[1]))
+  redis.call('HSET', KEYS[1], 'id', id, 'fence', string.format('%.17g', fence))
+  raised = 1
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local out = {}
-local a = 1
-for i = 1, #KEYS do
+local out = { fence, raised }
+local a = 2
+for i = 2, #KEYS do
   local key = KEYS[i]
   if ARGV[a] == 't' then
     local rate = tonumber(ARGV[a + 1])
@@ -56,10 +88,15 @@ for i = 1, #KEYS do
     out[#out + 1] = got
     out[#out + 1] = retry
   elseif ARGV[a] == 's' then
-    local set = redis.call('SET', key, '1', 'PX', ARGV[a + 1], 'NX')
-    a = a + 2
-    out[#out + 1] = set and 1 or 0
-    out[#out + 1] = 0
+    if tonumber(ARGV[a + 2]) < fence then
+      out[#out + 1] = 0
+      out[#out + 1] = 1
+    else
+      local set = redis.call('SET', key, '1', 'PX', ARGV[a + 1], 'NX')
+      out[#out + 1] = set and 1 or 0
+      out[#out + 1] = 0
+    end
+    a = a + 3
   else
     return redis.error_reply('wisdom batch: unknown op ' .. tostring(ARGV[a]))
   end

@@ -2,10 +2,12 @@
  * The spent set in Redis, shared by every instance: one key per spent proof, written with
  * `SET <prefix>spent:<key> 1 PX <ms> NX` (inside a batch script, redis-lua.ts BATCH_LUA), which sets
  * and expires atomically and only if absent, so of several instances racing on one proof exactly one
- * is told it is fresh.
+ * is told it is fresh. In the same atomic step, a proof whose challenge was issued before the fence of
+ * the epoch record is refused (ChallengeFencedError): see redis-lua.ts BATCH_LUA and
+ * docs/OPERATIONS.md, "Redis Sentinel", for why that closes the replay window a failover opens.
  * @module
  */
-import { type SpentStore, StoreUnavailableError } from "./types.ts";
+import { ChallengeFencedError, type SpentStore, StoreUnavailableError } from "./types.ts";
 import type { RedisLink } from "./redis-link.ts";
 
 export type FailMode = "fail-closed" | "fail-open";
@@ -24,19 +26,24 @@ export class RedisSpentStore implements SpentStore {
     private readonly _onClose: () => Promise<void>,
   ) {}
 
-  async markSpent(key: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
+  async markSpent(key: string, expiresAtMs: number, nowMs: number, issuedAtMs: number): Promise<boolean> {
     this._live.sweep(nowMs);
     const ttl = Math.max(1, Math.ceil(expiresAtMs - nowMs));
+    if (!Number.isFinite(issuedAtMs)) throw new TypeError(`RedisSpentStore.markSpent: issuedAtMs ${issuedAtMs} is not a time`);
     let fresh: boolean;
     try {
-      fresh = (await this._link.batch(this._prefix + "spent:" + key, ["s", ttl]))[0] === 1;
+      const [set, fenced] = await this._link.batch(this._prefix + "spent:" + key, ["s", ttl, Math.floor(issuedAtMs)]);
+      if (fenced === 1) throw new ChallengeFencedError(this._link.fence);
+      fresh = set === 1;
     } catch (err) {
+      // Redis's answer, not a failure: refused in either mode (memory cannot know what the old server held).
+      if (err instanceof ChallengeFencedError) throw err;
       if (this._failMode === "fail-closed") {
         throw new StoreUnavailableError(`Redis spent set at ${this._link.target.url} did not answer: ${(err as Error).message}`, { cause: err });
       }
       this._link.fallback("spent", err);
       this._fellBack = true;
-      return this._fallback.markSpent(key, expiresAtMs, nowMs);
+      return this._fallback.markSpent(key, expiresAtMs, nowMs, issuedAtMs);
     }
     if (!fresh) return false;
     this._live.add(expiresAtMs);
@@ -45,7 +52,7 @@ export class RedisSpentStore implements SpentStore {
       if (this._fallback.size() === 0) this._fellBack = false;
       else {
         try {
-          return await this._fallback.markSpent(key, expiresAtMs, nowMs);
+          return await this._fallback.markSpent(key, expiresAtMs, nowMs, issuedAtMs);
         } catch {
           return true; // memory full: Redis has the final word
         }
@@ -65,6 +72,11 @@ export class RedisSpentStore implements SpentStore {
 
   healthy(): boolean {
     return this._link.up;
+  }
+
+  /** Challenges issued before this time (ms since the epoch; 0 before the first answer) are refused. */
+  get fenceMs(): number {
+    return this._link.fence;
   }
 
   ready(): boolean {

@@ -14,13 +14,33 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * Thrown by a shared store for a proof whose challenge was issued before its fence: the store's server
+ * changed (failover, restart without the data) and spent marks of older challenges may have been lost
+ * with the old one, so such a proof cannot be told apart from a replay. The gate answers EXPIRED: an
+ * honest client asks for a fresh challenge.
+ */
+export class ChallengeFencedError extends Error {
+  readonly code = "FENCED";
+  constructor(readonly fenceMs: number, message = `Challenge was issued before the shared store's last change of server (${new Date(fenceMs).toISOString()}); ask for a fresh one`) {
+    super(message);
+    this.name = "ChallengeFencedError";
+  }
+}
+
 export interface SpentStore {
   readonly name: string;
   /**
    * Atomically mark `key` spent until `expiresAtMs`. Returns true when it was not spent before
-   * (the proof is accepted), false for a replay. Throws StoreUnavailableError when it cannot decide.
+   * (the proof is accepted), false for a replay. Throws StoreUnavailableError when it cannot decide,
+   * ChallengeFencedError when the challenge (issued at `issuedAtMs`) predates the store's fence.
    */
-  markSpent(key: string, expiresAtMs: number, nowMs: number): boolean | Promise<boolean>;
+  markSpent(key: string, expiresAtMs: number, nowMs: number, issuedAtMs: number): boolean | Promise<boolean>;
+  /**
+   * This process issued a challenge at `iatMs` (its own clock). A store fenced at its start (memory.ts)
+   * lowers the fence to it, so a wall clock stepped back never refuses this process's own challenges.
+   */
+  issued?(iatMs: number): void;
   /** Entries currently held (for metrics). */
   size(): number;
   /** False while the backend cannot answer (readiness, metrics). */

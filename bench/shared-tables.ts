@@ -1,0 +1,82 @@
+/**
+ * The shared spent set (src/shared/store/shared-spent.ts) under threads (issue 15): each thread mints a
+ * challenge (difficulty 0), verifies its Solution and marks it spent in ONE SharedSpentSet, as a gate
+ * thread does per handshake minus the network. Throughput with 1 thread vs N threads, in the same run,
+ * alternating, several rounds; the ratio of medians. Also the plain MemorySpentStore on one thread.
+ *
+ *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 2]
+ *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 2]
+ *
+ * On a machine with fewer free cores than --threads the ratio measures the machine, not the table.
+ */
+import { parseArgs } from "node:util";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { mintChallenge, verifySolution } from "../src/shared/pow/challenge.ts";
+import { encodeCounter } from "../src/shared/pow/hashcash.ts";
+import { KeyRing } from "../src/shared/pow/keys.ts";
+import { MemorySpentStore } from "../src/shared/store/memory.ts";
+import { SharedSpentSet } from "../src/shared/store/shared-spent.ts";
+import type { SpentStore } from "../src/shared/store/types.ts";
+
+const SECRET = new TextEncoder().encode("bench-shared-tables-secret-0123456789");
+const COUNTER = bytesToHex(encodeCounter(0));
+
+/** Handshakes (mint, verify, mark spent) done against `store` for `ms`; returns the count. */
+export function work(store: SpentStore, ms: number, seed: number): number {
+  const ring = new KeyRing([{ id: "b", secret: SECRET }]);
+  const nonce = new Uint8Array(16);
+  new DataView(nonce.buffer).setUint32(0, seed);
+  let n = 0;
+  const t0 = performance.now();
+  const ctx = { nowMs: 0, addr: "192.0.2.1", skewMs: 2000, maxTtlMs: 60_000 };
+  while ((n & 255) !== 0 || performance.now() - t0 < ms) {
+    new DataView(nonce.buffer).setUint32(4, n); // a distinct challenge per handshake
+    new DataView(nonce.buffer).setUint32(8, Math.floor(t0));
+    const now = Date.now();
+    const ch = mintChallenge(ring, { bits: 0, nowMs: now, ttlMs: 60_000, addr: "192.0.2.1", nonce });
+    ctx.nowMs = now;
+    const v = verifySolution(ring, { challenge: ch, counter: COUNTER }, ctx);
+    if (!v.ok || !store.markSpent(v.spentKey, v.expiresAtMs, now, ch.iat)) throw new Error("bench: a fresh proof was refused");
+    n++;
+  }
+  return n;
+}
+
+async function threads(n: number, ms: number, round: number): Promise<number> {
+  const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000 });
+  const start = new Int32Array(new SharedArrayBuffer(8));
+  const ws = Array.from({ length: n }, () => new Worker(new URL("./shared-tables-worker.ts", import.meta.url), { type: "module" }));
+  const done = ws.map((w, i) => new Promise<number>((resolve, reject) => {
+    w.onmessage = (e: MessageEvent) => resolve(e.data as number);
+    w.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
+    w.postMessage({ buffer: set.buffer, ms, seed: round * 64 + i, start });
+  }));
+  while (Atomics.load(start, 1) < n) await new Promise((r) => setTimeout(r, 5));
+  Atomics.store(start, 0, 1);
+  const counts = await Promise.all(done);
+  for (const w of ws) w.terminate();
+  return counts.reduce((a, b) => a + b, 0) / (ms / 1000);
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { threads: { type: "string", default: "2" }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "2" } } });
+  const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
+  if (!(n >= 2 && rounds >= 1 && ms >= 100)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1");
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const one: number[] = [], many: number[] = [], mem: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    mem.push(work(new MemorySpentStore(), ms, r) / (ms / 1000));
+    one.push(await threads(1, ms, r));
+    many.push(await threads(n, ms, r));
+  }
+  const ratios = one.map((o, i) => many[i]! / o);
+  const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
+  console.log(JSON.stringify({
+    runtime, threads: n, rounds, seconds: ms / 1000,
+    memory_store_one_thread_per_s: Math.round(median(mem)),
+    shared_one_thread_per_s: Math.round(median(one)),
+    shared_n_threads_per_s: Math.round(median(many)),
+    ratio_median: Number(median(ratios).toFixed(2)),
+    ratio_min: Number(Math.min(...ratios).toFixed(2)), ratio_max: Number(Math.max(...ratios).toFixed(2)),
+  }));
+}

@@ -1,0 +1,183 @@
+/**
+ * GateConnections with a fake connection and a fake clock: deadlines, one Solution per connection,
+ * answered peers that never close, and the bound on bytes held while a shared limiter decides.
+ * No sockets and no sleeps: the sweep is called with the time the test chooses.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { GateConnections, type Session } from "../../src/shared/gate/connections.ts";
+import { Gate } from "../../src/shared/gate/gate.ts";
+import { FixedDifficulty } from "../../src/shared/gate/types.ts";
+import { Admission } from "../../src/shared/defence/admission.ts";
+import type { RateLimiter } from "../../src/shared/defence/rate-limiter.ts";
+import type { Take } from "../../src/shared/defence/token-bucket.ts";
+import { challengePrefix } from "../../src/shared/pow/challenge.ts";
+import { encodeCounter, solveReference } from "../../src/shared/pow/hashcash.ts";
+import { KeyRing } from "../../src/shared/pow/keys.ts";
+import { FrameDecoder, MessageType } from "../../src/shared/protocol/frame.ts";
+import { decodeMessage, encodeSolution, type Challenge, type ErrorMessage, type Message } from "../../src/shared/protocol/messages.ts";
+import { MemorySpentStore } from "../../src/shared/store/memory.ts";
+import type { SpentStore } from "../../src/shared/store/types.ts";
+import type { Conn } from "../../src/shared/transport/types.ts";
+
+class FakeConn implements Conn {
+  readonly written: Uint8Array[] = [];
+  ended = false;
+  destroyed = false;
+  constructor(readonly remoteAddress = "192.0.2.7", readonly remotePort = 40000) {}
+  write(b: Uint8Array): void {
+    if (!this.ended && !this.destroyed) this.written.push(b.slice());
+  }
+  end(): void {
+    this.ended = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+  messages(): Message[] {
+    const d = new FrameDecoder(65535);
+    return this.written.flatMap((b) => d.push(b)).map(decodeMessage);
+  }
+}
+
+const T = { firstByteMs: 1000, frameMs: 500, handshakeMs: 4000 };
+function setup(opts: { store?: SpentStore; admission?: Admission } = {}) {
+  const clock = { mono: 0, wall: 1_800_000_000_000 };
+  const gate = new Gate({
+    ring: new KeyRing([{ id: "t", secret: new TextEncoder().encode("connections-unit-test-secret") }]),
+    store: opts.store ?? new MemorySpentStore(),
+    quotes: { name: "one", next: () => ({ text: "Q.", author: "A", source: "embedded" }) },
+    policy: new FixedDifficulty(4),
+    settings: { timeouts: T, ttlMs: 60_000, skewMs: 1000, maxTtlMs: 600_000, maxPayload: 4096 },
+    now: () => clock.wall,
+    mono: () => clock.mono,
+  });
+  const conns = new GateConnections(gate, opts.admission ?? null);
+  return { clock, gate, conns };
+}
+const challengeOf = (c: FakeConn) => c.messages()[0]!.body as Challenge;
+function solutionFor(ch: Challenge): Uint8Array {
+  return encodeSolution({ challenge: ch, counter: bytesToHex(encodeCounter(solveReference(challengePrefix(ch), ch.bits))) });
+}
+const lastError = (c: FakeConn) => c.messages().at(-1)!.body as ErrorMessage;
+
+describe("GateConnections deadlines (fake clock)", () => {
+  test("a silent connection is closed with TIMEOUT just after its first-byte window, not before", () => {
+    const { clock, conns } = setup();
+    const c = new FakeConn();
+    conns.open(c);
+    clock.mono = T.firstByteMs;
+    conns.sweep(clock.mono);
+    assert.equal(c.ended, false);
+    clock.mono = T.firstByteMs + 1;
+    conns.sweep(clock.mono);
+    assert.equal(c.ended, true);
+    assert.equal(lastError(c).code, "TIMEOUT");
+  });
+  test("a frame started and not finished is closed after the frame window, counted from its first byte", () => {
+    const { clock, conns } = setup();
+    const c = new FakeConn();
+    const s = conns.open(c);
+    clock.mono = 300;
+    conns.data(s, new Uint8Array([1, 2, 0])); // a header, incomplete
+    clock.mono = 300 + T.frameMs;
+    conns.sweep(clock.mono);
+    assert.equal(c.ended, false);
+    clock.mono = 300 + T.frameMs + 1;
+    conns.sweep(clock.mono);
+    assert.equal(lastError(c).code, "TIMEOUT");
+    assert.match(lastError(c).message, /Frame not complete/);
+  });
+  test("the whole-handshake deadline closes a connection past it, before any other window is looked at", () => {
+    const { clock, conns } = setup();
+    const c = new FakeConn();
+    const s = conns.open(c);
+    clock.mono = 1;
+    conns.data(s, new Uint8Array([1])); // one byte: a frame started at 1 ms
+    clock.mono = T.handshakeMs - 1;
+    conns.sweep(clock.mono); // just before the handshake deadline only the frame window has passed
+    assert.match(lastError(c).message, /Frame not complete/);
+    const { clock: clock2, conns: conns2 } = setup();
+    const c2 = new FakeConn();
+    const s2 = conns2.open(c2);
+    clock2.mono = 1;
+    conns2.data(s2, new Uint8Array([1]));
+    clock2.mono = T.handshakeMs + 1;
+    conns2.sweep(clock2.mono);
+    assert.equal(lastError(c2).code, "TIMEOUT");
+    assert.match(lastError(c2).message, /Handshake not finished within 4000 ms/);
+  });
+  test("an answered peer that never closes is destroyed after handshake + frame windows, not before", () => {
+    const { clock, conns } = setup();
+    const c = new FakeConn();
+    const s = conns.open(c);
+    conns.data(s, solutionFor(challengeOf(c)));
+    assert.equal(c.messages().at(-1)!.type, MessageType.Quote);
+    assert.equal(c.ended, true);
+    clock.mono = T.handshakeMs + T.frameMs;
+    conns.sweep(clock.mono);
+    assert.equal(c.destroyed, false);
+    clock.mono = T.handshakeMs + T.frameMs + 1;
+    conns.sweep(clock.mono);
+    assert.equal(c.destroyed, true);
+  });
+});
+
+describe("GateConnections: one Solution per connection", () => {
+  test("a second Solution sent while the first is being checked (shared store) is ignored", async () => {
+    const inner = new MemorySpentStore();
+    let calls = 0;
+    let release: () => void = () => {};
+    const gateOpen = new Promise<void>((r) => (release = r));
+    const store: SpentStore = {
+      name: "slow", size: () => inner.size(), healthy: () => true, close: () => inner.close(),
+      markSpent: async (k, e, n) => {
+        calls++;
+        await gateOpen;
+        return inner.markSpent(k, e, n);
+      },
+    };
+    const { conns, gate } = setup({ store });
+    const c = new FakeConn();
+    const s = conns.open(c);
+    conns.data(s, solutionFor(challengeOf(c)));
+    // a second, equally valid proof (a challenge issued to the same address) on the same connection
+    conns.data(s, solutionFor(gate.issue(c.remoteAddress)));
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(calls, 1);
+    const kinds = c.messages().map((m) => m.type);
+    assert.deepEqual(kinds, [MessageType.Challenge, MessageType.Quote]);
+  });
+  test("two Solutions in one chunk: the first is answered, the rest ignored", () => {
+    const { conns, gate } = setup();
+    const c = new FakeConn();
+    const s = conns.open(c);
+    const a = solutionFor(challengeOf(c)), b = solutionFor(gate.issue(c.remoteAddress));
+    const both = new Uint8Array(a.length + b.length);
+    both.set(a);
+    both.set(b, a.length);
+    conns.data(s, both);
+    assert.deepEqual(c.messages().map((m) => m.type), [MessageType.Challenge, MessageType.Quote]);
+    assert.equal(gate.store.size(), 1);
+  });
+});
+
+describe("GateConnections while a shared limiter decides", () => {
+  test("bytes that arrive before the challenge are held up to one frame, not without bound", () => {
+    const never: RateLimiter = { name: "pending", take: () => new Promise<Take>(() => {}) };
+    const bucket = { ratePerSec: 10, burst: 10 };
+    const admission = new Admission({
+      maxConnections: 100, maxConnectionsPerAddr: 10, maxConnectionsPerNet: 10, challengesPerAddr: bucket, challengesPerNet: bucket,
+      solutionsPerAddr: bucket, maxOutstandingPerAddr: 10, ttlMs: 60_000,
+    }, never);
+    const { conns } = setup({ admission });
+    const c = new FakeConn();
+    const s: Session = conns.open(c);
+    assert.equal(c.written.length, 0, "no challenge yet");
+    for (let i = 0; i < 100; i++) conns.data(s, new Uint8Array(1000));
+    const held = (s.early ?? []).reduce((n, b) => n + b.length, 0);
+    assert.ok(held > 0 && held <= 4096 + 4 + 1000, `held ${held} bytes`);
+  });
+});

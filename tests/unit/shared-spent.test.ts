@@ -1,0 +1,94 @@
+/** The shared-memory spent set (issue 15): semantics on one thread, then real threads racing on it. */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { SharedSpentSet } from "../../src/shared/store/shared-spent.ts";
+import { ChallengeFencedError, StoreUnavailableError } from "../../src/shared/store/types.ts";
+
+const hex = (n: number) => n.toString(16).padStart(8, "0");
+const key = (i: number) => hex(Math.imul(i + 1, 0x9e3779b1) >>> 0) + hex(i) + hex(i ^ 0x5a5a5a5a) + hex(7);
+const T0 = 1_800_000_000_000;
+
+describe("SharedSpentSet on one thread", () => {
+  test("a key is fresh once, then spent; other keys are independent; a second view of the buffer agrees", () => {
+    const s = SharedSpentSet.create({ maxEntries: 10_000, maxTtlMs: 60_000, nowMs: T0 });
+    assert.equal(s.markSpent(key(1), T0 + 60_000, T0), true);
+    assert.equal(s.markSpent(key(1), T0 + 60_000, T0 + 5), false);
+    assert.equal(s.markSpent(key(2), T0 + 60_000, T0), true);
+    const other = SharedSpentSet.attach(s.buffer);
+    assert.equal(other.markSpent(key(1), T0 + 60_000, T0 + 10), false);
+    assert.equal(other.markSpent(key(3), T0 + 30_000, T0 + 10), true);
+    assert.equal(s.markSpent(key(3), T0 + 30_000, T0 + 20), false);
+    assert.equal(s.size(), 3);
+  });
+  test("stays spent until its expiry, across the generation tables' reuse, and frees space after", () => {
+    const s = SharedSpentSet.create({ maxEntries: 600, maxTtlMs: 8_000, nowMs: T0 }); // 8 tables of 2 s, 100 keys each
+    const exp = T0 + 7_999;
+    assert.equal(s.markSpent(key(9), exp, T0), true);
+    // time moves on; other keys reuse the other tables; key 9 stays spent until its expiry
+    for (let t = T0; t < exp; t += 500) {
+      assert.equal(s.markSpent(key(1000 + t - T0), t + 8_000, t), true);
+      assert.equal(s.markSpent(key(9), exp, t), false, `at +${t - T0} ms`);
+    }
+    // long after, the table that held it is reclaimed for a later generation
+    const later = T0 + 100_000;
+    for (let i = 0; i < 20; i++) assert.equal(s.markSpent(key(5000 + i), later + 8_000, later), true);
+    assert.ok(s.size() < 40, `old generations cleared: ${s.size()}`);
+  });
+  test("refuses (StoreUnavailableError) when a generation is full, without evicting anything", () => {
+    const s = SharedSpentSet.create({ maxEntries: 100, maxTtlMs: 8_000, nowMs: T0 });
+    let i = 0;
+    for (; i < 10_000; i++) {
+      try {
+        assert.equal(s.markSpent(key(i), T0 + 8_000, T0), true);
+      } catch (err) {
+        assert.ok(err instanceof StoreUnavailableError);
+        break;
+      }
+    }
+    assert.equal(i, s.perGeneration, "full at its share of maxEntries");
+    for (let j = 0; j < i; j++) assert.equal(s.markSpent(key(j), T0 + 8_000, T0 + 1), false, "nothing was evicted");
+  });
+  test("refuses challenges issued before its fence", () => {
+    const s = SharedSpentSet.create({ maxEntries: 100, maxTtlMs: 60_000, nowMs: T0, fenceMs: T0 });
+    assert.throws(() => s.markSpent(key(1), T0 + 60_000, T0 + 1, T0 - 1), ChallengeFencedError);
+    assert.equal(s.markSpent(key(1), T0 + 60_000, T0 + 1, T0), true);
+  });
+  test("refuses an expiry further ahead than it covers, and bad keys", () => {
+    const s = SharedSpentSet.create({ maxEntries: 100, maxTtlMs: 8_000, nowMs: T0 });
+    assert.throws(() => s.markSpent(key(1), T0 + 60_000, T0), StoreUnavailableError);
+    assert.throws(() => s.markSpent("abc", T0 + 1000, T0), TypeError);
+    assert.throws(() => SharedSpentSet.attach(new SharedArrayBuffer(64)), TypeError);
+  });
+});
+
+describe("SharedSpentSet raced by threads", () => {
+  test("4 workers each mark the same 20,000 keys at once: every key is won exactly once", async () => {
+    const s = SharedSpentSet.create({ maxEntries: 1_000_000, maxTtlMs: 60_000, nowMs: T0 });
+    const keys = Array.from({ length: 20_000 }, (_, i) => key(i));
+    const start = new Int32Array(new SharedArrayBuffer(8));
+    const url = new URL("./fixtures/shared-spent-worker.ts", import.meta.url);
+    const workers = Array.from({ length: 4 }, () => new Worker(url, { type: "module" }));
+    try {
+      const results = workers.map((w, n) => new Promise<string[]>((resolve, reject) => {
+        w.onmessage = (e: MessageEvent) => resolve((e.data as { won: string[] }).won);
+        w.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
+        // each worker walks the keys in its own order, so they collide everywhere
+        const order = n % 2 === 0 ? keys : [...keys].reverse();
+        w.postMessage({ buffer: s.buffer, keys: n < 2 ? order : [...order.slice(10_000), ...order.slice(0, 10_000)], expiresAtMs: T0 + 60_000, nowMs: T0, start });
+      }));
+      // Deno type-checks each worker module as it starts (10-20 s on this VM under load): a generous bound.
+      const deadline = performance.now() + 90_000;
+      while (Atomics.load(start, 1) < workers.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(Atomics.load(start, 1), workers.length, "all workers ready");
+      Atomics.store(start, 0, 1);
+      const won = await Promise.all(results);
+      const all = won.flat();
+      assert.equal(all.length, keys.length, `wins per worker: ${won.map((w) => w.length).join(",")}`);
+      assert.equal(new Set(all).size, keys.length, "no key won twice");
+      assert.equal(s.size(), keys.length);
+      assert.ok(won.every((w) => w.length > 0), "every worker won some: they really raced");
+    } finally {
+      for (const w of workers) w.terminate();
+    }
+  });
+});
