@@ -36,7 +36,7 @@ export const TARGETS: Record<string, string> = {
  * (`bun build --compile` has no code splitting; see src/main.ts).
  */
 export const ENTRYPOINTS = [
-  "src/main.ts", "src/server.ts", "src/client.ts", "src/bench.ts", "src/load.ts",
+  "src/main.ts", "src/server.ts", "src/guard.ts", "src/connect.ts", "src/tunnel.ts", "src/client.ts", "src/bench.ts", "src/load.ts",
   "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts",
 ];
 

@@ -8,7 +8,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { challengePrefix, mintChallenge, signedBytes } from "../src/shared/pow/challenge.ts";
 import { encodeCounter, solveReference, workDigest } from "../src/shared/pow/hashcash.ts";
 import { KeyRing } from "../src/shared/pow/keys.ts";
-import { encodeChallenge, encodeError, encodeQuote, encodeSolution } from "../src/shared/protocol/messages.ts";
+import { encodeChallenge, encodeError, encodeOpen, encodeQuote, encodeSolution } from "../src/shared/protocol/messages.ts";
 
 const secretText = "wisdom-protocol-v1-test-vector-secret";
 const secret = new TextEncoder().encode(secretText);
@@ -20,6 +20,8 @@ const counter = solveReference(prefix, ch.bits, 0, 1 << 24);
 const counterHex = bytesToHex(encodeCounter(counter));
 const solution = { challenge: ch, counter: counterHex };
 const quote = { quote: "Know thyself.", author: "Socrates", source: "embedded" };
+// The guard's extension: the counter above meets 12 bits; its digest has exactly this many leading zero bits.
+const open = { effort: 12, queued_ms: 0, idle_timeout_ms: 300_000 };
 const signed = signedBytes({ v: 1, alg: ch.alg, bits: ch.bits, iat: ch.iat, exp: ch.exp, nonce, addr: ch.addr, kid: ch.kid });
 
 const vectors = {
@@ -36,8 +38,11 @@ const vectors = {
     solution_hex: bytesToHex(encodeSolution(solution)),
     quote_hex: bytesToHex(encodeQuote(quote)),
     error_hex: bytesToHex(encodeError("REPLAY", "This challenge was already spent")),
+    open_hex: bytesToHex(encodeOpen(open)),
+    upstream_error_hex: bytesToHex(encodeError("UPSTREAM_UNAVAILABLE", "Cannot reach the guarded service: connection refused", 1000)),
   },
   quote,
+  open,
 };
 writeFileSync(new URL("../tests/vectors/protocol-v1.json", import.meta.url), `${JSON.stringify(vectors, null, 2)}\n`);
 console.log(`wrote vectors: counter ${counter}, mac ${ch.mac}`);

@@ -28,7 +28,7 @@ Exit codes: 0 ok, 2 usage, 3 cannot connect, 4 bad server reply, 5 timeout, 6 pu
 7 server refused (busy or rate-limited, after retries), 8 proof rejected.
 `;
 
-const EXIT_FOR: Record<FetchErrorCode, number> = {
+export const EXIT_FOR: Record<FetchErrorCode, number> = {
   CONNECT: EXIT.CONNECT,
   PROTOCOL: EXIT.PROTOCOL,
   TIMEOUT: EXIT.TIMEOUT,

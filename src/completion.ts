@@ -4,7 +4,7 @@
  * @module
  */
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
-import { CONFIG_KEYS } from "./shared/config/schema.ts";
+import { CONFIG_KEYS, GUARD_KEYS } from "./shared/config/schema.ts";
 
 export const COMPLETION_HELP = `Usage: wisdom completion bash|zsh|fish
 
@@ -17,7 +17,10 @@ Print a shell completion script. For example:
 /** Subcommands and their flags (without values). */
 export function commandFlags(): Record<string, string[]> {
   return {
-    serve: ["--config", ...CONFIG_KEYS.map((k) => `--${k.replaceAll("_", "-")}`), "--help"],
+    serve: ["--config", ...CONFIG_KEYS.filter((k) => !GUARD_KEYS.has(k)).map((k) => `--${k.replaceAll("_", "-")}`), "--help"],
+    guard: ["--config", ...CONFIG_KEYS.map((k) => `--${k.replaceAll("_", "-")}`), "--help"],
+    connect: ["--effort", "--timeout", "--max-difficulty", "--threads", "--mode", "--quiet", "--help"],
+    tunnel: ["--listen", "--to", "--effort", "--timeout", "--max-difficulty", "--threads", "--mode", "--quiet", "--help"],
     fetch: ["--json", "--count", "--timeout", "--max-difficulty", "--threads", "--mode", "--quiet", "--help"],
     bench: ["--json", "--seconds", "--threads", "--only", "--help"],
     load: ["--profile", "--rest", "--duration", "--server-pid", "--metrics", "--rate", "--legit-threads", "--legit-timeout", "--spam-threads", "--spam-lanes", "--slowloris", "--flood-width", "--sources", "--json", "--help"],
@@ -36,6 +39,7 @@ const VALUES: Record<string, string[]> = {
   "--adaptive": ["on", "off"],
   "--proxy-protocol": ["on", "off"],
   "--debug-runtime": ["on", "off"],
+  "--upstream-proxy-protocol": ["off", "v2"],
   "--only": ["solver", "verify", "mint", "codec"],
   "--profile": ["legit", "flood", "slowloris", "junk", "replay", "forge", "wrong", "spam"],
 };

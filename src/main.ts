@@ -16,7 +16,7 @@ import { bunStdoutSink } from "./shared/runtime/stdout-sink.ts";
 import { COMMIT, VERSION, BUILD_DATE } from "./shared/version.ts";
 
 /** The subcommands, each with its own --help. */
-export const COMMANDS: ReadonlySet<string> = new Set(["serve", "fetch", "bench", "load", "healthcheck", "completion", "keygen", "version"]);
+export const COMMANDS: ReadonlySet<string> = new Set(["serve", "guard", "connect", "tunnel", "fetch", "bench", "load", "healthcheck", "completion", "keygen", "version"]);
 
 export const MAIN_HELP = `Usage: wisdom <command> [options]
 
@@ -24,6 +24,9 @@ A proof-of-work guarded quote server and its client.
 
 Commands:
   serve      run the server (wisdom serve --help)
+  guard      put the proof-of-work gate in front of any TCP service (wisdom guard --help)
+  connect    solve a guard's challenge, then relay stdin/stdout (ssh ProxyCommand)
+  tunnel     a local port whose connections each reach a guarded service
   fetch      solve a challenge and print a quote (wisdom fetch --help)
   bench      measure solver, verification and codec speed (wisdom bench --help)
   load       load and attack generator against a server on loopback (wisdom load --help)
@@ -53,6 +56,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     switch (cmd) {
       case "serve":
         return await (await lazy<typeof import("./server.ts")>("./server.ts")).runServe(rest, io);
+      case "guard":
+        return await (await lazy<typeof import("./guard.ts")>("./guard.ts")).runGuard(rest, io);
+      case "connect":
+        return await (await lazy<typeof import("./connect.ts")>("./connect.ts")).runConnect(rest, io);
+      case "tunnel":
+        return await (await lazy<typeof import("./tunnel.ts")>("./tunnel.ts")).runTunnel(rest, io);
       case "fetch":
         return await (await lazy<typeof import("./client.ts")>("./client.ts")).runFetch(rest, io);
       case "bench":

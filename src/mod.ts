@@ -26,7 +26,7 @@ export { createSolver, type Solver } from "./shared/pow/solver/solver.ts";
 export { challengePrefix };
 export { encodeCounter, meetsDifficulty } from "./shared/pow/hashcash.ts";
 export { FrameDecoder, encodeFrame, MessageType } from "./shared/protocol/frame.ts";
-export { decodeMessage, encodeChallenge, encodeError, encodeQuote, encodeSolution } from "./shared/protocol/messages.ts";
+export { decodeMessage, encodeChallenge, encodeError, encodeOpen, encodeQuote, encodeSolution } from "./shared/protocol/messages.ts";
 export { ProtocolError, ERROR_CODES, type ErrorCode } from "./shared/protocol/errors.ts";
 export { SERVE_DEFAULTS };
 export { ConfigError } from "./shared/config/load.ts";

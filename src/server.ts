@@ -7,11 +7,11 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, envName, flagName, loadServeConfig } from "./shared/config/load.ts";
-import { CONFIG_DOCS, CONFIG_KEYS, NUMERIC_KEYS, SERVE_DEFAULTS, type ServeConfig, ServeConfigSchema } from "./shared/config/schema.ts";
+import { CONFIG_DOCS, CONFIG_KEYS, GUARD_KEYS, NUMERIC_KEYS, SERVE_DEFAULTS, type ServeConfig, ServeConfigSchema } from "./shared/config/schema.ts";
 import { loadSecrets, type Secrets } from "./shared/config/secrets.ts";
 import { GateConnections } from "./shared/gate/connections.ts";
 import { Gate } from "./shared/gate/gate.ts";
-import type { GateObserver, GateSettings } from "./shared/gate/types.ts";
+import type { GateObserver, GateSettings, Passages } from "./shared/gate/types.ts";
 import { createDefence, type Defence, reconfigureDefence } from "./shared/defence/from-config.ts";
 import { PressureSampler } from "./shared/defence/sampler.ts";
 import { LoopDelayMonitor } from "./shared/observe/loop-delay.ts";
@@ -62,6 +62,17 @@ export interface ServerOptions {
   /** Clocks, for tests. */
   readonly now?: () => number;
   readonly mono?: () => number;
+  /**
+   * `wisdom guard`: what a valid proof opens instead of a quote (built once the metrics exist). The guard
+   * hands in `quotes` too: a source that serves none and reports the upstream's saturation.
+   */
+  readonly passages?: (metrics: Metrics) => Passages;
+  /**
+   * Force collections while the RSS is over budget (runtime/heap-governor.ts; default on). The guard turns it
+   * off: a relayed stream's garbage is its read buffers, the governor collected every 250 ms while streaming
+   * and cost 20-30 % more CPU per GB relayed, for the same peak RSS (about 90 MB after 1 GB; bench/guard.ts).
+   */
+  readonly heapGovernor?: boolean;
 }
 
 export interface RunningServer {
@@ -213,7 +224,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     mono: opts.mono,
   });
   const proxyList = (cfg: ServeConfig) => (cfg.proxy_protocol === "on" ? new CidrList(cfg.proxy_trusted) : null);
-  const connections = new GateConnections(gate, defence.admission, proxyList(c), undefined, defence.windows);
+  const connections = new GateConnections(gate, defence.admission, proxyList(c), undefined, defence.windows, opts.passages?.(metrics) ?? null);
   const transport = opts.transport ?? (await pickTransport());
   const { host, port } = parseHostPort(c.listen, "0.0.0.0");
   // Every failed accept is counted; the log says so at most every 5 s, with how many since the last line.
@@ -303,7 +314,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
   }, c.adaptive_tick_ms);
   (ticker as { unref?: () => void }).unref?.();
-  const heap = startHeapGovernor();
+  const heap = opts.heapGovernor === false ? null : startHeapGovernor();
   const tick = async () => {
     let sample = sampler.sample(gate.mono());
     metrics.loopDelay.set(sample.loopDelayMs / 1000);
@@ -465,7 +476,7 @@ export function flagPlaceholder(key: string): string {
   const schema = (ServeConfigSchema.entries as Record<string, { type: string; wrapped?: { type: string }; options?: unknown[] }>)[key];
   const base = schema?.type === "optional" ? schema.wrapped : schema;
   if (base?.type === "picklist") return (base as unknown as { options: string[] }).options.join("|");
-  if (key === "listen" || key === "metrics_listen") return "HOST:PORT";
+  if (key === "listen" || key === "metrics_listen" || key === "upstream") return "HOST:PORT";
   if (key.endsWith("_file")) return "FILE";
   if (key.endsWith("_dir")) return "DIR";
   if (key === "store") return "URL";
@@ -475,15 +486,22 @@ export function flagPlaceholder(key: string): string {
   return "NAME";
 }
 
-export function serveHelp(): string {
+/** The flat keys `serve` takes as flags (the guard's own keys are left to `wisdom guard`). */
+export const SERVE_KEYS: readonly string[] = CONFIG_KEYS.filter((k) => !GUARD_KEYS.has(k));
+
+/** The option rows of a command's help: --config, one per key, --help. */
+export function configFlagRows(keys: readonly string[]): string {
   const flags = [["--config FILE", "YAML config file (also WISDOM_CONFIG)"]];
-  for (const k of CONFIG_KEYS) {
+  for (const k of keys) {
     const d = (SERVE_DEFAULTS as Record<string, unknown>)[k];
     flags.push([`--${k.replaceAll("_", "-")} ${flagPlaceholder(k)}`, `${CONFIG_DOCS[k as keyof typeof CONFIG_DOCS]}${d === undefined ? "" : ` (default ${d === "" ? '""' : d})`}`]);
   }
   flags.push(["-h, --help", "show this help"]);
   const width = Math.max(...flags.map(([f]) => f!.length)) + 2;
-  const rows = flags.map(([f, doc]) => `  ${f!.padEnd(width)}${doc}`);
+  return flags.map(([f, doc]) => `  ${f!.padEnd(width)}${doc}`).join("\n");
+}
+
+export function serveHelp(): string {
   return `Usage: wisdom serve [options]
 
 Run the proof-of-work guarded quote server.
@@ -491,15 +509,16 @@ Run the proof-of-work guarded quote server.
 Every option is also a YAML key in --config (snake_case) and a WISDOM_<KEY> environment variable.
 Precedence: defaults < config file < environment < flags.
 
-${rows.join("\n")}
+${configFlagRows(SERVE_KEYS)}
 
 Logs go to stderr. SIGINT or SIGTERM stops accepting, finishes in-flight handshakes, exits 0.
 `;
 }
 
-function parseServeArgs(argv: string[]) {
+/** Flags for `keys` (as --kebab-case), --config and --help. */
+export function parseConfigArgs(argv: string[], keys: readonly string[] = SERVE_KEYS) {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = { config: { type: "string" }, help: { type: "boolean", short: "h" } };
-  for (const k of CONFIG_KEYS) options[k.replaceAll("_", "-")] = { type: "string" };
+  for (const k of keys) options[k.replaceAll("_", "-")] = { type: "string" };
   try {
     return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
   } catch (err) {
@@ -508,7 +527,7 @@ function parseServeArgs(argv: string[]) {
 }
 
 /** Read the whole configuration (file, env, flags) and the keys. Throws ConfigError listing every problem. */
-function readServeConfig(values: Record<string, string | boolean | undefined>, io: Io): { config: ServeConfig; secrets: Secrets; storePasswords: Passwords } {
+export function readServeConfig(values: Record<string, string | boolean | undefined>, io: Io): { config: ServeConfig; secrets: Secrets; storePasswords: Passwords } {
   const flags: Record<string, string | undefined> = {};
   for (const k of CONFIG_KEYS) flags[k] = values[k.replaceAll("_", "-")] as string | undefined;
   if (flags.log_format === undefined && io.env[envName("log_format")] === undefined && io.stderrIsTTY === false) flags.log_format = "json";
@@ -541,7 +560,7 @@ function readServeConfig(values: Record<string, string | boolean | undefined>, i
 
 /** `wisdom serve`: returns the exit code once stopped. */
 export async function runServe(argv: string[], io: Io): Promise<number> {
-  const values = parseServeArgs(argv);
+  const values = parseConfigArgs(argv);
   if (values.help) {
     io.stdout(serveHelp());
     return EXIT.OK;

@@ -93,3 +93,39 @@ export async function spawnServer(args: string[] = [], env: Record<string, strin
     },
   };
 }
+
+/**
+ * Start a long-running CLI command (`guard`, `tunnel`) as a subprocess and wait until its stderr matches
+ * `ready` (group 1: the port it listens on). Killed by `await using`.
+ */
+export async function spawnUntil(args: string[], ready: RegExp, env: Record<string, string> = {}) {
+  const child = spawnCli(args, env);
+  let stderr = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${stderr}`)), 20_000);
+    child.stderr!.on("data", (d) => {
+      stderr += d;
+      const m = ready.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`${args[0]} exited ${code}: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  return {
+    child,
+    port,
+    exited,
+    get stderr() {
+      return stderr;
+    },
+    async [Symbol.asyncDispose]() {
+      if (child.exitCode === null) {
+        signal(child, "SIGKILL");
+        await exited;
+      }
+    },
+  };
+}

@@ -83,7 +83,27 @@ describe("FrameDecoder", () => {
   test("rejects an unknown version on its first byte and an unknown type on its second", () => {
     assert.throws(() => new FrameDecoder().push(new Uint8Array([0x47])), (e: unknown) => e instanceof ProtocolError && e.code === "BAD_FRAME" && /version 71/.test(e.message));
     assert.throws(() => new FrameDecoder().push(new Uint8Array([1, 0])), (e: unknown) => e instanceof ProtocolError && /type 0/.test(e.message));
-    assert.throws(() => new FrameDecoder().push(new Uint8Array([1, 5, 0, 0])), ProtocolError);
+    assert.throws(() => new FrameDecoder().push(new Uint8Array([1, 6, 0, 0])), ProtocolError);
+  });
+  test("consumed tells where a frame taken with maxFrames 1 ends, whole or split at every byte", () => {
+    const f = encodeFrame(MessageType.Open, enc.encode('{"effort":3}'));
+    const tail = enc.encode("SSH-2.0-OpenSSH_9\r\n");
+    const joined = new Uint8Array([...f, ...tail]);
+    for (let cut = 0; cut <= joined.length; cut++) {
+      const d = new FrameDecoder();
+      let frames = d.push(joined.subarray(0, cut), 1);
+      let rest = joined.subarray(d.consumed, cut);
+      if (frames.length === 0) {
+        const second = joined.subarray(cut);
+        frames = d.push(second, 1);
+        rest = second.subarray(d.consumed);
+      } else {
+        rest = new Uint8Array([...rest, ...joined.subarray(cut)]);
+      }
+      assert.equal(frames.length, 1, `cut at ${cut}`);
+      assert.equal(frames[0]!.type, MessageType.Open);
+      assert.deepEqual([...rest], [...tail], `cut at ${cut}`);
+    }
   });
   test("an empty payload is a frame", () => {
     const out = new FrameDecoder().push(new Uint8Array([1, 4, 0, 0]));

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/shared/protocol/errors.ts";
 import { encodeFrame, FrameDecoder, MessageType } from "../../src/shared/protocol/frame.ts";
-import { decodeMessage, encodeError, encodeQuote } from "../../src/shared/protocol/messages.ts";
+import { decodeMessage, encodeError, encodeOpen, encodeQuote } from "../../src/shared/protocol/messages.ts";
 
 const enc = new TextEncoder();
 const frame = (type: MessageType, text: string) => ({ type, payload: enc.encode(text) });
@@ -14,6 +14,13 @@ describe("decodeMessage()", () => {
     const [q, e] = d.push(new Uint8Array([...encodeQuote({ quote: "q", author: "a" }), ...encodeError("BUSY", "later", 250)]));
     assert.deepEqual(decodeMessage(q!), { type: MessageType.Quote, body: { quote: "q", author: "a" } });
     assert.deepEqual(decodeMessage(e!), { type: MessageType.Error, body: { code: "BUSY", message: "later", retry_after_ms: 250 } });
+  });
+  test("round trips the guard's Open frame and refuses an effort over 255 or a negative wait", () => {
+    const body = { effort: 21, queued_ms: 12, idle_timeout_ms: 0 };
+    const [f] = new FrameDecoder().push(encodeOpen(body));
+    assert.deepEqual(decodeMessage(f!), { type: MessageType.Open, body });
+    assert.throws(() => decodeMessage(frame(MessageType.Open, '{"effort":256,"queued_ms":0,"idle_timeout_ms":0}')), (e: unknown) => isBad(e) && /effort/.test((e as Error).message));
+    assert.throws(() => decodeMessage(frame(MessageType.Open, '{"effort":1,"queued_ms":-1,"idle_timeout_ms":0}')), (e: unknown) => isBad(e) && /queued_ms/.test((e as Error).message));
   });
   test("rejects bad JSON, bad UTF-8 and a non-object", () => {
     assert.throws(() => decodeMessage(frame(MessageType.Quote, "{")), isBad);

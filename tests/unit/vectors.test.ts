@@ -12,7 +12,7 @@ import { challengePrefix, mintChallenge, signedBytes } from "../../src/shared/po
 import { encodeCounter, leadingZeroBits, solveReference, workDigest } from "../../src/shared/pow/hashcash.ts";
 import { KeyRing } from "../../src/shared/pow/keys.ts";
 import { MessageType } from "../../src/shared/protocol/frame.ts";
-import { encodeChallenge, encodeError, encodeQuote, encodeSolution } from "../../src/shared/protocol/messages.ts";
+import { decodeMessage, encodeChallenge, encodeError, encodeOpen, encodeQuote, encodeSolution } from "../../src/shared/protocol/messages.ts";
 
 const V = JSON.parse(readFileSync(new URL("../vectors/protocol-v1.json", import.meta.url), "utf8"));
 const secret = new TextEncoder().encode(V.key.secret_utf8);
@@ -42,6 +42,12 @@ describe("protocol v1 vectors: this implementation", () => {
     assert.equal(bytesToHex(encodeQuote(V.quote)), V.frames.quote_hex);
     assert.equal(bytesToHex(encodeError("REPLAY", "This challenge was already spent")), V.frames.error_hex);
   });
+  test("the guard's Open frame and its upstream Error encode byte for byte and decode back", () => {
+    assert.equal(bytesToHex(encodeOpen(V.open)), V.frames.open_hex);
+    assert.equal(bytesToHex(encodeError("UPSTREAM_UNAVAILABLE", "Cannot reach the guarded service: connection refused", 1000)), V.frames.upstream_error_hex);
+    const f = hexToBytes(V.frames.open_hex);
+    assert.deepEqual(decodeMessage({ type: f[1] as typeof MessageType.Open, payload: f.subarray(4) }), { type: MessageType.Open, body: V.open });
+  });
 });
 
 describe("protocol v1 vectors: independent re-derivation with node:crypto", () => {
@@ -68,6 +74,16 @@ describe("protocol v1 vectors: independent re-derivation with node:crypto", () =
     assert.equal(digest(V.first_solution.counter).toString("hex"), V.first_solution.digest_hex);
     assert.ok(leadingZeroBits(digest(V.first_solution.counter)) >= c.bits);
     for (let n = 0; n < V.first_solution.counter; n++) assert.ok(leadingZeroBits(digest(n)) < c.bits, `counter ${n} should not qualify`);
+  });
+  test("Open frame: type 5, its effort is the leading zero bits of the first solution's digest", () => {
+    const f = Buffer.from(V.frames.open_hex, "hex");
+    assert.deepEqual([f[0], f[1], f.readUInt16BE(2)], [1, 5, f.length - 4]);
+    const body = JSON.parse(f.subarray(4).toString("utf8"));
+    assert.deepEqual(body, V.open);
+    assert.equal(body.effort, leadingZeroBits(Buffer.from(V.first_solution.digest_hex, "hex")));
+    const e = Buffer.from(V.frames.upstream_error_hex, "hex");
+    assert.deepEqual([e[0], e[1], e.readUInt16BE(2)], [1, 4, e.length - 4]);
+    assert.equal(JSON.parse(e.subarray(4).toString("utf8")).code, "UPSTREAM_UNAVAILABLE");
   });
   test("frame header: version 1, type, big-endian length, then the JSON payload", () => {
     const f = Buffer.from(V.frames.challenge_hex, "hex");

@@ -5,7 +5,7 @@
  * @module
  */
 import { MessageType } from "../protocol/frame.ts";
-import { type Challenge, encodeSolution, type Message } from "../protocol/messages.ts";
+import { type Challenge, encodeSolution, type Message, type OpenMessage } from "../protocol/messages.ts";
 import { RETRYABLE_CODES } from "../protocol/errors.ts";
 import { challengePrefix } from "../pow/challenge.ts";
 import { encodeCounter } from "../pow/hashcash.ts";
@@ -42,6 +42,8 @@ export interface FetchOptions {
   readonly progressIntervalMs?: number;
   /** Source address to connect from (transports that support it). */
   readonly localAddress?: string;
+  /** Solve this many bits more than the challenge asks (a guard serves higher efforts first when its upstream is full). */
+  readonly effort?: number;
 }
 
 export interface FetchResult {
@@ -82,8 +84,11 @@ async function withDeadline<T>(p: Promise<T>, deadline: number, what: string): P
 
 async function dial(t: Transport, host: string, port: number, deadline: number, localAddress?: string): Promise<_Open> {
   const reader = new FrameReader();
+  const connecting = t.connect(host, port, reader, localAddress ? { localAddress } : undefined);
+  // Past the deadline, a connect that still finishes is closed, and one that fails is no unhandled rejection.
+  connecting.then((c) => void (performance.now() >= deadline && c.destroy()), () => {});
   try {
-    const conn = await withDeadline(t.connect(host, port, reader, localAddress ? { localAddress } : undefined), deadline, `connecting to ${host}:${port}`);
+    const conn = await withDeadline(connecting, deadline, `connecting to ${host}:${port}`);
     return { conn, reader };
   } catch (err) {
     if (err instanceof FetchError) throw err;
@@ -128,17 +133,30 @@ async function readChallenge(o: _Open, deadline: number): Promise<Challenge> {
   return m.body;
 }
 
-async function once(host: string, port: number, opts: FetchOptions, deadline: number, retries: number): Promise<FetchResult> {
+/** What one handshake ended with: the server's answer, on a connection still open. */
+interface _Answered {
+  readonly o: _Open;
+  readonly reply: Message;
+  readonly ch: Challenge;
+  readonly solved: { attempts: number; elapsedMs: number };
+  readonly mode: "same" | "reconnect";
+  readonly t0: number;
+}
+
+/** Connect, read the challenge, solve it, send the solution (on this or a new connection), read the answer. */
+async function handshake(host: string, port: number, opts: FetchOptions, deadline: number, expecting: string): Promise<_Answered> {
   const t0 = performance.now();
   const maxBits = opts.maxDifficulty ?? 28;
   let o: _Open | null = await dial(opts.transport, host, port, deadline, opts.localAddress);
+  let ok = false;
   try {
     const ch = await readChallenge(o, deadline);
     if (ch.bits > maxBits) {
       throw new FetchError("TOO_HARD", `Puzzle needs ${ch.bits} bits, more than --max-difficulty ${maxBits}`);
     }
+    const bits = Math.min(32, ch.bits + (opts.effort ?? 0));
     const rate = learnedRate || opts.rateEstimate || 2_000_000 * Math.max(1, opts.solver.threads);
-    const expectedMs = (2 ** ch.bits / rate) * 1000;
+    const expectedMs = (2 ** bits / rate) * 1000;
     let mode: "same" | "reconnect";
     if (opts.mode === "same" || opts.mode === "reconnect") mode = opts.mode;
     else mode = ch.window_ms === undefined || expectedMs * 3 < ch.window_ms ? "same" : "reconnect";
@@ -150,14 +168,14 @@ async function once(host: string, port: number, opts: FetchOptions, deadline: nu
     const timer = setTimeout(() => ac.abort(), Math.max(0, Math.min(deadline, performance.now() + (ch.exp - Date.now())) - performance.now()));
     let solved;
     try {
-      solved = await opts.solver.solve(challengePrefix(ch), ch.bits, {
+      solved = await opts.solver.solve(challengePrefix(ch), bits, {
         signal: ac.signal,
         progressIntervalMs: opts.progressIntervalMs,
-        onProgress: opts.onProgress ? (attempts, elapsedMs) => opts.onProgress!({ attempts, elapsedMs, bits: ch.bits }) : undefined,
+        onProgress: opts.onProgress ? (attempts, elapsedMs) => opts.onProgress!({ attempts, elapsedMs, bits }) : undefined,
       });
     } catch (err) {
       if (ac.signal.aborted) {
-        if (performance.now() >= deadline) throw new FetchError("TIMEOUT", `Timed out solving a ${ch.bits}-bit puzzle`);
+        if (performance.now() >= deadline) throw new FetchError("TIMEOUT", `Timed out solving a ${bits}-bit puzzle`);
         throw new _Retry("EXPIRED", 0);
       }
       throw err;
@@ -170,7 +188,17 @@ async function once(host: string, port: number, opts: FetchOptions, deadline: nu
       await readChallenge(o, deadline); // a fresh one, not needed: we answer the one we solved
     }
     o.conn.write(encodeSolution({ challenge: ch, counter: bytesToHex(encodeCounter(solved.counter)) }));
-    const reply = await retryDrops(withDeadline(o.reader.next(), deadline, "waiting for the quote"));
+    const reply = await retryDrops(withDeadline(o.reader.next(), deadline, `waiting for ${expecting}`));
+    ok = true;
+    return { o, reply, ch, solved, mode, t0 };
+  } finally {
+    if (!ok) o?.conn.end();
+  }
+}
+
+async function once(host: string, port: number, opts: FetchOptions, deadline: number, retries: number): Promise<FetchResult> {
+  const { o, reply, ch, solved, mode, t0 } = await handshake(host, port, opts, deadline, "the quote");
+  try {
     if (reply.type !== MessageType.Quote) refuse(reply, "a Quote");
     return {
       quote: reply.body.quote,
@@ -184,18 +212,18 @@ async function once(host: string, port: number, opts: FetchOptions, deadline: nu
       retries,
     };
   } finally {
-    o?.conn.end();
+    o.conn.end();
   }
 }
 
-/** Fetch one quote from `host:port`. Throws FetchError. */
-export async function fetchQuote(host: string, port: number, opts: FetchOptions): Promise<FetchResult> {
+/** Retry `attempt` on refusals, expired challenges and dropped connections while the deadline allows. */
+async function withRetries<T>(opts: FetchOptions, attempt: (deadline: number, retries: number) => Promise<T>): Promise<T> {
   const deadline = performance.now() + (opts.timeoutMs ?? 30_000);
   let backoff = 100;
   let drops = 0;
-  for (let attempt = 0; ; attempt++) {
+  for (let n = 0; ; n++) {
     try {
-      return await once(host, port, opts, deadline, attempt);
+      return await attempt(deadline, n);
     } catch (err) {
       if (!(err instanceof _Retry)) throw err;
       drops = err.code === "DROPPED" ? drops + 1 : 0;
@@ -204,8 +232,41 @@ export async function fetchQuote(host: string, port: number, opts: FetchOptions)
       if (drops > MAX_DROPS || performance.now() + wait >= deadline) {
         throw err.giveUp ?? new FetchError("REFUSED", `Server refused (${err.code}) and the timeout left no room to retry`);
       }
-      opts.onRetry?.({ code: err.code, waitMs: wait, attempt });
+      opts.onRetry?.({ code: err.code, waitMs: wait, attempt: n });
       await new Promise((r) => setTimeout(r, wait));
     }
   }
+}
+
+/** A stream through a guard: the connection after its Open frame, and what the frame said. */
+export interface GuardedStream {
+  readonly conn: Conn;
+  /** Hand the stream's bytes (and its FIN and close) to a sink; bytes that came with Open come first. */
+  readonly reader: FrameReader;
+  readonly open: OpenMessage;
+  readonly difficulty: number;
+  readonly solveMs: number;
+  readonly totalMs: number;
+  readonly retries: number;
+}
+
+/** Open a stream to the service behind a `wisdom guard` at `host:port`. Throws FetchError. */
+export function openGuarded(host: string, port: number, opts: FetchOptions): Promise<GuardedStream> {
+  return withRetries(opts, async (deadline, retries) => {
+    const { o, reply, ch, solved, t0 } = await handshake(host, port, opts, deadline, "the guard's answer");
+    try {
+      if (reply.type !== MessageType.Open) refuse(reply, "an Open frame (is this a wisdom guard?)");
+    } catch (err) {
+      o.conn.end();
+      throw err;
+    }
+    return {
+      conn: o.conn, reader: o.reader, open: reply.body, difficulty: ch.bits, solveMs: solved.elapsedMs, totalMs: performance.now() - t0, retries,
+    };
+  });
+}
+
+/** Fetch one quote from `host:port`. Throws FetchError. */
+export function fetchQuote(host: string, port: number, opts: FetchOptions): Promise<FetchResult> {
+  return withRetries(opts, (deadline, retries) => once(host, port, opts, deadline, retries));
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import { ProtocolError } from "../protocol/errors.ts";
-import { FrameDecoder } from "../protocol/frame.ts";
+import { FrameDecoder, MessageType } from "../protocol/frame.ts";
 import { decodeMessage, type Message } from "../protocol/messages.ts";
 import type { Conn, ConnHandler } from "../transport/types.ts";
 import { FetchError } from "./errors.ts";
@@ -13,21 +13,50 @@ interface _Waiter {
   reject(e: Error): void;
 }
 
+/** Where the bytes after a guard's Open frame go (see FrameReader.stream). */
+export interface StreamSink {
+  data(chunk: Uint8Array): void;
+  /** The server (the guarded service, through the guard) sent its FIN. */
+  end(): void;
+  close(): void;
+}
+
 export class FrameReader implements ConnHandler<FrameReader> {
   private readonly _decoder = new FrameDecoder();
   private readonly _ready: Message[] = [];
   private _waiter: _Waiter | null = null;
   private _error: Error | null = null;
+  private _conn: Conn | null = null;
+  /** After an Open frame: raw stream bytes, held until stream() names their sink. */
+  private _raw: Uint8Array[] | null = null;
+  private _sink: StreamSink | null = null;
+  private _ended = false;
   closed = false;
 
-  open(_conn: Conn): FrameReader {
+  open(conn: Conn): FrameReader {
+    this._conn = conn;
     return this;
   }
 
   data(_self: FrameReader, chunk: Uint8Array): void {
+    if (this._sink) return this._sink.data(chunk);
+    if (this._raw) return void this._raw.push(chunk.slice());
     if (this._error) return;
     try {
-      for (const f of this._decoder.push(chunk)) this._ready.push(decodeMessage(f));
+      let off = 0;
+      while (off < chunk.length) {
+        const part = off === 0 ? chunk : chunk.subarray(off);
+        const frames = this._decoder.push(part, 1);
+        if (frames.length === 0) break;
+        off += this._decoder.consumed;
+        const m = decodeMessage(frames[0]!);
+        this._ready.push(m);
+        if (m.type === MessageType.Open) {
+          // From here on the bytes belong to the guarded service, not to the protocol.
+          this._raw = off < chunk.length ? [chunk.slice(off)] : [];
+          break;
+        }
+      }
     } catch (err) {
       const detail = err instanceof ProtocolError ? err.message : String(err);
       this._error = new FetchError("PROTOCOL", `Bad reply from server: ${detail}`, { cause: err });
@@ -35,9 +64,34 @@ export class FrameReader implements ConnHandler<FrameReader> {
     this._wake();
   }
 
+  /** The peer's FIN: passed to the stream's sink after an Open frame; otherwise the connection ends. */
+  end(_self: FrameReader): void {
+    if (this._sink) return this._sink.end();
+    if (this._raw) {
+      this._ended = true;
+      return;
+    }
+    this._conn?.end();
+  }
+
   close(_self: FrameReader): void {
     this.closed = true;
+    this._sink?.close();
     this._wake();
+  }
+
+  /**
+   * After an Open frame was read: hand every later byte (those that came with it first) to `sink`,
+   * with the FIN and the close. Throws when no Open frame was read.
+   */
+  stream(sink: StreamSink): void {
+    if (!this._raw) throw new Error("FrameReader.stream(): no Open frame was read");
+    const held = this._raw;
+    this._raw = [];
+    for (const chunk of held) sink.data(chunk);
+    this._sink = sink;
+    if (this._ended) sink.end();
+    if (this.closed) sink.close();
   }
 
   /** The next message; rejects with FetchError PROTOCOL on junk or on a close before a whole frame. */

@@ -138,6 +138,14 @@ export const ServeConfigSchema = v.strictObject({
   /** Name of the nftables table (family inet) the server creates and removes. */
   firewall_table: v.pipe(v.string(), v.regex(/^[A-Za-z][A-Za-z0-9_]{0,31}$/, "a letter, then up to 31 of A-Z a-z 0-9 _")),
 
+  // `wisdom guard` only (docs/PROTOCOL.md, "Extension: Open"): the TCP service behind the gate.
+  upstream: v.union([v.literal(""), hostPort]),
+  upstream_connect_timeout_ms: int(100, 60_000),
+  upstream_proxy_protocol: v.picklist(["off", "v2"]),
+  upstream_max_connections: int(0, 1_000_000),
+  upstream_queue_max: int(0, 1_000_000),
+  upstream_queue_timeout_ms: int(100, 600_000),
+  idle_timeout_ms: int(0, 86_400_000),
   /** Quote sources (YAML only; quotes/spec.ts): embedded, file and HTTP sources with weights and a fallback. */
   quotes: v.optional(QuoteSourcesSchema),
 });
@@ -196,6 +204,13 @@ export const SERVE_DEFAULTS: ServeConfig = {
   firewall_ban_ms: 60_000,
   firewall_max_entries: 65_536,
   firewall_table: "wisdom",
+  upstream: "",
+  upstream_connect_timeout_ms: 5_000,
+  upstream_proxy_protocol: "off",
+  upstream_max_connections: 0,
+  upstream_queue_max: 256,
+  upstream_queue_timeout_ms: 10_000,
+  idle_timeout_ms: 600_000,
 };
 
 /** Which keys hold numbers (env and flag values are strings until converted): read off the schema. */
@@ -210,6 +225,11 @@ export const NUMERIC_KEYS: ReadonlySet<string> = new Set(
 
 /** Keys that are YAML-only (nested values): no flag, no environment variable. */
 export const YAML_ONLY_KEYS: ReadonlySet<string> = new Set(["quotes"]);
+
+/** Keys only `wisdom guard` reads (`serve` takes no flag for them and ignores them elsewhere). */
+export const GUARD_KEYS: ReadonlySet<string> = new Set([
+  "upstream", "upstream_connect_timeout_ms", "upstream_proxy_protocol", "upstream_max_connections", "upstream_queue_max", "upstream_queue_timeout_ms", "idle_timeout_ms",
+]);
 
 /** Every flat key of the schema, in a stable order: flags, environment variables and help texts. */
 export const CONFIG_KEYS: readonly string[] = Object.keys(ServeConfigSchema.entries).filter((k) => !YAML_ONLY_KEYS.has(k));
@@ -273,4 +293,11 @@ export const CONFIG_DOCS: Readonly<Record<Exclude<keyof ServeConfig, "quotes">, 
   firewall_ban_ms: "how long a prefix stays in the drop set",
   firewall_max_entries: "most prefixes in the drop set",
   firewall_table: "name of the nftables table (inet family) the server creates and removes",
+  upstream: "guard: HOST:PORT of the TCP service behind the gate (required by wisdom guard)",
+  upstream_connect_timeout_ms: "guard: deadline to connect to the upstream (then UPSTREAM_UNAVAILABLE)",
+  upstream_proxy_protocol: "guard: off or v2: send a PROXY v2 header to the upstream with the client's address",
+  upstream_max_connections: "guard: most connections to the upstream at once, 0 for no limit; when full, clients wait by effort",
+  upstream_queue_max: "guard: most clients waiting for an upstream connection (a fuller queue refuses the least effort with BUSY)",
+  upstream_queue_timeout_ms: "guard: longest wait for an upstream connection (then BUSY)",
+  idle_timeout_ms: "guard: close a relayed stream after this long without a byte either way; 0: never",
 };

@@ -6,22 +6,26 @@
  */
 import { ProtocolError, type ErrorCode } from "../protocol/errors.ts";
 import { FrameDecoder, MessageType } from "../protocol/frame.ts";
-import { decodeMessage, encodeChallenge, encodeError } from "../protocol/messages.ts";
+import { decodeMessage, encodeChallenge, encodeError, type Solution } from "../protocol/messages.ts";
 import type { Conn, ConnHandler } from "../transport/types.ts";
 import type { Admission, Refusal } from "../defence/admission.ts";
 import type { AdaptiveWindows } from "../defence/windows.ts";
 import { networkKey } from "../defence/client-key.ts";
 import type { CidrList } from "../net/cidr.ts";
 import { ProxyHeaderDecoder, ProxyHeaderError } from "../transport/proxy-protocol.ts";
-import type { Gate, Redemption } from "./gate.ts";
-import type { CloseReason } from "./types.ts";
+import type { Gate, Proof, Redemption } from "./gate.ts";
+import type { CloseReason, Passage, Passages } from "./types.ts";
 
 const enum Phase {
   Admitting = 3, // waiting for a shared rate limiter's answer
   Waiting = 0, // challenge sent, waiting for a Solution
   Verifying = 1, // solution received, answer pending
   Done = 2, // answer written, closing
+  Passing = 4, // proof accepted by a guard: the connection belongs to its passage (queue, upstream, relay)
 }
+
+/** Most stream bytes a guard holds from a client between its Solution and the answer (it pauses reading meanwhile). */
+const MAX_HELD_BYTES = 1 << 20;
 
 export interface Session {
   readonly conn: Conn;
@@ -50,6 +54,8 @@ export interface Session {
   /** This connection's first-byte window (the Challenge's window_ms) and frame window, fixed when it opened or was challenged. */
   firstByteMs: number;
   frameMs: number;
+  /** The guard's relay, once the proof was accepted (Phase.Passing). */
+  passage: Passage | null;
 }
 
 export class GateConnections implements ConnHandler<Session> {
@@ -69,6 +75,8 @@ export class GateConnections implements ConnHandler<Session> {
     private readonly _sweepMs = 100,
     /** Shrinks the first-byte and frame windows under connection pressure (null: the configured ones). */
     public windows: AdaptiveWindows | null = null,
+    /** Set by the guard: a valid proof opens a passage to the upstream instead of earning a quote. */
+    private readonly _passages: Passages | null = null,
   ) {}
 
   get openCount(): number {
@@ -93,7 +101,7 @@ export class GateConnections implements ConnHandler<Session> {
     const s: Session = {
       conn, openedAt: now, challengedAt: now, addr: conn.remoteAddress, net: "", proxy: null, decoder: null, phase: Phase.Waiting,
       gotByte: false, frameStartedAt: 0, reason: "peer", admittedBy: null, issuedMac: "", early: null, peerEnded: false,
-      firstByteMs: w ? w.apply(t.firstByteMs) : t.firstByteMs, frameMs: w ? w.apply(t.frameMs) : t.frameMs,
+      firstByteMs: w ? w.apply(t.firstByteMs) : t.firstByteMs, frameMs: w ? w.apply(t.frameMs) : t.frameMs, passage: null,
     };
     this._open.add(s);
     this._gate.observer.connOpened?.(s.addr);
@@ -151,6 +159,8 @@ export class GateConnections implements ConnHandler<Session> {
   }
 
   data(s: Session, chunk: Uint8Array): void {
+    if (s.phase === Phase.Passing) return void s.passage?.data(chunk);
+    if (s.phase === Phase.Verifying && this._passages) return this._hold(s, chunk);
     if (s.phase === Phase.Admitting) {
       // Bounded: at most one maximal frame is kept; more is a protocol violation handled after admission.
       const held = (s.early ??= []);
@@ -199,6 +209,8 @@ export class GateConnections implements ConnHandler<Session> {
       return;
     }
     const frame = frames[0]!;
+    // A guard's client may send stream bytes right behind its Solution: they wait for the answer.
+    const after = this._passages && s.decoder.consumed < chunk.length ? chunk.subarray(s.decoder.consumed) : null;
     if (frame.type !== MessageType.Solution) {
       this._gate.observer.frameRejected?.("UNEXPECTED_MESSAGE");
       this._fail(s, "UNEXPECTED_MESSAGE", `Expected a Solution frame, got type ${frame.type}`, "rejected");
@@ -218,17 +230,37 @@ export class GateConnections implements ConnHandler<Session> {
     s.phase = Phase.Verifying;
     s.decoder = null;
     const solution = msg.body;
-    const answer = (r: Redemption) => {
+    if (this._passages) {
+      s.conn.pause(); // nothing more is read until the passage opens (or the proof is refused)
+      s.early = null;
+      if (after) this._hold(s, after);
+      return this._verify(s, solution, addr, (r: Proof) => {
+        if (r.ok && adm) adm.settle(addr, solution.challenge.mac === s.issuedMac ? 1 : 2);
+        if (r.ok && solution.challenge.mac !== s.issuedMac) this._gate.policy.refund?.(addr, this._gate.now());
+        if (s.phase !== Phase.Verifying) return;
+        if (!r.ok) return this._finish(s, r.frame, "rejected");
+        s.phase = Phase.Passing;
+        const held = s.early ?? [];
+        s.early = null;
+        s.passage = this._passages!.open(s.conn, { addr, port: s.conn.remotePort, work: r.work, held, peerEnded: s.peerEnded });
+      });
+    }
+    this._verify(s, solution, addr, (r: Redemption) => {
       // A redeemed challenge stops counting as outstanding; so does this connection's own one when the
       // client answered an earlier challenge (reconnect mode) instead.
       if (r.ok && adm) adm.settle(addr, solution.challenge.mac === s.issuedMac ? 1 : 2);
       if (r.ok && solution.challenge.mac !== s.issuedMac) this._gate.policy.refund?.(addr, this._gate.now());
       if (s.phase !== Phase.Verifying) return; // closed (deadline or peer) meanwhile
       this._finish(s, r.frame, r.ok ? "served" : "rejected");
-    };
+    });
+  }
+
+  /** The solution rate limit, then the gate's answer (a quote, or for a guard a proof) handed to `answer`. */
+  private _verify<R extends Redemption | Proof>(s: Session, solution: Solution, addr: string, answer: (r: R) => void): void {
+    const adm = this.admission;
     const redeem = () => {
-      const r = this._gate.redeem(solution, addr);
-      if (r instanceof Promise) void r.then(answer, () => answer({ ok: false, code: "INTERNAL", frame: encodeError("INTERNAL", "Could not answer the solution") }));
+      const r = (this._passages ? this._gate.prove(solution, addr) : this._gate.redeem(solution, addr)) as R | Promise<R>;
+      if (r instanceof Promise) void r.then(answer, () => answer({ ok: false, code: "INTERNAL", frame: encodeError("INTERNAL", "Could not answer the solution") } as R));
       else answer(r);
     };
     const allowed = adm ? adm.allowSolution(addr, this._gate.now()) : null;
@@ -245,8 +277,19 @@ export class GateConnections implements ConnHandler<Session> {
     } else if (allowed) {
       this._refuse(s, allowed);
     } else {
-      void redeem();
+      redeem();
     }
+  }
+
+  /** Stream bytes that came with or after a guard client's Solution, kept for its passage. */
+  private _hold(s: Session, chunk: Uint8Array): void {
+    const held = (s.early ??= []);
+    if (held.reduce((n, c) => n + c.length, 0) + chunk.length > MAX_HELD_BYTES) {
+      // Reading is paused, so only a client that ignores that (or a runtime's read in flight) gets here.
+      s.conn.destroy();
+      return;
+    }
+    held.push(chunk.slice());
   }
 
   /**
@@ -259,7 +302,8 @@ export class GateConnections implements ConnHandler<Session> {
    */
   end(s: Session): void {
     s.peerEnded = true;
-    if (s.phase === Phase.Waiting) this._peerStopped(s);
+    if (s.phase === Phase.Passing) s.passage?.end();
+    else if (s.phase === Phase.Waiting) this._peerStopped(s);
   }
 
   private _peerStopped(s: Session): void {
@@ -278,6 +322,10 @@ export class GateConnections implements ConnHandler<Session> {
 
   close(s: Session): void {
     if (!this._open.delete(s)) return;
+    if (s.passage) {
+      s.passage.close();
+      if (s.reason !== "shutdown") s.reason = s.passage.reason;
+    }
     s.phase = Phase.Done;
     s.admittedBy?.onClose(s.addr, s.net);
     this._gate.observer.connClosed?.(s.reason, this._gate.mono() - s.openedAt);
@@ -288,6 +336,10 @@ export class GateConnections implements ConnHandler<Session> {
   sweep(now: number): void {
     const t = this._gate.settings.timeouts;
     for (const s of this._open) {
+      if (s.phase === Phase.Passing) {
+        s.passage?.sweep(now); // the handshake's deadlines are over; the passage keeps its own
+        continue;
+      }
       const age = now - s.openedAt;
       if (s.phase === Phase.Done) {
         // Answered, but the peer does not read what is queued: do not let it hold the slot.

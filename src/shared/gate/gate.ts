@@ -29,6 +29,11 @@ export type Redemption =
   | { ok: true; frame: Uint8Array }
   | { ok: false; frame: Uint8Array; code: ErrorCode };
 
+/** A proof checked and marked spent (`work`: its digest's leading zero bits), or the Error frame refusing it. */
+export type Proof =
+  | { ok: true; work: number }
+  | { ok: false; frame: Uint8Array; code: ErrorCode };
+
 const POOL_BYTES = 4096;
 let _pool = new Uint8Array(0);
 let _at = 0;
@@ -87,6 +92,15 @@ export class Gate {
    * cached quotes): no promise or microtask per handshake then; a promise otherwise.
    */
   redeem(s: Solution, addr: string): Redemption | Promise<Redemption> {
+    const p = this.prove(s, addr);
+    return p instanceof Promise ? p.then((x) => this._reward(x)) : this._reward(p);
+  }
+
+  /**
+   * Verify a solution from `addr` and mark it spent: what `redeem` does before the quote, and all the
+   * guard asks before it opens a stream. Never throws; synchronous with a synchronous store.
+   */
+  prove(s: Solution, addr: string): Proof | Promise<Proof> {
     const t0 = this.mono();
     const now = this.now();
     const s_ = this.settings;
@@ -99,15 +113,21 @@ export class Gate {
       return this._storeFailed(err);
     }
     if (typeof fresh !== "boolean") {
-      return fresh.then((f) => this._spent(f, verdict.bits, t0, now, s.challenge.iat), (err) => this._storeFailed(err));
+      return fresh.then((f) => this._spent(f, verdict.bits, verdict.work, t0, now, s.challenge.iat), (err) => this._storeFailed(err));
     }
-    return this._spent(fresh, verdict.bits, t0, now, s.challenge.iat);
+    return this._spent(fresh, verdict.bits, verdict.work, t0, now, s.challenge.iat);
   }
 
-  /** After the replay check: refuse a replay, else count the proof and answer with a quote. */
-  private _spent(fresh: boolean, bits: number, t0: number, now: number, iat: number): Redemption | Promise<Redemption> {
+  /** After the replay check: refuse a replay, else count the proof. */
+  private _spent(fresh: boolean, bits: number, work: number, t0: number, now: number, iat: number): Proof {
     if (!fresh) return this._reject("REPLAY", "This challenge was already spent");
     this.observer.proofAccepted?.(bits, this.mono() - t0, Math.max(0, now - iat));
+    return { ok: true, work };
+  }
+
+  /** A quote for an accepted proof. */
+  private _reward(p: Proof): Redemption | Promise<Redemption> {
+    if (!p.ok) return p;
     let q: Quote | Promise<Quote>;
     try {
       q = this.quotes.next();
@@ -144,7 +164,7 @@ export class Gate {
   }
 
   /** Not the client's fault: counted as a refusal, not as a failed proof (which feeds the pressure signal). */
-  private _storeFailed(err: unknown): Redemption {
+  private _storeFailed(err: unknown): { ok: false; frame: Uint8Array; code: ErrorCode } {
     if (err instanceof ChallengeFencedError) {
       // Issued before the shared store changed server: it may have been spent on the lost one. Not the
       // client's fault (no failed proof counted); EXPIRED tells it to ask for a fresh challenge.
@@ -156,7 +176,7 @@ export class Gate {
     return { ok: false, code: "BUSY", frame: encodeError("BUSY", `Cannot check replay: ${msg}`, 1000) };
   }
 
-  private _reject(code: ErrorCode, message: string, retryAfterMs?: number): Redemption {
+  private _reject(code: ErrorCode, message: string, retryAfterMs?: number): { ok: false; frame: Uint8Array; code: ErrorCode } {
     this.observer.proofRejected?.(code);
     return { ok: false, code, frame: encodeError(code, message, retryAfterMs) };
   }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { ErrorCode } from "../protocol/errors.ts";
+import type { Conn } from "../transport/types.ts";
 
 /** Chooses the difficulty of the next challenge for a client. */
 export interface DifficultyPolicy {
@@ -26,6 +27,8 @@ export class FixedDifficulty implements DifficultyPolicy {
 /** Why a connection ended. */
 export type CloseReason =
   | "served" // a quote was sent
+  | "forwarded" // the guard relayed the connection to its upstream (it ended either way afterwards)
+  | "upstream" // the guard could not reach its upstream (UPSTREAM_UNAVAILABLE)
   | "rejected" // a proof or frame was refused with an Error frame
   | "timeout" // a deadline passed
   | "peer" // the client closed first
@@ -66,4 +69,35 @@ export interface GateSettings {
   /** Longest lifetime any key ever signed (verification refuses longer ones). */
   readonly maxTtlMs: number;
   readonly maxPayload: number;
+}
+
+/** What a valid proof opened on a connection, instead of a quote: the guard's relay to its upstream. */
+export interface Passage {
+  /** Bytes from the client (valid only during the call). */
+  data(chunk: Uint8Array): void;
+  /** The client sent its FIN. */
+  end(): void;
+  /** The client connection closed, whoever closed it. */
+  close(): void;
+  /** Called by the connections' sweep: the passage's own deadlines (queue, connect, idle). */
+  sweep(nowMs: number): void;
+  /** Why the connection ended, read when it closes. */
+  readonly reason: CloseReason;
+}
+
+export interface PassageGrant {
+  /** The client's address (PROXY-supplied when a trusted proxy sent one) and port. */
+  readonly addr: string;
+  readonly port: number;
+  /** Leading zero bits of the client's proof. */
+  readonly work: number;
+  /** Stream bytes the client sent after its Solution, before the answer (the connection is paused meanwhile). */
+  readonly held: readonly Uint8Array[];
+  /** The client already sent its FIN. */
+  readonly peerEnded: boolean;
+}
+
+/** Opens a passage for a connection whose proof was accepted; `conn` is paused, to be resumed by the passage. */
+export interface Passages {
+  open(conn: Conn, grant: PassageGrant): Passage;
 }

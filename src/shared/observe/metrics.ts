@@ -115,7 +115,7 @@ export class Metrics implements GateObserver {
         this.set(n.open);
       },
     });
-    this.closed = new Counter({ name: "wisdom_connections_closed_total", help: "TCP connections closed, by reason (served, rejected, timeout, peer, shutdown, refused).", labelNames: ["reason"], registers: r, collect: totals("reason", n.closed) });
+    this.closed = new Counter({ name: "wisdom_connections_closed_total", help: "TCP connections closed, by reason (served, rejected, timeout, peer, shutdown, refused; guard: forwarded, upstream).", labelNames: ["reason"], registers: r, collect: totals("reason", n.closed) });
     this.refused = new Counter({ name: "wisdom_connections_refused_total", help: "Connections or requests refused by caps and rate limits, by reason.", labelNames: ["reason"], registers: r });
     this.challenges = new Counter({ name: "wisdom_challenges_issued_total", help: "Challenges issued.", registers: r, collect: total(() => n.challenges) });
     this.proofsVerified = new Counter({ name: "wisdom_proofs_verified_total", help: "Proofs that verified and were redeemed for a quote.", registers: r, collect: total(() => n.verified) });
@@ -212,7 +212,8 @@ export class Metrics implements GateObserver {
     const n = this.#n;
     n.open--;
     n.closed.set(reason, (n.closed.get(reason) ?? 0) + 1);
-    this.handshake.observe(lifetimeMs / 1000);
+    // A guard's relayed stream lives on after its handshake: its lifetime is no handshake's.
+    if (reason !== "forwarded") this.handshake.observe(lifetimeMs / 1000);
     if (reason === "served") this.served.observe(lifetimeMs / 1000);
   }
   connRefused(reason: string): void {

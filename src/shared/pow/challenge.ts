@@ -129,7 +129,8 @@ export interface VerifyContext {
 }
 
 export type Verdict =
-  | { readonly ok: true; readonly spentKey: string; readonly expiresAtMs: number; readonly bits: number }
+  /** `work`: the digest's leading zero bits (at least `bits`; a client may solve more, the guard's effort). */
+  | { readonly ok: true; readonly spentKey: string; readonly expiresAtMs: number; readonly bits: number; readonly work: number }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 const _mintSigned = new Uint8Array(MAX_SIGNED_BYTES);
@@ -180,5 +181,5 @@ export function verifySolution(ring: KeyRing, s: Solution, ctx: VerifyContext): 
   // bits <= 32, so the first digest word decides (hashcash.ts).
   const got = Math.clz32(workFirstWord(_prefix, _counter));
   if (got < c.bits) return fail("INSUFFICIENT_WORK", `Proof has ${got} leading zero bits, ${c.bits} required`);
-  return { ok: true, spentKey: c.mac.slice(0, 32), expiresAtMs: c.exp, bits: c.bits };
+  return { ok: true, spentKey: c.mac.slice(0, 32), expiresAtMs: c.exp, bits: c.bits, work: got };
 }

@@ -21,11 +21,12 @@ export const ERROR_CODES = [
   "RATE_LIMITED", // this client asked too often; retry later
   "SHUTTING_DOWN", // server is draining
   "INTERNAL", // unexpected server fault
+  "UPSTREAM_UNAVAILABLE", // a guard cannot reach the service it guards (refused, unreachable, timed out)
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Codes after which a client may retry later (with a fresh challenge). */
-export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set(["BUSY", "RATE_LIMITED", "SHUTTING_DOWN", "EXPIRED", "TIMEOUT", "UNKNOWN_KEY"]);
+export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set(["BUSY", "RATE_LIMITED", "SHUTTING_DOWN", "EXPIRED", "TIMEOUT", "UNKNOWN_KEY", "UPSTREAM_UNAVAILABLE"]);
 
 /** A protocol violation found while decoding; `code` is what the server sends back. */
 export class ProtocolError extends Error {

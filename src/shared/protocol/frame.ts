@@ -2,7 +2,7 @@
  * Frame layer of wire protocol v1 (docs/PROTOCOL.md, "Frames").
  *
  *   offset 0  u8      protocol version (1)
- *   offset 1  u8      message type (1 Challenge, 2 Solution, 3 Quote, 4 Error)
+ *   offset 1  u8      message type (1 Challenge, 2 Solution, 3 Quote, 4 Error, 5 Open: the guard's extension)
  *   offset 2  u16 BE  payload length in bytes (at most the decoder's limit: MAX_PAYLOAD by default)
  *   offset 4  ...     payload: UTF-8 JSON object
  *
@@ -19,12 +19,12 @@ export const HEADER_BYTES = 4;
  */
 export const MAX_PAYLOAD = 4096;
 
-export const MessageType = { Challenge: 1, Solution: 2, Quote: 3, Error: 4 } as const;
+export const MessageType = { Challenge: 1, Solution: 2, Quote: 3, Error: 4, Open: 5 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
-const TYPE_NAMES: Record<number, string> = { 1: "Challenge", 2: "Solution", 3: "Quote", 4: "Error" };
+const TYPE_NAMES: Record<number, string> = { 1: "Challenge", 2: "Solution", 3: "Quote", 4: "Error", 5: "Open" };
 
 export function isMessageType(n: number): n is MessageType {
-  return n >= 1 && n <= 4;
+  return n >= 1 && n <= 5;
 }
 export function messageTypeName(t: number): string {
   return TYPE_NAMES[t] ?? `unknown(${t})`;
@@ -72,6 +72,7 @@ export class FrameDecoder {
   readonly maxPayload: number;
   private _buf: Uint8Array;
   private _len = 0;
+  private _consumed = 0;
 
   constructor(maxPayload = MAX_PAYLOAD) {
     if (!Number.isInteger(maxPayload) || maxPayload < 0 || maxPayload > 0xffff) {
@@ -84,6 +85,15 @@ export class FrameDecoder {
   /** Bytes received but not yet returned as frames. */
   get buffered(): number {
     return this._len;
+  }
+
+  /**
+   * How many bytes of the last chunk pushed went into frames or the buffer. Less than its length only
+   * when `maxFrames` stopped the decoder: the rest of the chunk is what follows the last frame (after a
+   * guard's Open frame, the first bytes of the forwarded stream).
+   */
+  get consumed(): number {
+    return this._consumed;
   }
 
   /**
@@ -100,6 +110,7 @@ export class FrameDecoder {
       while (this._len < HEADER_BYTES && off < chunk.length) this._buf[this._len++] = chunk[off++]!;
       if (this._len < HEADER_BYTES) {
         this._checkPartial(this._buf, 0, this._len);
+        this._consumed = off;
         return frames;
       }
       const b = this._buf;
@@ -109,6 +120,7 @@ export class FrameDecoder {
       this._buf.set(chunk.subarray(off, off + take), this._len);
       this._len += take;
       off += take;
+      this._consumed = off;
       if (this._len < need) return frames;
       frames.push({ type: this._buf[1] as MessageType, payload: this._buf.slice(HEADER_BYTES, need) });
       this._len = 0;
@@ -123,11 +135,13 @@ export class FrameDecoder {
       off = start + len;
     }
     const rest = chunk.length - off;
+    this._consumed = off;
     if (rest > 0 && frames.length < maxFrames) {
       this._checkPartial(chunk, off, rest);
       this._reserve(rest);
       this._buf.set(chunk.subarray(off), 0);
       this._len = rest;
+      this._consumed = chunk.length;
     }
     return frames;
   }

@@ -55,17 +55,33 @@ export const ErrorSchema = v.object({
 });
 export type ErrorMessage = v.InferOutput<typeof ErrorSchema>;
 
+/**
+ * Open (type 5, server to client): sent only by `wisdom guard`, after a valid Solution, once the upstream
+ * service has accepted a connection. Every byte after this frame, both ways, belongs to that service.
+ */
+export const OpenSchema = v.object({
+  /** Leading zero bits of the client's proof digest: the effort its place in the upstream queue was given by. */
+  effort: uint(255, "an integer from 0 to 255"),
+  /** How long the client waited for an upstream slot, ms. */
+  queued_ms: u53,
+  /** The stream is closed after this long without a byte either way; 0: never. */
+  idle_timeout_ms: u53,
+});
+export type OpenMessage = v.InferOutput<typeof OpenSchema>;
+
 export type Message =
   | { type: typeof MessageType.Challenge; body: Challenge }
   | { type: typeof MessageType.Solution; body: Solution }
   | { type: typeof MessageType.Quote; body: QuoteMessage }
-  | { type: typeof MessageType.Error; body: ErrorMessage };
+  | { type: typeof MessageType.Error; body: ErrorMessage }
+  | { type: typeof MessageType.Open; body: OpenMessage };
 
 const SCHEMAS = {
   [MessageType.Challenge]: ChallengeSchema,
   [MessageType.Solution]: SolutionSchema,
   [MessageType.Quote]: QuoteSchema,
   [MessageType.Error]: ErrorSchema,
+  [MessageType.Open]: OpenSchema,
 } as const;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -98,6 +114,7 @@ export function encodeMessage(msg: Message, maxPayload = MAX_PAYLOAD): Uint8Arra
 export const encodeChallenge = (body: Challenge): Uint8Array => encodeMessage({ type: MessageType.Challenge, body });
 export const encodeSolution = (body: Solution): Uint8Array => encodeMessage({ type: MessageType.Solution, body });
 export const encodeQuote = (body: QuoteMessage): Uint8Array => encodeMessage({ type: MessageType.Quote, body });
+export const encodeOpen = (body: OpenMessage): Uint8Array => encodeMessage({ type: MessageType.Open, body });
 
 /** Encode an Error frame; the message is cut to the schema's limit so encoding never fails. */
 export function encodeError(code: ErrorCode, message: string, retryAfterMs?: number): Uint8Array {

@@ -20,22 +20,39 @@ const MAX_FREE_BUFFERS = 256;
 const ACCEPT_BACKOFF_MIN_MS = 5;
 const ACCEPT_BACKOFF_MAX_MS = 100;
 
+/** A connection whose reads fill a whole small buffer is streaming (the guard's relay): it reads this much at a time. */
+const STREAM_READ_BYTES = 65_536;
+
 class _DenoConn implements Conn {
   readonly remoteAddress: string;
   readonly remotePort: number;
   private _queue: Uint8Array[] = [];
+  private _queued = 0;
   private _writing = false;
-  private _ending = false;
+  /** What to do once the queue is written: 1 close, 2 closeWrite (FIN, keep reading). */
+  private _ending: 0 | 1 | 2 = 0;
+  private _resume: (() => void) | null = null;
+  private _writeShut = false;
+  /** The peer's FIN was read. With our own FIN sent too, the connection is over (as on Bun and node:net). */
+  readEnded = false;
+  paused: Promise<void> | null = null;
   closed = false;
+  onDrain: (() => void) | null = null;
 
   constructor(private readonly _raw: any, private readonly _onClosed: () => void) {
     this.remoteAddress = canonicalAddress(String(_raw.remoteAddr?.hostname ?? ""));
     this.remotePort = Number(_raw.remoteAddr?.port ?? 0);
   }
 
-  write(bytes: Uint8Array): void {
-    if (this.closed || this._ending) return;
-    this._queue.push(bytes);
+  get queuedBytes(): number {
+    return this._queued;
+  }
+
+  write(bytes: Uint8Array, borrowed = false): void {
+    if (this.closed || this._ending !== 0 || bytes.length === 0) return;
+    // Every write here is asynchronous, so a borrowed chunk (a read buffer reused by the next read) is copied.
+    this._queue.push(borrowed ? bytes.slice() : bytes);
+    this._queued += bytes.length;
     if (!this._writing) void this._pump();
   }
 
@@ -44,7 +61,11 @@ class _DenoConn implements Conn {
     try {
       while (this._queue.length > 0 && !this.closed) {
         let b = this._queue.shift()!;
-        while (b.length > 0 && !this.closed) b = b.subarray(await this._raw.write(b));
+        while (b.length > 0 && !this.closed) {
+          const n = await this._raw.write(b);
+          this._queued -= n;
+          b = b.subarray(n);
+        }
       }
     } catch {
       this.destroy();
@@ -52,19 +73,59 @@ class _DenoConn implements Conn {
     } finally {
       this._writing = false;
     }
-    if (this._ending) this.destroy();
+    if (this.closed) return;
+    this._queued = 0;
+    if (this._ending === 1) return this.destroy();
+    if (this._ending === 2) this._shutWrite();
+    this.onDrain?.();
+  }
+
+  private _shutWrite(): void {
+    this._writeShut = true;
+    try {
+      this._raw.closeWrite();
+    } catch {
+      // the peer is gone: the read side finds out
+    }
+    if (this.readEnded) this.destroy();
+  }
+
+  /** Called by the read loop after the peer's FIN was handed to the handler. */
+  peerEnded(): void {
+    this.readEnded = true;
+    if (this._writeShut) this.destroy();
   }
 
   end(): void {
-    if (this.closed || this._ending) return;
-    this._ending = true;
+    if (this.closed || this._ending === 1) return;
+    this._ending = 1;
     if (!this._writing) this.destroy();
+  }
+
+  closeWrite(): void {
+    if (this.closed || this._ending !== 0) return;
+    this._ending = 2;
+    if (!this._writing) this._shutWrite();
+  }
+
+  pause(): void {
+    if (this.closed || this.paused) return;
+    this.paused = new Promise<void>((r) => (this._resume = r));
+  }
+
+  resume(): void {
+    const r = this._resume;
+    this._resume = null;
+    this.paused = null;
+    r?.();
   }
 
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
     this._queue = [];
+    this._queued = 0;
+    this.resume(); // a paused read loop wakes up to see the close
     try {
       this._raw.close();
     } catch {
@@ -97,9 +158,14 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
     return;
   }
   void (async () => {
-    const buf = _freeBuffers.pop() ?? new Uint8Array(READ_BYTES);
+    const pooled = _freeBuffers.pop() ?? new Uint8Array(READ_BYTES);
+    let buf = pooled;
     try {
       while (!conn.closed) {
+        if (conn.paused) {
+          await conn.paused;
+          if (conn.closed) break;
+        }
         const n = await raw.read(buf);
         if (n === null) {
           // The peer finished sending: the handler may still answer (ConnHandler.end); without one,
@@ -107,16 +173,18 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
           if (conn.closed) break;
           if (handler.end) handler.end(state);
           else conn.end();
+          conn.peerEnded();
           return;
         }
         if (conn.closed) break;
         handler.data(state, buf.subarray(0, n));
+        if (n === buf.length && buf.length < STREAM_READ_BYTES) buf = new Uint8Array(STREAM_READ_BYTES);
       }
     } catch {
       // reset or closed under us: handled below
     } finally {
       // Every way out: no read of this connection uses the buffer again.
-      if (_freeBuffers.length < MAX_FREE_BUFFERS) _freeBuffers.push(buf);
+      if (_freeBuffers.length < MAX_FREE_BUFFERS) _freeBuffers.push(pooled);
     }
     conn.destroy();
   })();

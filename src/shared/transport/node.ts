@@ -15,15 +15,31 @@ const _net = (): typeof net => process.getBuiltinModule("node:net") as typeof ne
 class _NodeConn implements Conn {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  onDrain: (() => void) | null = null;
   constructor(private readonly _sock: net.Socket) {
     this.remoteAddress = canonicalAddress(_sock.remoteAddress ?? "");
     this.remotePort = _sock.remotePort ?? 0;
+    _sock.on("drain", () => this.onDrain?.());
   }
-  write(bytes: Uint8Array): void {
-    if (!this._sock.destroyed && this._sock.writable) this._sock.write(bytes);
+  get queuedBytes(): number {
+    return this._sock.writableLength;
+  }
+  write(bytes: Uint8Array, borrowed = false): void {
+    // node:net keeps a reference to what it cannot write at once.
+    if (!this._sock.destroyed && this._sock.writable) this._sock.write(borrowed ? bytes.slice() : bytes);
   }
   end(): void {
     if (!this._sock.destroyed) this._sock.end();
+  }
+  /** With allowHalfOpen (listeners and client sockets here), end() is a half-close: the socket keeps reading. */
+  closeWrite(): void {
+    if (!this._sock.destroyed) this._sock.end();
+  }
+  pause(): void {
+    this._sock.pause();
+  }
+  resume(): void {
+    this._sock.resume();
   }
   destroy(): void {
     this._sock.destroy();
@@ -83,7 +99,7 @@ export const nodeTransport: Transport = {
   },
   connect<S>(host: string, port: number, handler: ConnHandler<S>, opts?: ConnectOptions): Promise<Conn> {
     return new Promise((resolve, reject) => {
-      const sock = _net().connect({ host, port, noDelay: true, ...(opts?.localAddress ? { localAddress: opts.localAddress } : {}) });
+      const sock = _net().connect({ host, port, noDelay: true, allowHalfOpen: true, ...(opts?.localAddress ? { localAddress: opts.localAddress } : {}) });
       const onError = (err: Error) => reject(new ConnectError(`Cannot connect to ${host}:${port}: ${err.message}`, { cause: err }));
       sock.once("error", onError);
       sock.once("connect", () => {

@@ -9,12 +9,29 @@ export interface Conn {
   /** Canonical peer IP (see net/address.ts). */
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** Queue bytes; partial writes are finished by the adapter. Ignored after close. */
-  write(bytes: Uint8Array): void;
+  /**
+   * Queue bytes; partial writes are finished by the adapter. Ignored after close or closeWrite(). The
+   * adapter may keep a reference to bytes it could not write yet, so the caller must not change them;
+   * `borrowed`: they are a chunk valid only during this call (ConnHandler.data's), and the adapter copies
+   * whatever it keeps.
+   */
+  write(bytes: Uint8Array, borrowed?: boolean): void;
   /** Flush what is queued, then close. */
   end(): void;
   /** Close now, dropping anything queued. */
   destroy(): void;
+
+  // Stream control, for relaying one connection into another (the guard) with backpressure.
+
+  /** Stop reading from the peer: no data() until resume(). A chunk already being read may still arrive. */
+  pause(): void;
+  resume(): void;
+  /** Bytes accepted by write() and not yet handed to the kernel. */
+  readonly queuedBytes: number;
+  /** Called each time the write queue empties after it was not empty (one listener: the relay's). */
+  onDrain: (() => void) | null;
+  /** Send a FIN once what is queued is written, and keep reading (half-close, shutdown(SHUT_WR)). */
+  closeWrite(): void;
 }
 
 /** Event callbacks for connections; `S` is the handler's own per-connection state. */
