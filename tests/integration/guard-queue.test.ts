@@ -100,3 +100,36 @@ describe(`guard upstream queue (${t.name} transport)`, () => {
     c.conn.destroy();
   });
 });
+
+describe(`guard with a shared Redis store (${t.name} transport)`, () => {
+  test("two guard instances on one Redis: a proof opens one stream, its replay at the other instance gets REPLAY", async () => {
+    const { startRedis } = await import("../helpers/redis.ts");
+    const { rawConnect } = await import("../helpers/server.ts");
+    const { FrameDecoder, MessageType } = await import("../../src/shared/protocol/frame.ts");
+    const { decodeMessage, encodeSolution } = await import("../../src/shared/protocol/messages.ts");
+    const { challengePrefix } = await import("../../src/shared/pow/challenge.ts");
+    const { encodeCounter, solveReference } = await import("../../src/shared/pow/hashcash.ts");
+    const { bytesToHex } = await import("@noble/hashes/utils.js");
+    await using redis = await startRedis();
+    await using up = await startUpstream();
+    await using a = await testGuard(up.port, { store: redis.url, clock_skew_ms: 0 }, t);
+    await using b = await testGuard(up.port, { store: redis.url, clock_skew_ms: 0 }, t);
+    const first = (bytes: Uint8Array) => new FrameDecoder().push(bytes, 2).map(decodeMessage);
+    const ca = await rawConnect(t, a.port);
+    await waitFor(() => first(ca.bytes()).length >= 1, 5000, "a challenge");
+    const ch = (first(ca.bytes())[0] as { body: import("../../src/shared/protocol/messages.ts").Challenge }).body;
+    const sol = encodeSolution({ challenge: ch, counter: bytesToHex(encodeCounter(solveReference(challengePrefix(ch), ch.bits, 0, 1 << 24))) });
+    ca.conn.write(sol);
+    await waitFor(() => first(ca.bytes()).length === 2, 5000, "the answer at a");
+    assert.equal(first(ca.bytes())[1]!.type, MessageType.Open);
+    // The same proof at the other instance (reconnect mode: the Solution as the first frame).
+    const cb = await rawConnect(t, b.port);
+    cb.conn.write(sol);
+    await cb.closed;
+    const got = first(cb.bytes());
+    assert.equal(got[1]!.type, MessageType.Error);
+    assert.equal((got[1] as { body: { code: string } }).body.code, "REPLAY");
+    assert.equal(up.conns.length, 1);
+    ca.conn.destroy();
+  });
+});
