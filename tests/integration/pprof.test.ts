@@ -113,7 +113,9 @@ describe("/debug/pprof/ (debug_runtime: on)", () => {
     assert.match(new TextDecoder().decode(second.body), /already being taken/);
     const r = await first;
     assert.equal(r.status, 200);
-    assert.ok(Profile.decode(gunzipSync(r.body)).sample.length > 0);
+    // An idle server may yield no samples in 1 s (Bun samples only while JavaScript runs): the profile
+    // must still be a whole pprof document with its sample types (the busy-gate test checks samples).
+    assert.ok(Profile.decode(gunzipSync(r.body)).sampleType.length > 0);
     assert.equal(srv.profiles!.cpuBusy, false);
   });
 
