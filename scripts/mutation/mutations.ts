@@ -35,7 +35,7 @@ const ESC = "src/shared/defence/escalation.ts";
 const POL = "src/shared/defence/policy.ts";
 const FRAME = "src/shared/protocol/frame.ts";
 const MSG = "src/shared/protocol/messages.ts";
-const PROXY = "src/shared/transport/proxy-protocol.ts";
+const PROXY = "src/shared/net/proxy-protocol.ts";
 const RSPENT = "src/shared/store/redis-spent.ts";
 const LUA = "src/shared/store/redis-lua.ts";
 

@@ -12,7 +12,7 @@ import { challengePrefix } from "../../src/shared/pow/challenge.ts";
 import { encodeCounter, leadingZeroBits, solveReference, workDigest } from "../../src/shared/pow/hashcash.ts";
 import { FrameDecoder, MessageType } from "../../src/shared/protocol/frame.ts";
 import { type Challenge, decodeMessage, encodeSolution, type Message } from "../../src/shared/protocol/messages.ts";
-import { ProxyHeaderDecoder } from "../../src/shared/transport/proxy-protocol.ts";
+import { ProxyHeaderDecoder } from "../../src/shared/net/proxy-protocol.ts";
 import type { Transport } from "../../src/shared/transport/types.ts";
 import { guardedClient, startUpstream, testGuard } from "../helpers/guard.ts";
 import { rawConnect, referenceSolver, waitFor } from "../helpers/server.ts";

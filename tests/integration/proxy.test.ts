@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { FrameDecoder, MessageType } from "../../src/shared/protocol/frame.ts";
 import { decodeMessage, type Challenge, type ErrorMessage, type Message } from "../../src/shared/protocol/messages.ts";
-import { encodeProxyV1, encodeProxyV2 } from "../../src/shared/transport/proxy-protocol.ts";
+import { encodeProxyV1, encodeProxyV2 } from "../../src/shared/net/proxy-protocol.ts";
 import { pickTransport } from "../../src/shared/transport/index.ts";
 import { rawConnect, testServer } from "../helpers/server.ts";
 

@@ -14,7 +14,7 @@ import {
   ProxyHeaderError,
   type ProxyHeaderInit,
   type ProxyResult,
-} from "../../src/shared/transport/proxy-protocol.ts";
+} from "../../src/shared/net/proxy-protocol.ts";
 import { rngFloat as rng } from "../helpers/rng.ts";
 
 /** "50 52 4f" -> bytes; whitespace is ignored. */

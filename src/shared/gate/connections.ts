@@ -12,7 +12,7 @@ import type { Admission, Refusal } from "../defence/admission.ts";
 import type { AdaptiveWindows } from "../defence/windows.ts";
 import { networkKey } from "../defence/client-key.ts";
 import type { CidrList } from "../net/cidr.ts";
-import { ProxyHeaderDecoder, ProxyHeaderError } from "../transport/proxy-protocol.ts";
+import { ProxyHeaderDecoder, ProxyHeaderError } from "../net/proxy-protocol.ts";
 import type { Gate, Proof, Redemption } from "./gate.ts";
 import type { CloseReason, Passage, Passages } from "./types.ts";
 

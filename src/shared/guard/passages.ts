@@ -8,7 +8,7 @@
 import { encodeError, encodeOpen } from "../protocol/messages.ts";
 import type { CloseReason, Passage, PassageGrant, Passages } from "../gate/types.ts";
 import type { Conn, ConnHandler, Transport } from "../transport/types.ts";
-import { encodeProxyV2 } from "../transport/proxy-protocol.ts";
+import { encodeProxyV2 } from "../net/proxy-protocol.ts";
 import { Relay } from "./relay.ts";
 import type { SlotRefusal, SlotTicket, UpstreamSlots } from "./upstream-slots.ts";
 

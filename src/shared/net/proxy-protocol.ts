@@ -22,7 +22,7 @@
  * never a guess from the bytes (section 5).
  * @module
  */
-import { canonicalAddress, formatIPv6, parseIPv4, parseIPv6 } from "../net/address.ts";
+import { canonicalAddress, formatIPv6, parseIPv4, parseIPv6 } from "./address.ts";
 
 /** The 12 bytes that open every version 2 header: "\r\n\r\n\0\r\nQUIT\n". */
 export const PROXY_V2_SIGNATURE: Uint8Array = Uint8Array.of(0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a);
