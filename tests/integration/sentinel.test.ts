@@ -168,9 +168,15 @@ for (const flavor of ["redis", "valkey"] as const satisfies readonly Flavor[]) {
         const down = mine.findIndex((r) => r.status === 503);
         return down >= 0 && mine.slice(down).some((r) => r.status === 200);
       };
-      const deadline = performance.now() + 20_000;
+      const deadline = performance.now() + 30_000;
       while (!(recovered(a.port) && recovered(b.port) && redeemed.some((x) => x.phase === "after"))) {
-        assert.ok(performance.now() < deadline, "both instances ready and serving within 20 s of the promotion");
+        if (performance.now() > deadline) {
+          const last = (port: number) => readiness.filter((r) => r.port === port).slice(-3).map((r) => r.status);
+          const logs = (x: typeof a) => x.stderr.split("\n").filter((l) => /"msg":"store/.test(l)).slice(-4).join("\n");
+          assert.fail(`both instances ready and serving within 30 s of the promotion: recovered a ${recovered(a.port)} b ${recovered(b.port)}, ` +
+            `quotes after ${redeemed.filter((x) => x.phase === "after").length}, last readiness a ${last(a.port)} b ${last(b.port)}, ` +
+            `honest codes ${JSON.stringify(honest.slice(-3).map((h) => h.codes.slice(-3)))}\na:\n${logs(a)}\nb:\n${logs(b)}`);
+        }
         await sleep(50);
       }
       await sleep(1500);
