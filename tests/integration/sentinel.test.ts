@@ -20,7 +20,9 @@ import { encodeCounter, solveReference } from "../../src/shared/pow/hashcash.ts"
 import { MessageType } from "../../src/shared/protocol/frame.ts";
 import { type Challenge, encodeSolution, type ErrorMessage, type Message } from "../../src/shared/protocol/messages.ts";
 import { pickTransport } from "../../src/shared/transport/index.ts";
+import { fetchQuote } from "../../src/mod.ts";
 import { spawnServer } from "../helpers/cli.ts";
+import { referenceSolver } from "../helpers/server.ts";
 import { type Flavor, type SentinelSet, startSentinelSet } from "../helpers/sentinel.ts";
 
 const t = await pickTransport("node");
@@ -149,7 +151,21 @@ for (const flavor of ["redis", "valkey"] as const satisfies readonly Flavor[]) {
           await sleep(50);
         }
       };
-      const loops = [honestLoop(0), honestLoop(1), replayLoop(0), replayLoop(1), readyLoop()];
+      // And the library client with its own retry policy (what `wisdom fetch` does): every call must succeed.
+      const library: { ok: boolean; error?: string; phase: string }[] = [];
+      const libraryLoop = async () => {
+        for (let n = 0; !stop; n++) {
+          const started = phase;
+          try {
+            await fetchQuote(`127.0.0.1:${ports[n % 2]}`, { timeoutMs: 20_000, solver: referenceSolver });
+            library.push({ ok: true, phase: started });
+          } catch (err) {
+            library.push({ ok: false, error: `${(err as { code?: string }).code}: ${(err as Error).message}`, phase: started });
+          }
+          await sleep(20);
+        }
+      };
+      const loops = [honestLoop(0), honestLoop(1), libraryLoop(), replayLoop(0), replayLoop(1), readyLoop()];
 
       await sleep(1000);
       const before = redeemed.length;
@@ -162,7 +178,7 @@ for (const flavor of ["redis", "valkey"] as const satisfies readonly Flavor[]) {
       while (newPort === oldPort) {
         await sleep(20);
         newPort = await set.primaryPort().catch(() => oldPort);
-        assert.ok(performance.now() - killedAt < 30_000, "a replica is promoted within 30 s");
+        if (performance.now() - killedAt > 30_000) assert.fail(`a replica is promoted within 30 s; the sentinels said:\n${set.sentinelLogs()}`);
       }
       const promotedMs = performance.now() - killedAt;
       const lost = redeemed.filter((r) => r.phase === "before").map((r) => `wisdom:spent:${r.mac.slice(0, 32)}`);
@@ -190,7 +206,7 @@ for (const flavor of ["redis", "valkey"] as const satisfies readonly Flavor[]) {
       stop = true;
       await Promise.all(loops);
 
-      const summary = JSON.stringify({ flavor, promotedMs: Math.round(promotedMs), deleted, lost: lost.length, quotes: redeemed.length, replays: Object.fromEntries(replays), failedFetches: honest.filter((h) => !h.ok).map((h) => h.codes.slice(-5)) });
+      const summary = JSON.stringify({ flavor, promotedMs: Math.round(promotedMs), deleted, lost: lost.length, quotes: redeemed.length, libraryFetches: library.length, replays: Object.fromEntries(replays), failedFetches: honest.filter((h) => !h.ok).map((h) => h.codes.slice(-5)) });
       // 1. No replay was ever answered with a quote.
       assert.deepEqual(replayQuotes, [], `replays accepted: ${summary}`);
       const attempts = [...replays.values()].reduce((x, y) => x + y, 0);
@@ -202,6 +218,8 @@ for (const flavor of ["redis", "valkey"] as const satisfies readonly Flavor[]) {
       assert.ok((replays.get("EXPIRED") ?? 0) > 0, `fenced replays answered EXPIRED: ${summary}`);
       // 2. Every honest fetch succeeded within its retries, and some started after the failover.
       assert.ok(honest.every((h) => h.ok), `honest fetches failed: ${summary}`);
+      assert.deepEqual(library.filter((x) => !x.ok), [], `fetchQuote() calls failed (${library.length} made)`);
+      assert.ok(library.length >= 5, `fetchQuote() kept fetching (${library.length})`);
       assert.ok(redeemed.filter((r) => r.phase === "after").length >= 5, `steady traffic after the failover: ${summary}`);
       // 3. Readiness dropped during the failover and came back, on both instances.
       for (const port of ports) assert.ok(recovered(port), `readiness of ${port} dropped and recovered`);
