@@ -10,6 +10,7 @@
  *    script without the epoch check, alternating rounds of sequential EVALSHA calls on one redis-server,
  *    one spent-set insertion per call and 64 per call: the caller's round-trip time and Redis's own
  *    time per call (INFO commandstats, reset before each round).
+ * 3. For comparison, the alternative not taken: `WAIT 1` after each batch on the Sentinel primary.
  *
  *   npx bun bench/sentinel.ts [--seconds 1] [--rounds 10] [--warmup 4] [--width 64] [--calls 2000] [--valkey]
  *   npx deno run -A bench/sentinel.ts [...]
@@ -142,12 +143,39 @@ async function fenceCost(port: number) {
   return out;
 }
 
+/**
+ * The alternative not taken (docs/OPERATIONS.md): WAIT 1 after each batch, so a replica holds the marks
+ * before the proofs are accepted. Sequential calls of the batch script on the Sentinel set's primary
+ * (which has one replica), with and without `WAIT 1 1000` after each, alternating rounds: the caller's µs per call.
+ */
+async function waitCost(port: number) {
+  const r = new Redis({ port, host: "127.0.0.1" });
+  const sha = String(await r.script("LOAD", BATCH_LUA));
+  const issued = Date.now() + 3_600_000;
+  let n = 0;
+  const rtt: Record<string, number[]> = { plain: [], wait: [] };
+  for (let round = 0; round < rounds + 1; round++) {
+    for (const k of round % 2 ? ["wait", "plain"] : ["plain", "wait"]) {
+      const t0 = performance.now();
+      for (let i = 0; i < calls; i++) {
+        await r.evalsha(sha, 2, "bench:epoch", `bench:spent:${++n}`, Date.now() + 2000, "s", 60_000, issued);
+        if (k === "wait" && Number(await r.call("WAIT", "1", "1000")) < 1) throw new Error("WAIT: the replica did not acknowledge within 1 s");
+      }
+      if (round > 0) rtt[k]!.push(r2(((performance.now() - t0) * 1000) / calls));
+    }
+  }
+  r.disconnect();
+  return { rtt_us: { without: median(rtt.plain!), with_wait: median(rtt.wait!), added_median: r2(median(rtt.wait!.map((x, i) => x - rtt.plain![i]!))), added_range: range(rtt.wait!.map((x, i) => r2(x - rtt.plain![i]!))) } };
+}
+
 const plain = await startPlain();
 const set = await startSentinelSet(flavor, { auth: false });
 try {
   console.error(`bench/sentinel.ts: ${flavor}, plain ${plain.url}, sentinel ${set.url}`);
   const fence = await fenceCost(plain.port);
   console.error(`fence: ${JSON.stringify(fence)}`);
+  const wait = await waitCost(await set.primaryPort());
+  console.error(`wait: ${JSON.stringify(wait)}`);
   const hs = await throughput(plain.url, set.url);
   const ratios = hs.per_s.sentinel!.map((x, i) => r2(x / hs.per_s.redis![i]!));
   for (const [k, xs] of Object.entries(hs.per_s)) console.error(`${k}: median ${median(xs)} handshakes/s over ${xs.length} turns (${hs.failed[k]} failed)`);
@@ -155,6 +183,7 @@ try {
     runtime: runtimeName(), runtime_version: runtimeVersion(), flavor, slice_s: seconds, rounds, warmup, width, calls,
     handshakes_per_s: { redis: median(hs.per_s.redis!), sentinel: median(hs.per_s.sentinel!), sentinel_vs_redis: median(ratios), ratios, failed: hs.failed },
     fence,
+    wait_1_instead: wait,
   }));
 } finally {
   plain.stop();

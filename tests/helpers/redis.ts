@@ -23,7 +23,8 @@ export interface RedisProcess extends AsyncDisposable {
 const _running = new Set<ChildProcess>();
 let _exitHook = false;
 
-export async function startRedis(): Promise<RedisProcess> {
+/** `password`: requirepass (PING then answers NOAUTH, which still tells the server is up). */
+export async function startRedis(opts: { password?: string } = {}): Promise<RedisProcess> {
   const bin = findOnPath("redis-server");
   if (!bin) {
     throw new Error("redis-server is not installed (not found on PATH): install Debian's `redis-server` package (apt-get install redis-server)");
@@ -41,7 +42,7 @@ export async function startRedis(): Promise<RedisProcess> {
     port,
     async start() {
       if (child) return;
-      child = await _spawn(bin, port);
+      child = await _spawn(bin, port, opts.password);
     },
     async stop() {
       const c = child;
@@ -60,8 +61,8 @@ export async function startRedis(): Promise<RedisProcess> {
   return self;
 }
 
-async function _spawn(bin: string, port: number): Promise<ChildProcess> {
-  const args = ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", "--daemonize", "no"];
+async function _spawn(bin: string, port: number, password?: string): Promise<ChildProcess> {
+  const args = ["--port", String(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1", "--daemonize", "no", ...(password ? ["--requirepass", password] : [])];
   const p = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   _running.add(p);
   let out = "";
@@ -76,7 +77,7 @@ async function _spawn(bin: string, port: number): Promise<ChildProcess> {
   const deadline = performance.now() + 5000;
   while (performance.now() < deadline) {
     if (exited) break;
-    if ((await _command(port, "PING").catch(() => "")).startsWith("+PONG")) return p;
+    if (/^(\+PONG|-NOAUTH)/.test(await _command(port, "PING").catch(() => ""))) return p;
     await new Promise((r) => setTimeout(r, 25));
   }
   await _kill(p);

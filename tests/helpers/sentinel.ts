@@ -31,6 +31,8 @@ export interface SentinelSet extends AsyncDisposable {
   killPrimary(): Promise<number>;
   /** Start a killed node again (empty, as a replica of whatever primary the sentinels know). */
   restartNode(port: number): Promise<void>;
+  /** The last lines each sentinel logged (for a failure message). */
+  sentinelLogs(): string;
   /** One command (arguments as strings) to a data node (authenticated) or a sentinel; the raw reply. */
   command(port: number, args: readonly string[], auth?: boolean): Promise<string>;
 }
@@ -66,6 +68,7 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
   const sentinelPorts = [await freePort(), await freePort(), await freePort()];
   const nodes = new Map<number, ChildProcess>();
   const sentinels: ChildProcess[] = [];
+  const sentinelOutput: (() => string)[] = [];
 
   const nodeArgs = (port: number, primary: number | null) => [
     "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir,
@@ -89,6 +92,7 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
     sentinelPassword,
     nodePorts,
     command,
+    sentinelLogs: () => sentinelOutput.map((o, i) => `sentinel ${i}:\n${o().split("\n").slice(-25).join("\n")}`).join("\n"),
     async primaryPort() {
       for (const s of sentinelPorts) {
         const reply = await ask(s, ["SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName]).catch(() => "");
@@ -139,6 +143,7 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
       ].join("\n"));
       const p = _spawn(sentinelBin, [conf], `${flavor}-sentinel :${port}`);
       sentinels.push(p.child);
+      sentinelOutput.push(p.output);
     }
     // Ready when every sentinel knows the replica and the two other sentinels: only then can they
     // agree that the primary is down and elect one of them to promote the replica.

@@ -449,4 +449,19 @@ for (const library of LIBRARIES) {
       assert.equal(a.count("fallback"), 0);
     });
   });
+
+  describe(`Redis backend with a password (${library})`, () => {
+    test("AUTH with the password given apart from the URL; without it, or with a wrong one, the store is down", async () => {
+      await using redis = await startRedis({ password: "store-pw-0123" });
+      await using good = await backend(redis.url, { library, keyPrefix: prefix(), password: { redis: "store-pw-0123" } });
+      assert.equal(good.store.healthy(), true);
+      assert.equal(await good.store.markSpent("k", Date.now() + 60_000, Date.now(), FRESH), true);
+      for (const password of [undefined, { redis: "wrong" }]) {
+        await using bad = await backend(redis.url, { library, keyPrefix: prefix(), password });
+        const r = await timed(bad.store.markSpent("k2", Date.now() + 60_000, Date.now(), FRESH));
+        assert.ok(r.error instanceof StoreUnavailableError, `refused without the right password: ${r.error ?? r.value}`);
+        assert.ok(!String((r.error as Error).message).includes("store-pw-0123"), "the password is not in the message");
+      }
+    });
+  });
 }

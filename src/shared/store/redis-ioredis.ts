@@ -36,11 +36,29 @@ export function ioredisConnection(o: RedisConnectionOptions): RedisConnection {
     // Commands issued in the same tick go out as one pipeline.
     enableAutoPipelining: true,
     retryStrategy: (attempt) => reconnectDelayMs(attempt),
+    // A primary demoted to replica (a failover it survived) answers writes with READONLY: reconnect,
+    // which asks the sentinels again, and resend nothing (the caller was already answered).
+    reconnectOnError: (err) => /^READONLY\b/.test(err.message) ? 1 : false,
   });
   let closing: Promise<void> | null = null;
-  client.on("ready", () => o.onUp());
+  let ended = 0;
+  client.on("ready", () => {
+    ended = 0;
+    o.onUp();
+  });
   client.on("close", () => o.onDown("connection closed"));
   client.on("error", (err: Error) => o.onDown(err.message)); // also keeps ioredis from logging it
+  // ioredis gives up for good ("end") when a connection attempt is cut short from inside, as its
+  // Sentinel failover detector does when +switch-master arrives while it is connecting (seen under
+  // load in tests/integration/sentinel.test.ts: the instances stayed down after the failover). The
+  // store must never stop reconnecting until close(): start again, with the same backoff.
+  client.on("end", () => {
+    if (closing) return;
+    o.onDown("connection ended");
+    setTimeout(() => {
+      if (!closing && client.status === "end") client.connect().catch(() => undefined);
+    }, reconnectDelayMs(ended++));
+  });
   return {
     library: "ioredis",
     open: () => connectWithin(client.connect(), o.connectTimeoutMs + 100),
