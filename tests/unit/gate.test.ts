@@ -8,7 +8,7 @@ import { encodeCounter, solveReference as solve } from "../../src/shared/pow/has
 import { FrameDecoder, MessageType } from "../../src/shared/protocol/frame.ts";
 import { decodeMessage } from "../../src/shared/protocol/messages.ts";
 import { MemorySpentStore as MemoryStore } from "../../src/shared/store/memory.ts";
-import { ChallengeFencedError, type SpentStore } from "../../src/shared/store/types.ts";
+import { ChallengeFencedError, type SpentStore, StoreUnavailableError } from "../../src/shared/store/types.ts";
 import type { Quote, QuoteSource } from "../../src/shared/quotes/types.ts";
 import { bytesToHex } from "@noble/hashes/utils.js";
 
@@ -126,10 +126,12 @@ describe("Gate: a store that cannot answer", () => {
     assert.ok(!(first instanceof Promise) && first.ok);
     const second = full.redeem(proof(full), "127.0.0.1");
     assert.ok(!(second instanceof Promise) && !second.ok && second.code === "BUSY");
-    const down = { name: "down", markSpent: () => Promise.reject(new Error("connection lost")), size: () => 0, healthy: () => false, close: async () => {} };
+    const down = { name: "down", markSpent: () => Promise.reject(new StoreUnavailableError("Redis spent set at redis+sentinel://10.0.0.5:26379/main/0 did not answer")), size: () => 0, healthy: () => false, close: async () => {} };
     const g = mk(down);
     const r = await g.redeem(proof(g), "127.0.0.1");
     assert.ok(!r.ok && r.code === "BUSY");
+    const text = new TextDecoder().decode(r.frame);
+    assert.doesNotMatch(text, /10\.0\.0\.5|sentinel|redis/i, "the store's servers are not told to clients");
   });
 });
 

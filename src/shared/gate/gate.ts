@@ -8,7 +8,7 @@ import type { ErrorCode } from "../protocol/errors.ts";
 import { mintChallenge, NONCE_BYTES, verifySolution } from "../pow/challenge.ts";
 import type { KeyRing } from "../pow/keys.ts";
 import type { Quote, QuoteSource } from "../quotes/types.ts";
-import { ChallengeFencedError, type SpentStore, StoreUnavailableError } from "../store/types.ts";
+import { ChallengeFencedError, type SpentStore } from "../store/types.ts";
 import type { DifficultyPolicy, GateObserver, GateSettings } from "./types.ts";
 
 export interface GateDeps {
@@ -171,9 +171,10 @@ export class Gate {
       this.observer.connRefused?.("store_fenced");
       return { ok: false, code: "EXPIRED", frame: encodeError("EXPIRED", err.message) };
     }
-    const msg = err instanceof StoreUnavailableError ? err.message : "Spent store failed";
+    // The store's own message names its servers (sentinel and Redis addresses): it is for the logs and
+    // metrics, never for the client.
     this.observer.connRefused?.("store_unavailable");
-    return { ok: false, code: "BUSY", frame: encodeError("BUSY", `Cannot check replay: ${msg}`, 1000) };
+    return { ok: false, code: "BUSY", frame: encodeError("BUSY", "Cannot check replay now: the spent-proof store is full or unavailable", 1000) };
   }
 
   private _reject(code: ErrorCode, message: string, retryAfterMs?: number): { ok: false; frame: Uint8Array; code: ErrorCode } {
