@@ -28,6 +28,7 @@ const KEYS = "src/shared/pow/keys.ts";
 const HC = "src/shared/pow/hashcash.ts";
 const GATE = "src/shared/gate/gate.ts";
 const CONN = "src/shared/gate/connections.ts";
+const DL = "src/shared/gate/deadlines.ts";
 const MEM = "src/shared/store/memory.ts";
 const TB = "src/shared/defence/token-bucket.ts";
 const ADM = "src/shared/defence/admission.ts";
@@ -77,11 +78,11 @@ export const MUTATIONS: readonly Mutation[] = [
   { id: "gate-store-fail-open", file: GATE, find: "      return this._storeFailed(err);\n    }\n    if (typeof fresh", replace: "      fresh = true;\n    }\n    if (typeof fresh", risk: "a failing store answers quotes (fail-open without asking)" },
   { id: "gate-bad-quote", file: GATE, find: "typeof q.text !== \"string\" || ", replace: "", risk: "a non-string quote text sent as ok" },
   // --- gate/connections.ts: deadlines, one solution per connection, challenge/solution pairing
-  { id: "conn-handshake-deadline", file: CONN, find: "if (age > t.handshakeMs) {", replace: "if (age > t.handshakeMs * 10) {", risk: "a byte-dripping client holds a connection past the handshake deadline" },
-  { id: "conn-first-byte", file: CONN, find: "} else if (!s.gotByte && !s.proxy && now - s.challengedAt > s.firstByteMs) {", replace: "} else if (!s.gotByte && !s.proxy && now - s.challengedAt > s.firstByteMs * 10) {", risk: "silent slowloris held 10x longer" },
-  { id: "conn-frame-deadline", file: CONN, find: "} else if (s.phase === Phase.Waiting && s.frameStartedAt > 0 && now - s.frameStartedAt > s.frameMs) {", replace: "} else if (false) {", risk: "a frame started and never finished holds the connection" },
-  { id: "conn-proxy-deadline", file: CONN, find: "} else if (s.proxy && s.frameStartedAt === 0 && age > s.frameMs) {", replace: "} else if (false) {", risk: "a trusted proxy connection that never sends its header is held" },
-  { id: "conn-done-destroy", file: CONN, find: "if (age > t.handshakeMs + t.frameMs) s.conn.destroy();", replace: "", risk: "an answered peer that never reads holds its slot forever" },
+  { id: "conn-handshake-deadline", file: DL, find: "if (age > handshakeMs) return", replace: "if (age > handshakeMs * 10) return", risk: "a byte-dripping client holds a connection past the handshake deadline" },
+  { id: "conn-first-byte", file: DL, find: "if (!s.gotByte && !s.proxy && now - s.challengedAt > s.firstByteMs) return", replace: "if (!s.gotByte && !s.proxy && now - s.challengedAt > s.firstByteMs * 10) return", risk: "silent slowloris held 10x longer" },
+  { id: "conn-frame-deadline", file: DL, find: "if (s.phase === Phase.Waiting && s.frameStartedAt > 0 && now - s.frameStartedAt > s.frameMs) return", replace: "if (false) return", risk: "a frame started and never finished holds the connection" },
+  { id: "conn-proxy-deadline", file: DL, find: "if (s.proxy && s.frameStartedAt === 0 && age > s.frameMs) return", replace: "if (false) return", risk: "a trusted proxy connection that never sends its header is held" },
+  { id: "conn-done-destroy", file: CONN, find: "if (answeredTooLong(age, t)) s.conn.destroy();", replace: "", risk: "an answered peer that never reads holds its slot forever" },
   { id: "conn-one-solution", file: CONN, find: "if (s.phase !== Phase.Waiting) return; // one solution per connection; the rest is ignored", replace: "if (s.phase === Phase.Done) return;", risk: "a second Solution on one connection is processed" },
   { id: "conn-early-bound", file: CONN, find: "if (held.reduce((n, c) => n + c.length, 0) <= this._gate.settings.maxPayload + 4) held.push(chunk.slice());", replace: "held.push(chunk.slice());", risk: "unbounded buffering while a shared limiter decides" },
   // --- store/memory.ts

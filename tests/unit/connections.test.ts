@@ -7,6 +7,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { GateConnections, type Session } from "../../src/shared/gate/connections.ts";
+import { answeredTooLong, overdue } from "../../src/shared/gate/deadlines.ts";
+import { Phase } from "../../src/shared/gate/session.ts";
 import { Gate } from "../../src/shared/gate/gate.ts";
 import { FixedDifficulty } from "../../src/shared/gate/types.ts";
 import { Admission } from "../../src/shared/defence/admission.ts";
@@ -35,6 +37,11 @@ class FakeConn implements Conn {
   destroy(): void {
     this.destroyed = true;
   }
+  readonly queuedBytes = 0;
+  onDrain: (() => void) | null = null;
+  pause(): void {}
+  resume(): void {}
+  closeWrite(): void {}
   messages(): Message[] {
     const d = new FrameDecoder(65535);
     return this.written.flatMap((b) => d.push(b)).map(decodeMessage);
@@ -179,5 +186,25 @@ describe("GateConnections while a shared limiter decides", () => {
     for (let i = 0; i < 100; i++) conns.data(s, new Uint8Array(1000));
     const held = (s.early ?? []).reduce((n, b) => n + b.length, 0);
     assert.ok(held > 0 && held <= 4096 + 4 + 1000, `held ${held} bytes`);
+  });
+});
+
+describe("deadline rules (pure)", () => {
+  const base = { openedAt: 0, challengedAt: 10, gotByte: false, proxy: null, frameStartedAt: 0, phase: Phase.Waiting, firstByteMs: 1000, frameMs: 500 };
+  test("each deadline fires just after its window and names itself; the whole handshake comes first", () => {
+    assert.equal(overdue(base, 1010, 4000), null);
+    assert.match(overdue(base, 1011, 4000)!, /No data within 1000 ms/);
+    const framing = { ...base, gotByte: true, frameStartedAt: 100 };
+    assert.equal(overdue(framing, 600, 4000), null);
+    assert.match(overdue(framing, 601, 4000)!, /Frame not complete within 500 ms/);
+    const proxied = { ...base, proxy: {} };
+    assert.equal(overdue(proxied, 500, 4000), null);
+    assert.match(overdue(proxied, 501, 4000)!, /No PROXY protocol header/);
+    assert.match(overdue(framing, 4001, 4000)!, /Handshake not finished within 4000 ms/);
+    assert.equal(overdue({ ...framing, phase: Phase.Verifying }, 3000, 4000), null, "no frame deadline while the answer is pending");
+  });
+  test("an answered connection is held at most handshake + frame windows", () => {
+    assert.equal(answeredTooLong(4500, { handshakeMs: 4000, frameMs: 500 }), false);
+    assert.equal(answeredTooLong(4501, { handshakeMs: 4000, frameMs: 500 }), true);
   });
 });

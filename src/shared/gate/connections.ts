@@ -14,49 +14,14 @@ import { networkKey } from "../defence/client-key.ts";
 import type { CidrList } from "../net/cidr.ts";
 import { ProxyHeaderDecoder, ProxyHeaderError } from "../net/proxy-protocol.ts";
 import type { Gate, Proof, Redemption } from "./gate.ts";
-import type { CloseReason, Passage, Passages } from "./types.ts";
+import type { CloseReason, Passages } from "./types.ts";
+import { answeredTooLong, overdue } from "./deadlines.ts";
+import { Phase, type Session } from "./session.ts";
 
-const enum Phase {
-  Admitting = 3, // waiting for a shared rate limiter's answer
-  Waiting = 0, // challenge sent, waiting for a Solution
-  Verifying = 1, // solution received, answer pending
-  Done = 2, // answer written, closing
-  Passing = 4, // proof accepted by a guard: the connection belongs to its passage (queue, upstream, relay)
-}
+export type { Session } from "./session.ts";
 
 /** Most stream bytes a guard holds from a client between its Solution and the answer (it pauses reading meanwhile). */
 const MAX_HELD_BYTES = 1 << 20;
-
-export interface Session {
-  readonly conn: Conn;
-  readonly openedAt: number;
-  /** When the challenge went out (the first-byte deadline counts from here). */
-  challengedAt: number;
-  /** The client's address: the peer's, or the one a trusted proxy's PROXY header carries. */
-  addr: string;
-  /** Set while waiting for a PROXY protocol header from a trusted proxy. */
-  proxy: ProxyHeaderDecoder | null;
-  decoder: FrameDecoder | null;
-  phase: Phase;
-  gotByte: boolean;
-  frameStartedAt: number;
-  reason: CloseReason;
-  /** networkKey(addr), once admission has asked for it. */
-  net: string;
-  /** The admission that counted this connection (its close is uncounted there, even after a reload). */
-  admittedBy: Admission | null;
-  /** Tag of the challenge this connection was given ("" if none). */
-  issuedMac: string;
-  /** Bytes that arrived while a shared rate limiter was still deciding (replayed after the challenge). */
-  early: Uint8Array[] | null;
-  /** The client sent its FIN: it will send nothing more. */
-  peerEnded: boolean;
-  /** This connection's first-byte window (the Challenge's window_ms) and frame window, fixed when it opened or was challenged. */
-  firstByteMs: number;
-  frameMs: number;
-  /** The guard's relay, once the proof was accepted (Phase.Passing). */
-  passage: Passage | null;
-}
 
 export class GateConnections implements ConnHandler<Session> {
   private readonly _open = new Set<Session>();
@@ -343,18 +308,11 @@ export class GateConnections implements ConnHandler<Session> {
       const age = now - s.openedAt;
       if (s.phase === Phase.Done) {
         // Answered, but the peer does not read what is queued: do not let it hold the slot.
-        if (age > t.handshakeMs + t.frameMs) s.conn.destroy();
+        if (answeredTooLong(age, t)) s.conn.destroy();
         continue;
       }
-      if (age > t.handshakeMs) {
-        this._fail(s, "TIMEOUT", `Handshake not finished within ${t.handshakeMs} ms`, "timeout");
-      } else if (!s.gotByte && !s.proxy && now - s.challengedAt > s.firstByteMs) {
-        this._fail(s, "TIMEOUT", `No data within ${s.firstByteMs} ms`, "timeout");
-      } else if (s.proxy && s.frameStartedAt === 0 && age > s.frameMs) {
-        this._fail(s, "TIMEOUT", `No PROXY protocol header within ${s.frameMs} ms`, "timeout");
-      } else if (s.phase === Phase.Waiting && s.frameStartedAt > 0 && now - s.frameStartedAt > s.frameMs) {
-        this._fail(s, "TIMEOUT", `Frame not complete within ${s.frameMs} ms`, "timeout");
-      }
+      const late = overdue(s, now, t.handshakeMs);
+      if (late) this._fail(s, "TIMEOUT", late, "timeout");
     }
   }
 
