@@ -22,6 +22,7 @@ import { createQuoteSource, QuoteConfigError } from "./shared/quotes/from-config
 import type { QuoteSource } from "./shared/quotes/types.ts";
 import { MemorySpentStore } from "./shared/store/memory.ts";
 import { createRedisBackend } from "./shared/store/redis.ts";
+import { redisClients } from "./shared/runtime/redis-clients.ts";
 import { MemoryRateLimiter } from "./shared/defence/rate-limiter.ts";
 import { hostname } from "node:os";
 import type { SpentStore } from "./shared/store/types.ts";
@@ -140,6 +141,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const redis =
     !opts.store && c.store !== "memory"
       ? await createRedisBackend(c.store, {
+          connect: redisClients,
           failMode: c.store_failure,
           commandTimeoutMs: c.store_timeout_ms,
           instanceId,

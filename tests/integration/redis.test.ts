@@ -1,6 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRedisBackend, type RedisBackendOptions, type RedisEvent, RedisUrlError } from "../../src/shared/store/redis.ts";
+import { redisClients } from "../../src/shared/runtime/redis-clients.ts";
 import { ChallengeFencedError, StoreUnavailableError } from "../../src/shared/store/types.ts";
 import { type RedisProcess, startRedis } from "../helpers/redis.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
@@ -18,6 +19,7 @@ const FRESH = Number.MAX_SAFE_INTEGER;
 async function backend(url: string, opts: Partial<RedisBackendOptions> = {}) {
   const events: RedisEvent[] = [];
   const b = await createRedisBackend(url, {
+    connect: redisClients,
     failMode: "fail-closed",
     commandTimeoutMs: TIMEOUT_MS,
     instanceId: `test-${++_n}`,
@@ -68,7 +70,7 @@ describe("createRedisBackend()", () => {
 
   test("rejects a malformed URL, naming it", async () => {
     for (const url of ["localhost:6379", "http://h:1/0", "redis://h:6379/x", "redis://u:secret@h:1/0", "redis://h:1/0?tls=1", "redis://:1/0"]) {
-      await assert.rejects(createRedisBackend(url, { failMode: "fail-closed", commandTimeoutMs: 100, instanceId: "a" }), (err: Error) => {
+      await assert.rejects(createRedisBackend(url, { connect: redisClients, failMode: "fail-closed", commandTimeoutMs: 100, instanceId: "a" }), (err: Error) => {
         assert.ok(err instanceof RedisUrlError, `${url}: ${err}`);
         assert.match(err.message, /Invalid Redis URL "/);
         assert.ok(!err.message.includes("secret"), "a password is never echoed");

@@ -3,7 +3,8 @@
  * command, know whether it is connected, reconnect by itself, close) behind one interface, so the
  * store's logic (redis-link.ts) is the same on every runtime.
  *
- * Implementations: on Bun, Bun's built-in client (runtime/redis-bun.ts), written in native code: a
+ * Implementations (chosen by runtime/redis-clients.ts, handed in as a RedisConnectionFactory): on Bun,
+ * Bun's built-in client (runtime/redis-bun.ts), written in native code: a
  * script call costs its caller 4-5x less CPU than through ioredis (measured in the closing note of
  * issue 6, sequential EVALSHA: 25-29 us vs 118-124 us); elsewhere ioredis (redis-ioredis.ts).
  * Both: no offline queue (a command while disconnected fails at once), reconnection in the background
@@ -12,7 +13,6 @@
  * (re)connection and checks the server's role: Bun's client has no Sentinel support.
  * @module
  */
-import { runtimeName } from "../transport/index.ts";
 import type { RedisTarget } from "./redis-url.ts";
 
 export interface RedisConnection {
@@ -77,17 +77,7 @@ export function isNoScript(err: unknown): boolean {
 }
 
 /**
- * A connection (not yet opened) through `library`, or the best one for this runtime: Bun's own client
- * on Bun (when it has one), ioredis elsewhere.
+ * Makes a connection (not yet opened) through `library`, or the best one for this runtime ("auto").
+ * Injected by the composition root (runtime/redis-clients.ts), so the store does not depend on runtimes.
  */
-export async function createRedisConnection(o: RedisConnectionOptions, library: RedisLibrary | "auto" = "auto"): Promise<RedisConnection> {
-  if (o.target.kind === "sentinel" && library === "bun") throw new Error("Redis store: Bun's built-in client does not speak Sentinel; use ioredis (library auto)");
-  if (o.target.kind === "redis" && (library === "bun" || (library === "auto" && runtimeName() === "bun"))) {
-    const { bunRedisConnection } = await import("../runtime/redis-bun.ts");
-    const c = bunRedisConnection(o);
-    if (c) return c;
-    if (library === "bun") throw new Error("Redis store: this runtime has no built-in Redis client (Bun >= 1.2.9 has one)");
-  }
-  const { ioredisConnection } = await import("./redis-ioredis.ts");
-  return ioredisConnection(o);
-}
+export type RedisConnectionFactory = (o: RedisConnectionOptions, library: RedisLibrary | "auto") => Promise<RedisConnection>;

@@ -10,7 +10,7 @@
  */
 import { sha1 } from "@noble/hashes/legacy.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { createRedisConnection, isNoScript, type Passwords, type RedisConnection, type RedisLibrary } from "./redis-connection.ts";
+import { isNoScript, type Passwords, type RedisConnection, type RedisConnectionFactory, type RedisLibrary } from "./redis-connection.ts";
 import { BATCH_LUA } from "./redis-lua.ts";
 import type { RedisTarget } from "./redis-url.ts";
 
@@ -89,12 +89,13 @@ export class RedisLink {
     onEvent: (e: RedisEvent) => void,
     connectionName: string,
     epoch: EpochOptions,
+    connect: RedisConnectionFactory,
     library: RedisLibrary | "auto" = "auto",
     password?: Passwords,
   ): Promise<RedisLink> {
     if (!(timeoutMs >= 1)) throw new RangeError(`Redis store: commandTimeoutMs ${timeoutMs} must be >= 1`);
     const link = new RedisLink(target, timeoutMs, onEvent, epoch);
-    link._conn = await createRedisConnection({
+    link._conn = await connect({
       target,
       password,
       name: connectionName,

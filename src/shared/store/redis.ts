@@ -24,7 +24,7 @@
  */
 import { MemoryRateLimiter, type RateLimiter } from "../defence/rate-limiter.ts";
 import { MemorySpentStore } from "./memory.ts";
-import type { RedisLibrary } from "./redis-connection.ts";
+import type { RedisConnectionFactory, RedisLibrary } from "./redis-connection.ts";
 import { type RedisEvent, RedisLink } from "./redis-link.ts";
 import { RedisRateLimiter } from "./redis-limiter.ts";
 import { RedisPressureBoard } from "./redis-pressure.ts";
@@ -51,6 +51,8 @@ export interface RedisBackendOptions {
   readonly memoryFallback?: { readonly store: SpentStore; readonly limiter: RateLimiter };
   /** Leased rate-limit tokens unused for this long are dropped (default 1000 ms; redis-limiter.ts). */
   readonly leaseTtlMs?: number;
+  /** Makes the connection (runtime/redis-clients.ts's redisClients in wisdom serve). */
+  readonly connect: RedisConnectionFactory;
   /** The client library: "auto" (default) is Bun's built-in client on Bun, ioredis elsewhere (and for Sentinel). */
   readonly library?: RedisLibrary | "auto";
   /**
@@ -98,7 +100,7 @@ export async function createRedisBackend(url: string, opts: RedisBackendOptions)
   if (!(skew >= 0)) throw new RangeError(`Redis store: clockSkewMs ${skew} must be >= 0`);
   const now = opts.now ?? Date.now;
   const epoch = { key: prefix + "epoch", proposeFence: () => now() + skew };
-  const link = await RedisLink.create(target, opts.commandTimeoutMs, onEvent, connectionName, epoch, opts.library ?? "auto", opts.password);
+  const link = await RedisLink.create(target, opts.commandTimeoutMs, onEvent, connectionName, epoch, opts.connect, opts.library ?? "auto", opts.password);
   const owned = opts.memoryFallback ? null : new MemorySpentStore();
   const fallbackStore = opts.memoryFallback?.store ?? owned!;
   const fallbackLimiter = opts.memoryFallback?.limiter ?? new MemoryRateLimiter();
