@@ -170,7 +170,11 @@ class _Passage implements Passage {
     this._d.transport.connect(host, port, handler).then(
       (up) => this._connected(up),
       (err) => this._unavailable(_refusedByPeer(err) ? "refused" : "error", String((err as Error)?.message ?? err)),
-    );
+    ).catch(() => {
+      // A fault while opening the stream must never become an unhandled rejection (which ends the process).
+      this._upstream?.destroy();
+      this._client.destroy();
+    });
   }
 
   private _connected(up: Conn): void {
@@ -178,12 +182,20 @@ class _Passage implements Passage {
       up.destroy(); // the client left, or the connect timed out, meanwhile; the slot is freed by the close
       return;
     }
+    const s = this._d.settings;
+    let header: Uint8Array | null = null;
+    if (s.proxyHeader === "v2") {
+      try {
+        header = encodeProxyV2({ kind: "proxy", source: { address: this._grant.addr, port: this._grant.port }, destination: { address: s.listen.host, port: s.listen.port } });
+      } catch (err) {
+        // (guard.ts refuses a non-IP listen address with v2 at start; this keeps any other case an answer, not a crash)
+        up.destroy();
+        return this._unavailable("error", `cannot write the PROXY v2 header: ${(err as Error).message}`);
+      }
+    }
     this._upstream = up;
     this._stage = Stage.Open;
-    const s = this._d.settings;
-    if (s.proxyHeader === "v2") {
-      up.write(encodeProxyV2({ kind: "proxy", source: { address: this._grant.addr, port: this._grant.port }, destination: { address: s.listen.host, port: s.listen.port } }));
-    }
+    if (header) up.write(header);
     const now = this._d.mono();
     const queuedMs = Math.max(0, Math.round(this._connectingSince - this._since));
     this._client.write(encodeOpen({ effort: this._grant.work, queued_ms: queuedMs, idle_timeout_ms: s.idleTimeoutMs }));
