@@ -100,7 +100,7 @@ export interface RunningServer {
 
 /** A store URL for logs: no credentials (the schema allows none, but logs must never carry a secret). */
 function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, "//***@");
+  return url.replace(/^([^:/]*:\/\/).*@/s, "$1***@"); // as store/redis-url.ts redactUrl: up to the last "@"
 }
 
 function gateSettings(c: ServeConfig, prev?: GateSettings): GateSettings {
