@@ -44,4 +44,22 @@ describe("GuardPassages", () => {
       await up.stop();
     }
   });
+
+  test("a client answered with an Error that never closes its side is destroyed after the connect timeout (a half-closing transport would keep it)", async () => {
+    const slots = new UpstreamSlots({ max: 1, queueMax: 10, queueTimeoutMs: 1000 });
+    const now = 1000;
+    const p = new GuardPassages({
+      transport: t, slots, mono: () => now,
+      settings: { upstream: { host: "127.0.0.1", port: 1 }, connectTimeoutMs: 300, idleTimeoutMs: 0, proxyHeader: "off", listen: { host: "127.0.0.1", port: 7077 } },
+    });
+    const c = client();
+    const passage = p.open(c, { addr: "192.0.2.9", port: 5000, work: 10, held: [], peerEnded: false });
+    const end = performance.now() + 5000;
+    while (!c.ended && performance.now() < end) await new Promise((r) => setTimeout(r, 10)); // port 1 refuses
+    assert.equal(c.ended, true);
+    passage.sweep(now + 300);
+    assert.equal(c.destroyed, false, "not before the timeout");
+    passage.sweep(now + 301);
+    assert.equal(c.destroyed, true);
+  });
 });

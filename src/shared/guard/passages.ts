@@ -99,6 +99,8 @@ class _Passage implements Passage {
   private _clientEnded: boolean;
   private readonly _since: number;
   private _connectingSince = 0;
+  /** When this passage answered with an Error and ended the client (0: not, or already destroyed). */
+  private _answeredAt = 0;
   private _openedAt = 0;
   private _idleClosed = false;
 
@@ -144,7 +146,12 @@ class _Passage implements Passage {
 
   sweep(now: number): void {
     const s = this._d.settings;
-    if (this._stage === Stage.Connecting && now - this._connectingSince > s.connectTimeoutMs) {
+    if (this._stage === Stage.Done && this._answeredAt > 0 && now - this._answeredAt > s.connectTimeoutMs) {
+      // Answered (BUSY or UPSTREAM_UNAVAILABLE) and ended, but the client never closed its side: on a
+      // transport whose end() is a half-close it would keep its descriptor and a connection slot.
+      this._answeredAt = 0;
+      this._client.destroy();
+    } else if (this._stage === Stage.Connecting && now - this._connectingSince > s.connectTimeoutMs) {
       this._unavailable("timeout", `no answer within ${s.connectTimeoutMs} ms`);
     } else if (this._stage === Stage.Open && this._relay && s.idleTimeoutMs > 0 && now - this._relay.lastActivity > s.idleTimeoutMs) {
       this._idleClosed = true;
@@ -248,5 +255,6 @@ class _Passage implements Passage {
     this._releaseIfNoUpstream();
     this._client.write(encodeError(code, message, RETRY_AFTER_MS));
     this._client.end();
+    this._answeredAt = this._d.mono();
   }
 }
