@@ -36,7 +36,9 @@ export const TARGETS: Record<string, string> = {
  * (`bun build --compile` has no code splitting; see src/main.ts).
  */
 export const ENTRYPOINTS = [
-  "src/main.ts", "src/server.ts", "src/guard.ts", "src/connect.ts", "src/tunnel.ts", "src/client.ts", "src/bench.ts", "src/load.ts",
+  // At most eight: with more, Bun 1.4.5's compiled binary cannot load any of them lazily ("Cannot find
+  // module './server.ts'"), so small commands share one (guard-clients.ts, tools.ts).
+  "src/main.ts", "src/server.ts", "src/guard.ts", "src/guard-clients.ts", "src/client.ts", "src/tools.ts",
   "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts",
 ];
 
@@ -89,6 +91,10 @@ export function main(argv: string[]): number {
   const stamp = commit();
   const date = new Date().toISOString();
   const defines = ["--define", `WISDOM_COMMIT=${JSON.stringify(stamp)}`, "--define", `WISDOM_BUILD_DATE=${JSON.stringify(date)}`];
+  if (ENTRYPOINTS.length > 8) {
+    console.error(`build: ${ENTRYPOINTS.length} entrypoints; Bun's compiled binary loads at most eight lazily (see ENTRYPOINTS)`);
+    return 2;
+  }
   const common = ["build", ...BUILD_FLAGS, ...defines, ...ENTRYPOINTS];
 
   const wanted = values.all ? Object.keys(TARGETS) : (values.target ?? []);

@@ -59,15 +59,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case "guard":
         return await (await lazy<typeof import("./guard.ts")>("./guard.ts")).runGuard(rest, io);
       case "connect":
-        return await (await lazy<typeof import("./connect.ts")>("./connect.ts")).runConnect(rest, io);
+        return await (await lazy<typeof import("./guard-clients.ts")>("./guard-clients.ts")).runConnect(rest, io);
       case "tunnel":
-        return await (await lazy<typeof import("./tunnel.ts")>("./tunnel.ts")).runTunnel(rest, io);
+        return await (await lazy<typeof import("./guard-clients.ts")>("./guard-clients.ts")).runTunnel(rest, io);
       case "fetch":
         return await (await lazy<typeof import("./client.ts")>("./client.ts")).runFetch(rest, io);
       case "bench":
-        return await (await lazy<typeof import("./bench.ts")>("./bench.ts")).runBench(rest, io);
+        return await (await lazy<typeof import("./tools.ts")>("./tools.ts")).runBench(rest, io);
       case "load":
-        return await (await lazy<typeof import("./load.ts")>("./load.ts")).runLoad(rest, io);
+        return await (await lazy<typeof import("./tools.ts")>("./tools.ts")).runLoad(rest, io);
       case "healthcheck": {
         if (rest.includes("-h") || rest.includes("--help")) {
           io.stdout("Usage: wisdom healthcheck [URL]\n\nExit 0 when URL (default http://127.0.0.1:9077/healthz) answers 200 within 3 s, else 1.\nFor container HEALTHCHECKs, where no curl is available.\n");
@@ -87,7 +87,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return EXIT.FAILURE;
       }
       case "completion":
-        return (await lazy<typeof import("./completion.ts")>("./completion.ts")).runCompletion(rest, io);
+        return (await lazy<typeof import("./tools.ts")>("./tools.ts")).runCompletion(rest, io);
       case "keygen": {
         if (rest.includes("-h") || rest.includes("--help")) {
           io.stdout("Usage: wisdom keygen\n\nPrint a fresh random HMAC secret (32 bytes, base64url) for WISDOM_SECRET or a secret file.\n");

@@ -74,6 +74,14 @@ describe("compiled binaries", () => {
     }
   });
 
+  test("the host binary loads every subcommand's own module (each --help answers from the binary)", () => {
+    for (const cmd of ["serve", "guard", "connect", "tunnel", "fetch", "bench", "load", "healthcheck", "completion", "keygen"]) {
+      const r = run([join(out, "wisdom"), cmd, "--help"]);
+      assert.equal(r.code, 0, `${cmd} --help: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`Usage: wisdom ${cmd}`), cmd);
+    }
+  });
+
   test("the linux-arm64 binary under qemu-aarch64-static: version, serve and fetch", async () => {
     assert.ok(existsSync("/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1"), "libc6-arm64-cross is missing (npm test installs it)");
     const arm = join(out, "wisdom-linux-arm64");
