@@ -311,8 +311,13 @@ function _unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T>
 
 /** Where worker.ts may be: next to this file, or inside a `bun build --compile` binary. */
 function _workerUrls(): string[] {
-  if (import.meta.url.endsWith("/solver.ts")) return [new URL("./worker.ts", import.meta.url).href];
-  return ["./src/shared/pow/solver/worker.ts", "./shared/pow/solver/worker.ts"].map((path) => new URL(path, import.meta.url).href);
+  const near = ["./src/shared/pow/solver/worker.ts", "./shared/pow/solver/worker.ts"].map((path) => new URL(path, import.meta.url).href);
+  // With --bytecode, import.meta.url in the binary is the source file's path at build time, so the URLs
+  // above name files on the build machine's disk; a specifier relative to the binary's root names the
+  // bundled worker (tried by hand with the source's worker.ts moved away).
+  const bundled = ["./src/shared/pow/solver/worker.ts", "./shared/pow/solver/worker.ts"];
+  if (import.meta.url.endsWith("/solver.ts")) return [new URL("./worker.ts", import.meta.url).href, ...bundled];
+  return [...near, ...bundled];
 }
 
 /** Posts "init" once the worker said "hello", resolves on "ready". */
