@@ -38,6 +38,8 @@ export const TARGETS: Record<string, string> = {
 export const ENTRYPOINTS = [
   "src/main.ts", "src/server.ts", "src/guard.ts", "src/connect.ts", "src/tunnel.ts", "src/client.ts", "src/bench.ts", "src/load.ts",
   "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts",
+  // Loaded by the client only for a puzzle above 12 bits (pow/solver/small-first.ts).
+  "src/shared/pow/solver/solver.ts",
 ];
 
 const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");

@@ -65,7 +65,7 @@ class _SmallFirst implements SmallFirstSolver {
   }
 
   #load(): Promise<Solver> {
-    this.#full ??= import("./solver.ts").then(async ({ createSolver }) => {
+    this.#full ??= _importSolver().then(async ({ createSolver }) => {
       const solver = await createSolver({ threads: this.threads });
       if (this.#lifetime.signal.aborted) await solver.close();
       return solver;
@@ -110,4 +110,24 @@ class _SmallFirst implements SmallFirstSolver {
     if (!this.#lifetime.signal.aborted) this.#lifetime.abort(new SolverError("closed", "Cannot solve: the solver was closed"));
     if (this.#full) await (await this.#full).close();
   }
+}
+
+/**
+ * solver.ts by a path held in a variable, which the bundler does not follow (as src/main.ts loads the
+ * subcommands): bundled in, solver.ts and its kernels (the WebAssembly module's 85 kB of text among
+ * them) would be part of the client's bundle that every `wisdom fetch` loads. In a compiled binary it is
+ * an entrypoint of its own (scripts/build-binaries.ts), at its path under the entrypoints' common root.
+ */
+async function _importSolver(): Promise<typeof import("./solver.ts")> {
+  const candidates = ["./solver.ts", "./shared/pow/solver/solver.ts", "./src/shared/pow/solver/solver.ts"];
+  let first: unknown;
+  for (const path of candidates) {
+    try {
+      return await import(path);
+    } catch (err) {
+      first ??= err;
+      if (!String((err as Error)?.message).includes(`'${path}'`)) throw err;
+    }
+  }
+  throw first;
 }
