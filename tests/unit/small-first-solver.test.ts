@@ -57,3 +57,17 @@ describe("createSmallFirstSolver()", () => {
     await assert.rejects(createSmallFirstSolver({ threads: 0 }), RangeError);
   });
 });
+
+describe("small-first.ts's reference digest", () => {
+  test("the scalar JavaScript SHA-256 it checks with after the native hash equals @noble/hashes on random prefixes and counters", async () => {
+    const { workDigest } = await import("../../src/shared/pow/hashcash.ts");
+    const { _referenceDigestForTest } = await import("../../src/shared/pow/solver/small-first.ts");
+    for (let i = 0; i < 200; i++) {
+      const p = crypto.getRandomValues(new Uint8Array(64));
+      const c = encodeCounter(Math.floor(Math.random() * Number.MAX_SAFE_INTEGER));
+      for (const kernel of ["runtime-sha256", "js"] as const) {
+        assert.deepEqual(await _referenceDigestForTest(kernel, p, c), workDigest(p, c), `${kernel} #${i}`);
+      }
+    }
+  });
+});

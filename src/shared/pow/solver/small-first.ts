@@ -5,12 +5,15 @@
  * first larger puzzle; from then on every solve is solver.ts's. solver.ts does the same choice for small
  * puzzles, but loading it and its kernels is part of every fetch's start-up (bench/startup.ts).
  *
- * Each small solution is checked once before it is returned, as solver.ts checks every solution, here
- * with WebCrypto's SHA-256 (crypto.subtle: built into both runtimes, nothing to load) rather than @noble/hashes.
+ * Each small solution is checked once before it is returned, as solver.ts checks every solution (there with
+ * @noble/hashes), here by a SHA-256 other than the kernel's: the scalar JavaScript one of sha256-core.ts
+ * after the runtime's native hash, WebCrypto's after the JavaScript kernel. (WebCrypto's first digest
+ * costs a fresh Bun process about 4 ms of CPU, measured with compiled one-liners: too much for Bun's path.)
  * @module
  */
 import { runtimeSha256 } from "../../runtime/runtime-sha256.ts";
 import { COUNTER_BYTES, encodeCounter, leadingZeroBits } from "../hashcash-bytes.ts";
+import { compress, digestBytes, FINAL_BLOCK_PAD, midstate } from "./sha256-core.ts";
 import { defaultThreads, solveInline, SMALL_BITS } from "./inline.ts";
 import { createHasherKernel } from "./kernel-hasher.ts";
 import { createJsKernel } from "./kernel-js.ts";
@@ -91,10 +94,7 @@ class _SmallFirst implements SmallFirstSolver {
       const job = { prefix: prefix.slice(), bits, opts, stop, started: performance.now() };
       const solution = await solveInline(used.kernel, job);
       // One reference hash per solve: a kernel bug must never reach the server as a bad proof.
-      const message = new Uint8Array(64 + COUNTER_BYTES);
-      message.set(job.prefix);
-      message.set(encodeCounter(solution.counter), 64);
-      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", message));
+      const digest = await _referenceDigest(used.name, job.prefix, encodeCounter(solution.counter));
       if (leadingZeroBits(digest) < bits) {
         throw new SolverError("invalid-solution", `Solver kernel ${used.name} returned counter ${solution.counter}, which does not meet ${bits} bits`);
       }
@@ -131,3 +131,23 @@ async function _importSolver(): Promise<typeof import("./solver.ts")> {
   }
   throw first;
 }
+
+/** SHA-256(prefix || counter) by an implementation other than the one kernel `name` searched with. */
+async function _referenceDigest(name: KernelName, prefix: Uint8Array, counter: Uint8Array): Promise<Uint8Array> {
+  if (name === "runtime-sha256") {
+    const state = midstate(prefix);
+    const w = new Int32Array(64);
+    w[0] = (counter[0]! << 24) | (counter[1]! << 16) | (counter[2]! << 8) | counter[3]!;
+    w[1] = (counter[4]! << 24) | (counter[5]! << 16) | (counter[6]! << 8) | counter[7]!;
+    w.set(FINAL_BLOCK_PAD, 2);
+    compress(state, w);
+    return digestBytes(state);
+  }
+  const message = new Uint8Array(64 + COUNTER_BYTES);
+  message.set(prefix);
+  message.set(counter, 64);
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", message));
+}
+
+/** For tests: the reference digest the check uses after kernel `name`. */
+export const _referenceDigestForTest = _referenceDigest;
