@@ -110,7 +110,8 @@ export async function runFetch(argv: string[], io: Io, injected?: SolverLike): P
     return EXIT.OK;
   }
   const transport = await pickTransport();
-  const solver = injected ?? (await (await import("./shared/pow/solver/solver.ts")).createSolver({ threads: a.threads }));
+  // The fast kernels and the worker pool load only for a puzzle above 12 bits (pow/solver/small-first.ts).
+  const solver = injected ?? (await (await import("./shared/pow/solver/small-first.ts")).createSmallFirstSolver({ threads: a.threads }));
   const showProgress = !a.json && !a.quiet && io.stderrIsTTY; // the terminal check loads node:tty: only when it matters
   let progressShown = false;
   try {

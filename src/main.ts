@@ -40,9 +40,24 @@ Options:
   -v, --version   print the version
 `;
 
-/** Imports one of this file's sibling modules at run time (see the module comment). */
-function lazy<T>(path: `./${string}.ts`): Promise<T> {
-  return import(path);
+/**
+ * Imports one of this file's sibling modules at run time (see the module comment). In a compiled binary
+ * the entrypoints sit at their paths relative to the entrypoints' common root, which `bun build` may take
+ * as src/'s parent (then this file is /$bunfs/root/wisdom and the subcommand /$bunfs/root/src/server.js):
+ * there, a module not found next to this file is looked for under ./src/ (as solver.ts finds its worker).
+ */
+async function lazy<T>(path: `./${string}.ts`): Promise<T> {
+  try {
+    return await import(path);
+  } catch (err) {
+    // (import.meta.url cannot tell: with --bytecode it is the source file's path in the binary too.)
+    if (!String((err as Error)?.message).includes(`'${path}'`)) throw err;
+    try {
+      return await import(`./src/${path.slice(2)}`);
+    } catch {
+      throw err;
+    }
+  }
 }
 
 async function runtimeInfo(): Promise<{ runtime: string; runtime_version: string }> {

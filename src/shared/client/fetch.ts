@@ -5,11 +5,10 @@
  * @module
  */
 import { MessageType } from "../protocol/frame.ts";
-import { type Challenge, encodeSolution, type Message, type OpenMessage } from "../protocol/messages.ts";
+import type { Challenge, Message, OpenMessage } from "../protocol/messages.ts";
+import { encodeSolution } from "../protocol/message-encode.ts";
 import { RETRYABLE_CODES } from "../protocol/errors.ts";
-import { challengePrefix } from "../pow/challenge.ts";
-import { encodeCounter } from "../pow/hashcash.ts";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { buildPrefix, encodeCounter } from "../pow/hashcash-bytes.ts";
 import { ConnectError, type Conn, type Transport } from "../transport/types.ts";
 import { FetchError } from "./errors.ts";
 import { FrameReader } from "./frame-reader.ts";
@@ -61,6 +60,21 @@ export interface FetchResult {
 interface _Open {
   conn: Conn;
   reader: FrameReader;
+}
+
+// Nothing here loads valibot or @noble/hashes (protocol/message-check.ts, pow/hashcash-bytes.ts): a fetch
+// pays neither at start-up (bench/startup.ts).
+const _HEX = "0123456789abcdef";
+function _toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += _HEX[b >>> 4]! + _HEX[b & 15]!;
+  return s;
+}
+/** The puzzle's prefix (as pow/challenge.ts's challengePrefix); `mac` is 64 lowercase hex digits, checked on decoding. */
+function _prefix(ch: Challenge): Uint8Array {
+  const mac = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) mac[i] = parseInt(ch.mac.slice(i * 2, i * 2 + 2), 16);
+  return buildPrefix(ch.bits, mac);
 }
 
 /** Rate learned from solves in this process, shared by later calls. */
@@ -168,7 +182,7 @@ async function handshake(host: string, port: number, opts: FetchOptions, deadlin
     const timer = setTimeout(() => ac.abort(), Math.max(0, Math.min(deadline, performance.now() + (ch.exp - Date.now())) - performance.now()));
     let solved;
     try {
-      solved = await opts.solver.solve(challengePrefix(ch), bits, {
+      solved = await opts.solver.solve(_prefix(ch), bits, {
         signal: ac.signal,
         progressIntervalMs: opts.progressIntervalMs,
         onProgress: opts.onProgress ? (attempts, elapsedMs) => opts.onProgress!({ attempts, elapsedMs, bits }) : undefined,
@@ -187,7 +201,7 @@ async function handshake(host: string, port: number, opts: FetchOptions, deadlin
       o = await dial(opts.transport, host, port, deadline, opts.localAddress);
       await readChallenge(o, deadline); // a fresh one, not needed: we answer the one we solved
     }
-    o.conn.write(encodeSolution({ challenge: ch, counter: bytesToHex(encodeCounter(solved.counter)) }));
+    o.conn.write(encodeSolution({ challenge: ch, counter: _toHex(encodeCounter(solved.counter)) }));
     const reply = await retryDrops(withDeadline(o.reader.next(), deadline, `waiting for ${expecting}`));
     ok = true;
     return { o, reply, ch, solved, mode, t0 };

@@ -4,7 +4,8 @@
  */
 import { ProtocolError } from "../protocol/errors.ts";
 import { FrameDecoder, MessageType } from "../protocol/frame.ts";
-import { decodeMessage, type Message } from "../protocol/messages.ts";
+import { decodeMessage } from "../protocol/message-check.ts"; // not valibot: see there
+import type { Message } from "../protocol/messages.ts";
 import type { Conn, ConnHandler } from "../transport/types.ts";
 import { FetchError } from "./errors.ts";
 

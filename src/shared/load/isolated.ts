@@ -77,6 +77,11 @@ function _startWorker<R extends Role>(url: string, init: RunnerInit<R>): Promise
 
 /** Where worker.ts may be: next to this file, or inside a `bun build --compile` binary. */
 function _workerUrls(): string[] {
-  if (import.meta.url.endsWith("/isolated.ts")) return [new URL("./worker.ts", import.meta.url).href];
-  return ["./src/shared/load/worker.ts", "./shared/load/worker.ts"].map((path) => new URL(path, import.meta.url).href);
+  const near = ["./src/shared/load/worker.ts", "./shared/load/worker.ts"].map((path) => new URL(path, import.meta.url).href);
+  // With --bytecode, import.meta.url in the binary is the source file's path at build time, so the URLs
+  // above name files on the build machine's disk; a specifier relative to the binary's root names the
+  // bundled worker (tried by hand with the source's worker.ts moved away).
+  const bundled = ["./src/shared/load/worker.ts", "./shared/load/worker.ts"];
+  if (import.meta.url.endsWith("/isolated.ts")) return [new URL("./worker.ts", import.meta.url).href, ...bundled];
+  return [...near, ...bundled];
 }

@@ -4,8 +4,8 @@
  * @module
  */
 import * as v from "valibot";
-import { ERROR_CODES, type ErrorCode, ProtocolError } from "./errors.ts";
-import { encodeFrame, type Frame, MAX_PAYLOAD, MessageType, messageTypeName } from "./frame.ts";
+import { ERROR_CODES, ProtocolError } from "./errors.ts";
+import { type Frame, MessageType, messageTypeName } from "./frame.ts";
 
 // One check per field rather than a pipe of actions: a Solution is decoded on every handshake, and each
 // pipe step is a call and an output object in valibot (measured: 1.8 -> 1.0 us per Solution on Bun).
@@ -85,7 +85,6 @@ const SCHEMAS = {
 } as const;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const enc = new TextEncoder();
 
 /** Decode and validate a frame's payload. Throws ProtocolError("BAD_FRAME") on bad UTF-8, JSON or fields. */
 export function decodeMessage(frame: Frame): Message {
@@ -106,19 +105,4 @@ export function decodeMessage(frame: Frame): Message {
   return { type: frame.type, body: result.output } as Message;
 }
 
-/** Encode any message as a frame. */
-export function encodeMessage(msg: Message, maxPayload = MAX_PAYLOAD): Uint8Array {
-  return encodeFrame(msg.type, enc.encode(JSON.stringify(msg.body)), maxPayload);
-}
-
-export const encodeChallenge = (body: Challenge): Uint8Array => encodeMessage({ type: MessageType.Challenge, body });
-export const encodeSolution = (body: Solution): Uint8Array => encodeMessage({ type: MessageType.Solution, body });
-export const encodeQuote = (body: QuoteMessage): Uint8Array => encodeMessage({ type: MessageType.Quote, body });
-export const encodeOpen = (body: OpenMessage): Uint8Array => encodeMessage({ type: MessageType.Open, body });
-
-/** Encode an Error frame; the message is cut to the schema's limit so encoding never fails. */
-export function encodeError(code: ErrorCode, message: string, retryAfterMs?: number): Uint8Array {
-  const body: ErrorMessage = { code, message: message.slice(0, 512) };
-  if (retryAfterMs !== undefined) body.retry_after_ms = Math.max(0, Math.round(retryAfterMs));
-  return encodeMessage({ type: MessageType.Error, body });
-}
+export { encodeChallenge, encodeError, encodeMessage, encodeOpen, encodeQuote, encodeSolution } from "./message-encode.ts";

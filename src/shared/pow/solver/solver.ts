@@ -21,7 +21,7 @@
  * @module
  */
 import { encodeCounter, meetsDifficulty } from "../hashcash.ts";
-import { ChunkedSearch } from "./chunked-search.ts";
+import { defaultThreads, type InlineJob, solveInline } from "./inline.ts";
 import { runtimeSha256 } from "../../runtime/runtime-sha256.ts";
 import { createHasherKernel } from "./kernel-hasher.ts";
 import { createJsKernel } from "./kernel-js.ts";
@@ -75,23 +75,14 @@ export const INLINE_BITS_COLD = 18;
 /** Once the workers run, handing them a job costs well under a millisecond. */
 export const INLINE_BITS_WARM = 14;
 
-const _INLINE_CHUNK_MS = 8;
-const _INLINE_YIELD_MS = 12;
 const _PROGRESS_MS = 250;
 
-/**
- * With kernel "auto", puzzles of at most this many bits are solved before the fastest kernel is picked
- * (until some larger puzzle, or reading `kernel`, picks it): by the runtime's native one-shot SHA-256
- * where there is one (Bun; kernel-hasher.ts), else by the pure-JS kernel. Picking loads OpenSSL through
- * FFI and runs its known-answer test, or compiles the WebAssembly module, which takes longer than 2^12
- * attempts do; the JS kernel's first calls run in the engine's interpreter, slower than a native hash.
- * That keeps `wisdom fetch` at a low difficulty close to the runtime's own start-up (bench/startup.ts).
- */
-export const SMALL_BITS = 12;
+export { SMALL_BITS } from "./inline.ts";
+import { SMALL_BITS } from "./inline.ts";
 
 /** Creates a solver; no worker starts until a puzzle needs one, and "auto" picks its kernel when one needs it. */
 export async function createSolver(options: SolverOptions = {}): Promise<Solver> {
-  const threads = options.threads ?? (await _defaultThreads());
+  const threads = options.threads ?? (await defaultThreads());
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new RangeError(`Cannot create solver: threads ${threads} is not an integer in 1..256`);
   }
@@ -99,17 +90,6 @@ export async function createSolver(options: SolverOptions = {}): Promise<Solver>
   if (choice === "auto") return new _Solver(threads, () => resolveKernel("auto"), true);
   const kernelName = resolveKernel(choice); // an unknown name throws here, not at the first solve
   return new _Solver(threads, () => kernelName, false);
-}
-
-async function _defaultThreads(): Promise<number> {
-  const fromNavigator = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-  if (fromNavigator && fromNavigator > 0) return fromNavigator;
-  try {
-    const os = await import("node:os");
-    return os.availableParallelism();
-  } catch {
-    return 1;
-  }
 }
 
 interface _Pending {
@@ -201,28 +181,8 @@ class _Solver implements Solver {
     return result;
   }
 
-  async #solveInline({ prefix, bits, opts, stop, started }: _Job, kernel: Kernel): Promise<Solution> {
-    const search = new ChunkedSearch(kernel, prefix, bits, { targetMs: _INLINE_CHUNK_MS });
-    const interval = opts.progressIntervalMs ?? _PROGRESS_MS;
-    let attempts = 0;
-    let lastYield = started;
-    let lastReport = started;
-    for (;;) {
-      stop.throwIfAborted();
-      const step = search.step();
-      attempts += step.attempts;
-      const now = performance.now();
-      if (step.counter >= 0) return { counter: step.counter, attempts, elapsedMs: now - started };
-      if (opts.onProgress && now - lastReport >= interval) {
-        opts.onProgress(attempts, now - started);
-        lastReport = now;
-      }
-      if (now - lastYield >= _INLINE_YIELD_MS) {
-        // Let timers and abort handlers run: an inline solve must not freeze the caller.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        lastYield = performance.now();
-      }
-    }
+  #solveInline(job: _Job, kernel: Kernel): Promise<Solution> {
+    return solveInline(kernel, job);
   }
 
   async #solvePool({ prefix, bits, opts, stop, started }: _Job): Promise<Solution> {
@@ -337,15 +297,7 @@ class _Solver implements Solver {
   }
 }
 
-/** One solve() call as the inline and pool paths see it. */
-interface _Job {
-  prefix: Uint8Array;
-  bits: number;
-  opts: SolveOptions;
-  /** The caller's signal and close(), combined. */
-  stop: AbortSignal;
-  started: number;
-}
+type _Job = InlineJob;
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts. */
 function _unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -359,8 +311,13 @@ function _unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T>
 
 /** Where worker.ts may be: next to this file, or inside a `bun build --compile` binary. */
 function _workerUrls(): string[] {
-  if (import.meta.url.endsWith("/solver.ts")) return [new URL("./worker.ts", import.meta.url).href];
-  return ["./src/shared/pow/solver/worker.ts", "./shared/pow/solver/worker.ts"].map((path) => new URL(path, import.meta.url).href);
+  const near = ["./src/shared/pow/solver/worker.ts", "./shared/pow/solver/worker.ts"].map((path) => new URL(path, import.meta.url).href);
+  // With --bytecode, import.meta.url in the binary is the source file's path at build time, so the URLs
+  // above name files on the build machine's disk; a specifier relative to the binary's root names the
+  // bundled worker (tried by hand with the source's worker.ts moved away).
+  const bundled = ["./src/shared/pow/solver/worker.ts", "./shared/pow/solver/worker.ts"];
+  if (import.meta.url.endsWith("/solver.ts")) return [new URL("./worker.ts", import.meta.url).href, ...bundled];
+  return [...near, ...bundled];
 }
 
 /** Posts "init" once the worker said "hello", resolves on "ready". */
