@@ -1,6 +1,7 @@
 /**
- * `wisdom serve`: the composition root. config -> keys -> store -> quotes -> policy -> gate -> transport.
- * Nothing below this file reaches for a global; startServer() is also the library's way to run the server.
+ * `wisdom serve`: the composition root. config -> keys -> store -> quotes -> policy -> gate -> transport,
+ * each part from a module in shared/serve/, held by an AsyncDisposableStack so a failed start releases
+ * what it built. Nothing below this file reaches for a global; startServer() is also the library's way to run the server.
  * @module
  */
 import { readFileSync } from "node:fs";
