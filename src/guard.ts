@@ -14,7 +14,7 @@ import { createLogger, type Logger, silentLogger } from "./shared/observe/logger
 import { GuardMetrics } from "./shared/observe/guard-metrics.ts";
 import { GuardPassages, type GuardSettings } from "./shared/guard/passages.ts";
 import { UpstreamSlots, type SlotSpec } from "./shared/guard/upstream-slots.ts";
-import { formatHostPort, parseHostPort } from "./shared/net/address.ts";
+import { formatHostPort, parseHostPort, parseIPv4, parseIPv6 } from "./shared/net/address.ts";
 import type { QuoteSource } from "./shared/quotes/types.ts";
 import { pickTransport, runtimeName } from "./shared/transport/index.ts";
 import type { Transport } from "./shared/transport/types.ts";
@@ -45,6 +45,11 @@ function slotSpec(c: ServeConfig): SlotSpec {
 
 function guardSettings(c: ServeConfig, listen: { host: string; port: number }): GuardSettings {
   if (c.upstream === "") throw new ConfigError(["upstream: required by wisdom guard (--upstream HOST:PORT, WISDOM_UPSTREAM or upstream: in the config file)"]);
+  const listenHost = parseHostPort(c.listen, "0.0.0.0").host;
+  if (c.upstream_proxy_protocol === "v2" && parseIPv4(listenHost) === null && parseIPv6(listenHost) === null) {
+    // The header's destination is the listen address: a PROXY v2 header carries IP addresses only.
+    throw new ConfigError([`upstream_proxy_protocol v2 needs listen to be an IP address (the header's destination), not ${JSON.stringify(listenHost)}`]);
+  }
   return {
     upstream: parseHostPort(c.upstream),
     connectTimeoutMs: c.upstream_connect_timeout_ms,
@@ -159,6 +164,10 @@ export async function runGuard(argv: string[], io: Io): Promise<number> {
   const log = createLogger({ format: config.log_format, level: config.log_level, write: io.stderr, color: io.stderrIsTTY });
   if (secrets.origin === "random") {
     log.warn("no WISDOM_SECRET or secret file: using a random per-process key; challenges die with this process and other instances cannot verify them", { hint: "wisdom keygen" });
+  } else if (config.store === "memory") {
+    log.warn("a fixed secret with store: memory: guards (and quote servers) that share this secret do not share their spent sets, so each accepts a proof once; give each service its own secret, and instances of one service one store", {
+      key_source: secrets.origin,
+    });
   }
   const stop = io.waitForStop?.() ?? new Promise<string>(() => {});
   const configPath = (values.config as string | undefined) ?? io.env.WISDOM_CONFIG;

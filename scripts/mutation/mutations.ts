@@ -100,6 +100,7 @@ export const MUTATIONS: readonly Mutation[] = [
   { id: "redis-fallback-binding", file: RSPENT, find: "if (this._fallback.size() === 0) this._fellBack = false;", replace: "this._fellBack = false;", risk: "proofs spent in memory during an outage forgotten when Redis returns", tests: REDIS_TESTS },
   { id: "redis-fence-check", file: LUA, find: "if tonumber(ARGV[a + 2]) < fence then", replace: "if false then", risk: "the failover fence never refuses: proofs spent on a lost primary are accepted again", tests: REDIS_TESTS },
   { id: "redis-fence-raise", file: LUA, find: "if rec[1] ~= id then", replace: "if false then", risk: "a new server (failover, restart, FLUSHALL) is not noticed: no fence", tests: REDIS_TESTS },
+  { id: "redis-start-fence", file: RSPENT, find: "if (issuedAtMs < this._startFence) {", replace: "if (false) {", risk: "fail-open: a proof accepted from memory before a restart is accepted again by Redis after it", tests: REDIS_TESTS },
   // --- defence
   { id: "tb-burst", file: TB, find: "b.tokens = Math.min(this.spec.burst, b.tokens + (nowMs - b.at) * this._ratePerMs);", replace: "b.tokens = b.tokens + (nowMs - b.at) * this._ratePerMs;", risk: "a token bucket refills past its burst: an idle client saves up a flood" },
   { id: "tb-take", file: TB, find: "if (b.tokens >= n) {", replace: "if (b.tokens >= n - 1) {", risk: "one request more than the bucket holds" },

@@ -133,6 +133,9 @@ describe("wisdom guard with real services and clients", () => {
     assert.equal(g.code, 2);
     assert.match(g.stderr, /upstream: required by wisdom guard/);
     assert.equal(g.stdout, "");
+    const named = await runCli(["guard", "--listen", "localhost:0", "--upstream", "127.0.0.1:1", "--upstream-proxy-protocol", "v2"], SECRET);
+    assert.equal(named.code, 2, "a PROXY v2 header needs an IP listen address");
+    assert.match(named.stderr, /upstream_proxy_protocol v2 needs listen to be an IP address/);
     const bad = await runCli(["guard", "--upstream", "nowhere"], SECRET);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /upstream \(from --upstream\)/);

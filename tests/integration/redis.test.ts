@@ -441,6 +441,29 @@ for (const library of LIBRARIES) {
       assert.ok(a.store.fenceMs > iat);
     });
 
+    test("fail-open across a restart: a proof accepted from memory while Redis did not answer is not accepted again by the next process", async () => {
+      await using redis = await startRedis();
+      const keyPrefix = prefix();
+      let clock = Date.now() + 10_000; // past the fresh server's first fence
+      const first = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW, failMode: "fail-open", now: () => clock });
+      await waitFor(() => fenceOf(first) > 0, 3000, "first fence");
+      await redis.pause(TIMEOUT_MS * 3); // the same server, with its data, but not answering for a while
+      const iat = clock;
+      assert.equal(await first.store.markSpent("p", iat + 60_000, clock, iat), true, "accepted from memory only");
+      assert.equal(first.count("fallback"), 1);
+      await first.close(); // the process dies, and its memory with it
+      await new Promise((r) => setTimeout(r, TIMEOUT_MS * 3));
+      clock += 1000;
+      await using next = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW, failMode: "fail-open", now: () => clock });
+      assert.equal(next.store.startFenceMs, clock);
+      const r = await timed(next.store.markSpent("p", iat + 60_000, clock, iat));
+      assert.ok(r.error instanceof ChallengeFencedError, `the proof from before the restart is refused, got ${r.error ?? r.value}`);
+      assert.equal(Number(await next.command("EXISTS", `${keyPrefix}spent:p`)), 0, "Redis never had it: only the start fence stood in the way");
+      assert.equal(await next.store.markSpent("q", clock + 60_000, clock, clock), true, "a challenge issued after the start is served");
+      await using closed = await backend(redis.url, { library, keyPrefix, clockSkewMs: SKEW, failMode: "fail-closed" });
+      assert.equal(closed.store.startFenceMs, -Infinity, "fail-closed never answers from memory: no start fence");
+    });
+
     test("fail-open does not answer a fenced proof from memory: the fence is Redis's answer, not an outage", async () => {
       await using redis = await startRedis();
       const keyPrefix = prefix();

@@ -4,7 +4,7 @@ import { ConfigError, loadServeConfig } from "../../src/shared/config/load.ts";
 import { SERVE_DEFAULTS } from "../../src/shared/config/schema.ts";
 import { generateSecret, loadSecrets } from "../../src/shared/config/secrets.ts";
 import { loadStorePasswords } from "../../src/shared/config/store-secrets.ts";
-import { parseStoreUrl } from "../../src/shared/store/redis-url.ts";
+import { parseStoreUrl, redactUrl } from "../../src/shared/store/redis-url.ts";
 
 const problems = (f: () => unknown): string[] => {
   try {
@@ -58,6 +58,17 @@ describe("store URLs", () => {
       url: "redis+sentinel://s1:26379,[::1]:26380/mymaster/2",
     });
     assert.deepEqual(parseStoreUrl("redis://h:1/3"), { kind: "redis", host: "h", port: 1, db: 3, url: "redis://h:1/3" });
+  });
+});
+
+describe("store URL errors never echo a password", () => {
+  test("passwords holding / @ ? # are cut whole, in the error and by redactUrl", () => {
+    for (const [url, secret] of [["redis://:s3cr/et@h:6379/0", "s3cr"], ["redis+sentinel://:s3cr/et@h1,h2/m/0", "s3cr"], ["redis://:p@ss@h/0", "ss@h"], ["redis://u:pw?x#y@h:1/0", "pw"], ["redis://:abc@def@ghi@h/0", "def"]] as const) {
+      assert.throws(() => parseStoreUrl(url), (e: Error) => !e.message.includes(secret) && !e.message.includes("et@"), url);
+      assert.ok(!redactUrl(url).includes(secret), `${url} -> ${redactUrl(url)}`);
+    }
+    assert.equal(redactUrl("redis://127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0", "nothing to cut");
+    assert.equal(redactUrl("redis://:pw@h:1/0"), "redis://***@h:1/0");
   });
 });
 

@@ -22,6 +22,7 @@ import { decodeMessage, encodeSolution, type Challenge, type ErrorMessage, type 
 import { MemorySpentStore } from "../../src/shared/store/memory.ts";
 import type { SpentStore } from "../../src/shared/store/types.ts";
 import type { Conn } from "../../src/shared/transport/types.ts";
+import type { Passage, PassageGrant, Passages } from "../../src/shared/gate/types.ts";
 
 class FakeConn implements Conn {
   readonly written: Uint8Array[] = [];
@@ -49,7 +50,7 @@ class FakeConn implements Conn {
 }
 
 const T = { firstByteMs: 1000, frameMs: 500, handshakeMs: 4000 };
-function setup(opts: { store?: SpentStore; admission?: Admission } = {}) {
+function setup(opts: { store?: SpentStore; admission?: Admission; passages?: Passages } = {}) {
   const clock = { mono: 0, wall: 1_800_000_000_000 };
   const gate = new Gate({
     ring: new KeyRing([{ id: "t", secret: new TextEncoder().encode("connections-unit-test-secret") }]),
@@ -60,7 +61,7 @@ function setup(opts: { store?: SpentStore; admission?: Admission } = {}) {
     now: () => clock.wall,
     mono: () => clock.mono,
   });
-  const conns = new GateConnections(gate, opts.admission ?? null);
+  const conns = new GateConnections(gate, opts.admission ?? null, null, 100, null, opts.passages ?? null);
   return { clock, gate, conns };
 }
 const challengeOf = (c: FakeConn) => c.messages()[0]!.body as Challenge;
@@ -206,5 +207,37 @@ describe("deadline rules (pure)", () => {
   test("an answered connection is held at most handshake + frame windows", () => {
     assert.equal(answeredTooLong(4500, { handshakeMs: 4000, frameMs: 500 }), false);
     assert.equal(answeredTooLong(4501, { handshakeMs: 4000, frameMs: 500 }), true);
+  });
+});
+
+describe("GateConnections as a guard, while a shared limiter decides (reconnect mode)", () => {
+  test("the stream bytes sent after the Solution, in later chunks, all reach the passage in order", async () => {
+    // Limiter answers wait until the test releases them, as a Redis limiter's round trips do.
+    const pending: (() => void)[] = [];
+    const slow: RateLimiter = { name: "slow", take: () => new Promise<Take>((r) => pending.push(() => r({ ok: true }))) };
+    const bucket = { ratePerSec: 100, burst: 100 };
+    const admission = new Admission({
+      maxConnections: 100, maxConnectionsPerAddr: 10, maxConnectionsPerNet: 10, challengesPerAddr: bucket, challengesPerNet: bucket,
+      solutionsPerAddr: bucket, maxOutstandingPerAddr: 10, ttlMs: 60_000,
+    }, slow);
+    const grants: PassageGrant[] = [];
+    const passages: Passages = {
+      open: (_c, g): Passage => (grants.push(g), { data() {}, end() {}, close() {}, sweep() {}, reason: "served" }),
+    };
+    const { conns, gate } = setup({ admission, passages });
+    const earlier = gate.issue("192.0.2.7"); // the challenge of an earlier connection (reconnect mode)
+    const c = new FakeConn();
+    const s = conns.open(c);
+    const enc = new TextEncoder();
+    conns.data(s, solutionFor(earlier));
+    conns.data(s, enc.encode("SSH-2.0-banner\r\n"));
+    conns.data(s, enc.encode("more"));
+    for (let i = 0; i < 20 && grants.length === 0; i++) {
+      while (pending.length > 0) pending.shift()!();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.equal(grants.length, 1, "the proof opened a passage");
+    const held = new TextDecoder().decode(Uint8Array.from(grants[0]!.held.flatMap((b) => [...b])));
+    assert.equal(held, "SSH-2.0-banner\r\nmore", "no byte of the stream was dropped");
   });
 });

@@ -61,6 +61,25 @@ describe("SharedSpentSet on one thread", () => {
   });
 });
 
+describe("SharedSpentSet when a thread died inside a critical section", () => {
+  test("a table still counted as written to cannot be reclaimed: refused within SPIN_MS, never a hang", () => {
+    const s = SharedSpentSet.create({ maxEntries: 600, maxTtlMs: 8_000, nowMs: T0 });
+    assert.equal(s.markSpent(key(1), T0 + 8_000, T0), true);
+    // The layout (shared-spent.ts): 8 header words (tables at 1, slots at 2, window at 4, base at 5),
+    // then per table 4 words (generation, writers, count) and its slots of 5 words.
+    const w = new Int32Array(s.buffer);
+    const [tables, slots, window, base] = [w[1]!, w[2]!, w[4]!, w[5]!];
+    const gen = Math.ceil((T0 + 8_000) / window) - base;
+    const th = 8 + (gen % tables) * (4 + slots * 5);
+    Atomics.store(w, th + 1, 1); // a writer that never left
+    const later = T0 + 8_000 + tables * window; // an expiry exactly `tables` generations on: the same table
+    const t0 = performance.now();
+    assert.throws(() => s.markSpent(key(2), later, later - 4_000), (e: unknown) => e instanceof StoreUnavailableError && /stayed busy/.test((e as Error).message));
+    assert.ok(performance.now() - t0 < 1000, "gave up quickly");
+    Atomics.store(w, th + 1, 0);
+  });
+});
+
 describe("SharedSpentSet raced by threads", () => {
   test("4 workers each mark the same 20,000 keys at once: every key is won exactly once", async () => {
     const s = SharedSpentSet.create({ maxEntries: 1_000_000, maxTtlMs: 60_000, nowMs: T0 });

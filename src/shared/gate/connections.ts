@@ -102,7 +102,8 @@ export class GateConnections implements ConnHandler<Session> {
           // A client may send its Solution before reading the challenge (reconnect mode): keep those bytes.
           const early = s.early;
           s.early = null;
-          for (const chunk of early ?? []) if (s.phase === Phase.Waiting) this.data(s, chunk);
+          // (a guard's Solution moves the connection to Verifying: the bytes after it are held for the stream)
+          for (const chunk of early ?? []) if (s.phase === Phase.Waiting || (this._passages && s.phase === Phase.Verifying)) this.data(s, chunk);
           if (s.peerEnded && s.phase === Phase.Waiting) this._peerStopped(s);
         },
         () => {
@@ -129,7 +130,13 @@ export class GateConnections implements ConnHandler<Session> {
     if (s.phase === Phase.Admitting) {
       // Bounded: at most one maximal frame is kept; more is a protocol violation handled after admission.
       const held = (s.early ??= []);
-      if (held.reduce((n, c) => n + c.length, 0) <= this._gate.settings.maxPayload + 4) held.push(chunk.slice());
+      const n = held.reduce((a, c) => a + c.length, 0);
+      if (this._passages) {
+        // A guard client's bytes after its Solution are its stream (reconnect mode): keep them, bounded
+        // as after the Solution (_hold); never drop some and forward the rest.
+        if (n + chunk.length > MAX_HELD_BYTES) return void s.conn.destroy();
+        held.push(chunk.slice());
+      } else if (n <= this._gate.settings.maxPayload + 4) held.push(chunk.slice());
       if (!s.gotByte) s.gotByte = true;
       return;
     }

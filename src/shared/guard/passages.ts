@@ -99,6 +99,8 @@ class _Passage implements Passage {
   private _clientEnded: boolean;
   private readonly _since: number;
   private _connectingSince = 0;
+  /** When this passage answered with an Error and ended the client (0: not, or already destroyed). */
+  private _answeredAt = 0;
   private _openedAt = 0;
   private _idleClosed = false;
 
@@ -144,7 +146,12 @@ class _Passage implements Passage {
 
   sweep(now: number): void {
     const s = this._d.settings;
-    if (this._stage === Stage.Connecting && now - this._connectingSince > s.connectTimeoutMs) {
+    if (this._stage === Stage.Done && this._answeredAt > 0 && now - this._answeredAt > s.connectTimeoutMs) {
+      // Answered (BUSY or UPSTREAM_UNAVAILABLE) and ended, but the client never closed its side: on a
+      // transport whose end() is a half-close it would keep its descriptor and a connection slot.
+      this._answeredAt = 0;
+      this._client.destroy();
+    } else if (this._stage === Stage.Connecting && now - this._connectingSince > s.connectTimeoutMs) {
       this._unavailable("timeout", `no answer within ${s.connectTimeoutMs} ms`);
     } else if (this._stage === Stage.Open && this._relay && s.idleTimeoutMs > 0 && now - this._relay.lastActivity > s.idleTimeoutMs) {
       this._idleClosed = true;
@@ -170,7 +177,11 @@ class _Passage implements Passage {
     this._d.transport.connect(host, port, handler).then(
       (up) => this._connected(up),
       (err) => this._unavailable(_refusedByPeer(err) ? "refused" : "error", String((err as Error)?.message ?? err)),
-    );
+    ).catch(() => {
+      // A fault while opening the stream must never become an unhandled rejection (which ends the process).
+      this._upstream?.destroy();
+      this._client.destroy();
+    });
   }
 
   private _connected(up: Conn): void {
@@ -178,12 +189,20 @@ class _Passage implements Passage {
       up.destroy(); // the client left, or the connect timed out, meanwhile; the slot is freed by the close
       return;
     }
+    const s = this._d.settings;
+    let header: Uint8Array | null = null;
+    if (s.proxyHeader === "v2") {
+      try {
+        header = encodeProxyV2({ kind: "proxy", source: { address: this._grant.addr, port: this._grant.port }, destination: { address: s.listen.host, port: s.listen.port } });
+      } catch (err) {
+        // (guard.ts refuses a non-IP listen address with v2 at start; this keeps any other case an answer, not a crash)
+        up.destroy();
+        return this._unavailable("error", `cannot write the PROXY v2 header: ${(err as Error).message}`);
+      }
+    }
     this._upstream = up;
     this._stage = Stage.Open;
-    const s = this._d.settings;
-    if (s.proxyHeader === "v2") {
-      up.write(encodeProxyV2({ kind: "proxy", source: { address: this._grant.addr, port: this._grant.port }, destination: { address: s.listen.host, port: s.listen.port } }));
-    }
+    if (header) up.write(header);
     const now = this._d.mono();
     const queuedMs = Math.max(0, Math.round(this._connectingSince - this._since));
     this._client.write(encodeOpen({ effort: this._grant.work, queued_ms: queuedMs, idle_timeout_ms: s.idleTimeoutMs }));
@@ -236,5 +255,6 @@ class _Passage implements Passage {
     this._releaseIfNoUpstream();
     this._client.write(encodeError(code, message, RETRY_AFTER_MS));
     this._client.end();
+    this._answeredAt = this._d.mono();
   }
 }

@@ -14,7 +14,7 @@ import type { SpentStore } from "../store/types.ts";
 
 /** A store URL for logs: no credentials (the schema allows none, but logs must never carry a secret). */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, "//***@");
+  return url.replace(/^([^:/]*:\/\/).*@/s, "$1***@"); // as store/redis-url.ts redactUrl: up to the last "@"
 }
 
 export interface StoreBackendOptions {

@@ -24,9 +24,26 @@ export class RedisSpentStore implements SpentStore {
     /** Answers while Redis cannot (fail-open only). */
     private readonly _fallback: SpentStore,
     private readonly _onClose: () => Promise<void>,
+    /**
+     * Fail-open only: this instance's start. A proof accepted from memory during an outage never reached
+     * Redis, and the memory died with the previous process: so challenges issued before this start are
+     * refused (as memory.ts does), lowered by issued() if the clock steps back. -Infinity: none.
+     */
+    private _startFence = -Infinity,
   ) {}
 
+  get startFenceMs(): number {
+    return this._startFence;
+  }
+
+  issued(iatMs: number): void {
+    if (iatMs < this._startFence) this._startFence = iatMs;
+  }
+
   async markSpent(key: string, expiresAtMs: number, nowMs: number, issuedAtMs: number): Promise<boolean> {
+    if (issuedAtMs < this._startFence) {
+      throw new ChallengeFencedError(this._startFence, `Challenge was issued before this server started (${new Date(this._startFence).toISOString()}); ask for a fresh one`);
+    }
     this._live.sweep(nowMs);
     const ttl = Math.max(1, Math.ceil(expiresAtMs - nowMs));
     if (!Number.isFinite(issuedAtMs)) throw new TypeError(`RedisSpentStore.markSpent: issuedAtMs ${issuedAtMs} is not a time`);

@@ -75,6 +75,9 @@ export function parseRedisUrl(url: string): RedisServerTarget {
 export function parseSentinelUrl(url: string): RedisSentinelTarget {
   const bad = (why: string) =>
     new RedisUrlError(`Invalid Redis Sentinel URL "${_redact(url)}": ${why} (expected redis+sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME/DB)`);
+  // No part of a sentinel URL may hold "@": any "@" is credentials (a password may hold "/"), refused
+  // before anything of the URL is quoted back.
+  if (url.includes("@")) throw bad("credentials in the URL are not supported (give the password by WISDOM_STORE_SENTINEL_PASSWORD or a file)");
   const m = /^redis\+sentinel:\/\/([^/?#]*)(\/[^?#]*)?$/.exec(url);
   if (!m) throw bad(/[?#]/.test(url) ? "query and fragment are not supported" : "not a redis+sentinel:// URL");
   const authority = m[1]!;
@@ -114,6 +117,12 @@ function _db(path: string, bad: (why: string) => RedisUrlError): number {
   return path === "" ? 0 : Number(path);
 }
 
-function _redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, "//***@");
+/**
+ * The URL with any credentials cut: everything between "//" and the last "@" (a password may itself
+ * hold "/", "@", "?" or "#"; no part after the authority of a store URL may hold "@").
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/^([^:/]*:\/\/).*@/s, "$1***@");
 }
+
+const _redact = redactUrl;

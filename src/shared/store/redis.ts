@@ -109,7 +109,7 @@ export async function createRedisBackend(url: string, opts: RedisBackendOptions)
   const close = () => (closing ??= link.close().then(() => owned?.close()));
   await link.open();
   return {
-    store: new RedisSpentStore(link, prefix, opts.failMode, fallbackStore, close),
+    store: new RedisSpentStore(link, prefix, opts.failMode, fallbackStore, close, opts.failMode === "fail-open" ? now() : -Infinity),
     limiter: new RedisRateLimiter(link, prefix, opts.failMode, fallbackLimiter, { leaseTtlMs: opts.leaseTtlMs }),
     pressure: new RedisPressureBoard(link, prefix),
     library: link.library,

@@ -118,7 +118,12 @@ export class SharedSpentSet implements SpentStore {
       if (g < gen) {
         // The table holds an expired generation (g < oldest: gen - g is a multiple of tables): reclaim it.
         if (Atomics.compareExchange(w, th + T_GEN, g, RESETTING) !== g) continue;
-        while (Atomics.load(w, th + T_WRITERS) !== 0); // threads still inside the old generation finish first
+        // Threads still inside the old generation finish first. A thread that died inside it (terminated
+        // mid-insert) would hold this forever: give up after SPIN_MS and refuse rather than hang.
+        if (!spinUntil(() => Atomics.load(w, th + T_WRITERS) === 0)) {
+          Atomics.store(w, th + T_GEN, g);
+          throw new StoreUnavailableError("Spent set: a generation table stayed busy (a thread died inside it?)");
+        }
         w.fill(0, th + TABLE_HEADER_WORDS, th + TABLE_HEADER_WORDS + this._slots * SLOT_WORDS);
         Atomics.store(w, th + T_COUNT, 0);
         Atomics.store(w, th + T_GEN, gen);
@@ -157,7 +162,9 @@ export class SharedSpentSet implements SpentStore {
           return true;
         }
       }
-      while (state === WRITING) state = Atomics.load(w, s);
+      if (state === WRITING && !spinUntil(() => (state = Atomics.load(w, s)) !== WRITING)) {
+        throw new StoreUnavailableError("Spent set: a slot stayed half-written (a thread died inside it?)");
+      }
       if (w[s + 1] === k0 && w[s + 2] === k1 && w[s + 3] === k2 && w[s + 4] === k3) return false;
     }
     throw new StoreUnavailableError("Spent set table is full");
@@ -175,6 +182,22 @@ export class SharedSpentSet implements SpentStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Longest a thread waits for another's short critical section before giving up, ms. */
+const SPIN_MS = 50;
+
+/** Spin until `done()` (true), or SPIN_MS have passed (false); the clock is read every 1,024 tries. */
+function spinUntil(done: () => boolean): boolean {
+  let deadline = 0;
+  for (let i = 1; ; i++) {
+    if (done()) return true;
+    if ((i & 1023) === 0) {
+      const now = performance.now();
+      if (deadline === 0) deadline = now + SPIN_MS;
+      else if (now > deadline) return false;
+    }
+  }
 }
 
 /** 8 lowercase hex digits at `off` as an Int32. */
