@@ -36,4 +36,21 @@ describe("startServer() failing part-way", () => {
     await assert.rejects(testServer({ listen: `127.0.0.1:${s.port}` }, s.extra), /Cannot listen on 127\.0\.0\.1:\d+/);
     assert.deepEqual(s.closed.sort(), ["quotes", "store"]);
   });
+
+  test("a started server: close() releases the store and the quote source once, and stops listening", async () => {
+    using s = await setup();
+    const server = await testServer({}, s.extra);
+    assert.deepEqual(s.closed, []);
+    const first = server.close();
+    assert.equal(server.close(), first, "close() twice is one shutdown");
+    await first;
+    assert.deepEqual(s.closed.sort(), ["quotes", "store"]);
+    await assert.rejects(
+      new Promise<void>((ok, fail) => {
+        const sock = net.connect(server.port, "127.0.0.1", () => (sock.destroy(), ok()));
+        sock.on("error", fail);
+      }),
+      /ECONNREFUSED/,
+    );
+  });
 });
