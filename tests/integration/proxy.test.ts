@@ -58,7 +58,8 @@ describe("PROXY protocol", () => {
     const c = await rawConnect(t, srv.port);
     const t0 = performance.now();
     await c.closed;
-    assert.ok(performance.now() - t0 < 1500);
+    // the frame window (300 ms), well before the handshake deadline (10 s); slack for a loaded machine
+    assert.ok(performance.now() - t0 < 5000, `closed after ${Math.round(performance.now() - t0)} ms`);
     assert.equal((msgs(c.bytes()).at(-1)!.body as ErrorMessage).code, "TIMEOUT");
   });
 
