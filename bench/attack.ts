@@ -11,6 +11,7 @@
  *   npx bun bench/attack.ts [--rest 10] [--duration 30] [--slowloris 5000] [--rate 2] [--sources 5000]
  *                           [--spam-threads 0] [--legit-threads 1] [--only on|off] [--profiles LIST]
  *                           [--split] [--attack-nice N] [--attack-cpu CPU] [--serve-args="--difficulty 16 ..."]
+ *                           [--serve-bin dist/wisdom]
  *
  * On one machine the attack generator, the server and the honest clients share the cores, so part of
  * any honest slowdown is CPU contention, not the server. --split runs the honest clients in their own
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     "attack-nice": { type: "string" },
     "attack-cpu": { type: "string" },
     "serve-args": { type: "string" },
+    "serve-bin": { type: "string" },
     "flood-width": { type: "string" },
   },
 });
@@ -62,8 +64,10 @@ interface Server {
 }
 
 function startServer(defence: "on" | "off"): Promise<Server> {
-  const args = [main, "serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", "--defence", defence, ...serveArgs];
-  const child = spawn(process.execPath, args, {
+  const args = ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", "--defence", defence, ...serveArgs];
+  // --serve-bin: a compiled binary (dist/wisdom) instead of src/main.ts on this runtime
+  const bin = values["serve-bin"];
+  const child = spawn(bin ?? process.execPath, bin ? args : [main, ...args], {
     cwd: root,
     env: { ...process.env, WISDOM_SECRET: "attack-bench-secret-0123456789" },
     stdio: ["ignore", "ignore", "pipe"],
