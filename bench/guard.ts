@@ -244,7 +244,7 @@ if (!only || only === "setup") {
   const sub = await measure(gPort);
   guard.kill("SIGTERM");
   // The same with the guard in this process: its own cost, without a second process's scheduling delays.
-  const { startGuard: startInProcess } = await import("../src/guard.ts");
+  const { startGuard: startInProcess } = await import("../src/commands/guard.ts");
   const { SERVE_DEFAULTS } = await import("../src/shared/config/schema.ts");
   const local = await startInProcess({
     config: { ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", upstream: `127.0.0.1:${svcPort}`, difficulty: 0, adaptive: "off", log_level: "silent",

@@ -37,9 +37,9 @@ export const TARGETS: Record<string, string> = {
  */
 export const ENTRYPOINTS = [
   // With nine or more, Bun 1.4.5 lays the binary's modules out under /$bunfs/root/src/ instead of beside
-  // main (src/main.ts lazy() looks in both). Small commands share an entrypoint (guard-clients.ts,
-  // tools.ts): each one costs start-up time.
-  "src/main.ts", "src/server.ts", "src/guard.ts", "src/guard-clients.ts", "src/client.ts", "src/tools.ts",
+  // main (src/main.ts lazy() looks in both). Small commands share an entrypoint (commands/guard-clients.ts,
+  // commands/tools.ts): each one costs start-up time.
+  "src/main.ts", "src/server.ts", "src/commands/guard.ts", "src/commands/guard-clients.ts", "src/client.ts", "src/commands/tools.ts",
   "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts",
   // Loaded by the client only for a puzzle above 12 bits (pow/solver/small-first.ts).
   "src/shared/pow/solver/solver.ts",

@@ -13,7 +13,9 @@
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { fdWriter, lazyIsTerminal } from "./shared/cli/stdio.ts";
 import { bunStdoutSink } from "./shared/runtime/stdout-sink.ts";
-import { COMMIT, VERSION, BUILD_DATE } from "./shared/version.ts";
+import { runHealthcheck } from "./commands/healthcheck.ts";
+import { runKeygen } from "./commands/keygen.ts";
+import { runVersion } from "./commands/version.ts";
 
 /** The subcommands, each with its own --help. */
 export const COMMANDS: ReadonlySet<string> = new Set(["serve", "guard", "connect", "tunnel", "fetch", "bench", "load", "healthcheck", "completion", "keygen", "version"]);
@@ -60,11 +62,6 @@ async function lazy<T>(path: `./${string}.ts`): Promise<T> {
   }
 }
 
-async function runtimeInfo(): Promise<{ runtime: string; runtime_version: string }> {
-  const t = await import("./shared/runtime/name.ts");
-  return { runtime: t.runtimeName(), runtime_version: t.runtimeVersion() };
-}
-
 export async function main(argv: string[], io: Io): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -72,64 +69,27 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case "serve":
         return await (await lazy<typeof import("./server.ts")>("./server.ts")).runServe(rest, io);
       case "guard":
-        return await (await lazy<typeof import("./guard.ts")>("./guard.ts")).runGuard(rest, io);
+        return await (await lazy<typeof import("./commands/guard.ts")>("./commands/guard.ts")).runGuard(rest, io);
       case "connect":
-        return await (await lazy<typeof import("./guard-clients.ts")>("./guard-clients.ts")).runConnect(rest, io);
+        return await (await lazy<typeof import("./commands/guard-clients.ts")>("./commands/guard-clients.ts")).runConnect(rest, io);
       case "tunnel":
-        return await (await lazy<typeof import("./guard-clients.ts")>("./guard-clients.ts")).runTunnel(rest, io);
+        return await (await lazy<typeof import("./commands/guard-clients.ts")>("./commands/guard-clients.ts")).runTunnel(rest, io);
       case "fetch":
         return await (await lazy<typeof import("./client.ts")>("./client.ts")).runFetch(rest, io);
       case "bench":
-        return await (await lazy<typeof import("./tools.ts")>("./tools.ts")).runBench(rest, io);
+        return await (await lazy<typeof import("./commands/tools.ts")>("./commands/tools.ts")).runBench(rest, io);
       case "load":
-        return await (await lazy<typeof import("./tools.ts")>("./tools.ts")).runLoad(rest, io);
-      case "healthcheck": {
-        if (rest.includes("-h") || rest.includes("--help")) {
-          io.stdout("Usage: wisdom healthcheck [URL]\n\nExit 0 when URL (default http://127.0.0.1:9077/healthz) answers 200 within 3 s, else 1.\nFor container HEALTHCHECKs, where no curl is available.\n");
-          return EXIT.OK;
-        }
-        if (rest.length > 1) throw new UsageError("healthcheck takes at most one URL");
-        const url = rest[0] ?? "http://127.0.0.1:9077/healthz";
-        if (!/^https?:\/\//.test(url)) throw new UsageError(`healthcheck: ${JSON.stringify(url)} is not an http(s) URL`);
-        try {
-          const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
-          await r.body?.cancel();
-          if (r.status === 200) return EXIT.OK;
-          io.stderr(`wisdom healthcheck: ${url} answered ${r.status}\n`);
-        } catch (err) {
-          io.stderr(`wisdom healthcheck: ${url}: ${(err as Error).message}\n`);
-        }
-        return EXIT.FAILURE;
-      }
+        return await (await lazy<typeof import("./commands/tools.ts")>("./commands/tools.ts")).runLoad(rest, io);
+      case "healthcheck":
+        return await runHealthcheck(rest, io);
       case "completion":
-        return (await lazy<typeof import("./tools.ts")>("./tools.ts")).runCompletion(rest, io);
-      case "keygen": {
-        if (rest.includes("-h") || rest.includes("--help")) {
-          io.stdout("Usage: wisdom keygen\n\nPrint a fresh random HMAC secret (32 bytes, base64url) for WISDOM_SECRET or a secret file.\n");
-          return EXIT.OK;
-        }
-        if (rest.length > 0) throw new UsageError(`keygen takes no arguments, got ${rest.join(" ")}`);
-        const { generateSecret } = await import("./shared/config/keygen.ts");
-        io.stdout(`${generateSecret((n) => crypto.getRandomValues(new Uint8Array(n)))}\n`);
-        return EXIT.OK;
-      }
+        return (await lazy<typeof import("./commands/tools.ts")>("./commands/tools.ts")).runCompletion(rest, io);
+      case "keygen":
+        return await runKeygen(rest, io);
       case "version":
       case "--version":
-      case "-v": {
-        if (rest.includes("-h") || rest.includes("--help")) {
-          io.stdout("Usage: wisdom version [--json]\n\nPrint the version; --json adds commit, runtime and platform.\n");
-          return EXIT.OK;
-        }
-        const unknown = rest.filter((r) => r !== "--json");
-        if (unknown.length > 0) throw new UsageError(`version: unknown argument ${unknown[0]}`);
-        if (rest.includes("--json")) {
-          const info = { version: VERSION, commit: COMMIT, build_date: BUILD_DATE, ...(await runtimeInfo()), platform: `${process.platform}-${process.arch}` };
-          io.stdout(`${JSON.stringify(info)}\n`);
-        } else {
-          io.stdout(`wisdom ${VERSION} (${COMMIT})\n`);
-        }
-        return EXIT.OK;
-      }
+      case "-v":
+        return await runVersion(rest, io);
       case undefined:
       case "help":
       case "-h":

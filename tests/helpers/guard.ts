@@ -1,7 +1,7 @@
 /** Test helpers for `wisdom guard`: an in-process guard on port 0, upstream services that record what they see, a stream client. */
 import * as net from "node:net";
 import { SERVE_DEFAULTS, type ServeConfig } from "../../src/shared/config/schema.ts";
-import { type RunningGuard, startGuard } from "../../src/guard.ts";
+import { type RunningGuard, startGuard } from "../../src/commands/guard.ts";
 import { type GuardedStream, openGuarded } from "../../src/shared/client/fetch.ts";
 import type { Transport } from "../../src/shared/transport/types.ts";
 import { NO_LIMITS, referenceSolver, TEST_SECRET } from "./server.ts";

@@ -9,16 +9,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
-import { parseIPv4, parseHostPort } from "./shared/net/address.ts";
-import { type AttackCounts, flood, forge, junk, newCounts, replay, slowloris, type Target, wrong } from "./shared/load/attacks.ts";
-import { startRunner } from "./shared/load/isolated.ts";
-import { type LegitCounts, newLegit } from "./shared/load/legit.ts";
-import { type AttackProfile, loadReport } from "./shared/load/report.ts";
-import { RssWatcher } from "./shared/load/rss.ts";
-import type { Runner } from "./shared/load/runner.ts";
-import { type PhaseView, ServerWatch } from "./shared/load/server-watch.ts";
-import { pickTransport } from "./shared/transport/index.ts";
+import { EXIT, type Io, UsageError } from "../shared/cli/io.ts";
+import { parseIPv4, parseHostPort } from "../shared/net/address.ts";
+import { type AttackCounts, flood, forge, junk, newCounts, replay, slowloris, type Target, wrong } from "../shared/load/attacks.ts";
+import { startRunner } from "../shared/load/isolated.ts";
+import { type LegitCounts, newLegit } from "../shared/load/legit.ts";
+import { type AttackProfile, loadReport } from "../shared/load/report.ts";
+import { RssWatcher } from "../shared/load/rss.ts";
+import type { Runner } from "../shared/load/runner.ts";
+import { type PhaseView, ServerWatch } from "../shared/load/server-watch.ts";
+import { pickTransport } from "../shared/transport/index.ts";
 
 export const PROFILES = ["legit", "flood", "slowloris", "junk", "replay", "forge", "wrong", "spam"] as const;
 type Profile = (typeof PROFILES)[number];

@@ -5,13 +5,13 @@
  * stdin's end becomes a half-close towards the service; the command ends when the connection does.
  * @module
  */
-import { FetchError } from "./shared/client/errors.ts";
-import { type GuardedStream, openGuarded } from "./shared/client/fetch.ts";
-import { EXIT, type Io } from "./shared/cli/io.ts";
-import { GUARD_CLIENT_OPTIONS, type GuardClientArgs, parseGuardClientArgs } from "./shared/cli/guard-client-args.ts";
-import { HIGH_WATER } from "./shared/guard/relay.ts";
-import { pickTransport } from "./shared/transport/index.ts";
-import { EXIT_FOR } from "./client.ts";
+import { FetchError } from "../shared/client/errors.ts";
+import { type GuardedStream, openGuarded } from "../shared/client/fetch.ts";
+import { EXIT, type Io } from "../shared/cli/io.ts";
+import { GUARD_CLIENT_OPTIONS, type GuardClientArgs, parseGuardClientArgs } from "../shared/cli/guard-client-args.ts";
+import { HIGH_WATER } from "../shared/guard/relay.ts";
+import { pickTransport } from "../shared/transport/index.ts";
+import { EXIT_FOR } from "../client.ts";
 
 export const CONNECT_HELP = `Usage: wisdom connect HOST:PORT [options]
 
@@ -40,7 +40,7 @@ export interface ByteStreams {
 /** Solve, open the stream, or return an exit code with the reason on stderr. */
 export async function openFromArgs(a: GuardClientArgs, io: Io): Promise<GuardedStream | number> {
   const transport = await pickTransport();
-  const { createSolver } = await import("./shared/pow/solver/solver.ts");
+  const { createSolver } = await import("../shared/pow/solver/solver.ts");
   const solver = await createSolver({ threads: a.threads });
   try {
     return await openGuarded(a.host, a.port, {

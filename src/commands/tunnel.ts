@@ -4,14 +4,14 @@
  * HOST:PORT, and the two are relayed like the guard relays (backpressure, half-close).
  * @module
  */
-import { FetchError } from "./shared/client/errors.ts";
-import { openGuarded } from "./shared/client/fetch.ts";
-import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
-import { GUARD_CLIENT_OPTIONS, hostPortArg, parseGuardClientArgs } from "./shared/cli/guard-client-args.ts";
-import { Relay } from "./shared/guard/relay.ts";
-import { formatHostPort } from "./shared/net/address.ts";
-import { pickTransport } from "./shared/transport/index.ts";
-import type { Conn, ConnHandler } from "./shared/transport/types.ts";
+import { FetchError } from "../shared/client/errors.ts";
+import { openGuarded } from "../shared/client/fetch.ts";
+import { EXIT, type Io, UsageError } from "../shared/cli/io.ts";
+import { GUARD_CLIENT_OPTIONS, hostPortArg, parseGuardClientArgs } from "../shared/cli/guard-client-args.ts";
+import { Relay } from "../shared/guard/relay.ts";
+import { formatHostPort } from "../shared/net/address.ts";
+import { pickTransport } from "../shared/transport/index.ts";
+import type { Conn, ConnHandler } from "../shared/transport/types.ts";
 
 export const TUNNEL_HELP = `Usage: wisdom tunnel --listen 127.0.0.1:PORT --to HOST:PORT [options]
 
@@ -50,7 +50,7 @@ export async function runTunnel(argv: string[], io: Io): Promise<number> {
   const listen = hostPortArg("--listen", parsed.extra.listen ?? "127.0.0.1:0");
   if (a.host !== "") throw new UsageError("tunnel takes no positional argument");
   const transport = await pickTransport();
-  const { createSolver } = await import("./shared/pow/solver/solver.ts");
+  const { createSolver } = await import("../shared/pow/solver/solver.ts");
   const solver = await createSolver({ threads: a.threads });
   const mono = () => performance.now();
   const say = (t: string) => {

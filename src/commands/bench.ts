@@ -6,14 +6,14 @@
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
-import { challengePrefix, mintChallenge, verifySolution } from "./shared/pow/challenge.ts";
-import { encodeCounter, solveReference } from "./shared/pow/hashcash.ts";
-import { KeyRing } from "./shared/pow/keys.ts";
-import { FrameDecoder } from "./shared/protocol/frame.ts";
-import { decodeMessage, encodeSolution, type Solution } from "./shared/protocol/messages.ts";
-import { runtimeName, runtimeVersion } from "./shared/transport/index.ts";
-import { measureSolver } from "./shared/pow/solver/measure.ts";
+import { EXIT, type Io, UsageError } from "../shared/cli/io.ts";
+import { challengePrefix, mintChallenge, verifySolution } from "../shared/pow/challenge.ts";
+import { encodeCounter, solveReference } from "../shared/pow/hashcash.ts";
+import { KeyRing } from "../shared/pow/keys.ts";
+import { FrameDecoder } from "../shared/protocol/frame.ts";
+import { decodeMessage, encodeSolution, type Solution } from "../shared/protocol/messages.ts";
+import { runtimeName, runtimeVersion } from "../shared/transport/index.ts";
+import { measureSolver } from "../shared/pow/solver/measure.ts";
 
 export const BENCH_HELP = `Usage: wisdom bench [options]
 

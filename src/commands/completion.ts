@@ -3,8 +3,8 @@
  * commands parse, so they cannot drift.
  * @module
  */
-import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
-import { CONFIG_KEYS, GUARD_KEYS } from "./shared/config/schema.ts";
+import { EXIT, type Io, UsageError } from "../shared/cli/io.ts";
+import { CONFIG_KEYS, GUARD_KEYS } from "../shared/config/schema.ts";
 
 export const COMPLETION_HELP = `Usage: wisdom completion bash|zsh|fish
 

@@ -6,21 +6,21 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "./shared/config/load.ts";
-import { CONFIG_KEYS, type ServeConfig } from "./shared/config/schema.ts";
-import type { KeySpec } from "./shared/pow/keys.ts";
-import { EXIT, type Io } from "./shared/cli/io.ts";
-import { createLogger, type Logger, silentLogger } from "./shared/observe/logger.ts";
-import { GuardMetrics } from "./shared/observe/guard-metrics.ts";
-import { GuardPassages, type GuardSettings } from "./shared/guard/passages.ts";
-import { UpstreamSlots, type SlotSpec } from "./shared/guard/upstream-slots.ts";
-import { formatHostPort, parseHostPort, parseIPv4, parseIPv6 } from "./shared/net/address.ts";
-import type { QuoteSource } from "./shared/quotes/types.ts";
-import { pickTransport, runtimeName } from "./shared/transport/index.ts";
-import type { Transport } from "./shared/transport/types.ts";
-import type { Passwords } from "./shared/store/redis-connection.ts";
-import { VERSION } from "./shared/version.ts";
-import { configFlagRows, parseConfigArgs, readServeConfig, type ReloadReport, type RunningServer, startServer } from "./server.ts";
+import { ConfigError } from "../shared/config/load.ts";
+import { CONFIG_KEYS, type ServeConfig } from "../shared/config/schema.ts";
+import type { KeySpec } from "../shared/pow/keys.ts";
+import { EXIT, type Io } from "../shared/cli/io.ts";
+import { createLogger, type Logger, silentLogger } from "../shared/observe/logger.ts";
+import { GuardMetrics } from "../shared/observe/guard-metrics.ts";
+import { GuardPassages, type GuardSettings } from "../shared/guard/passages.ts";
+import { UpstreamSlots, type SlotSpec } from "../shared/guard/upstream-slots.ts";
+import { formatHostPort, parseHostPort, parseIPv4, parseIPv6 } from "../shared/net/address.ts";
+import type { QuoteSource } from "../shared/quotes/types.ts";
+import { pickTransport, runtimeName } from "../shared/transport/index.ts";
+import type { Transport } from "../shared/transport/types.ts";
+import type { Passwords } from "../shared/store/redis-connection.ts";
+import { VERSION } from "../shared/version.ts";
+import { configFlagRows, parseConfigArgs, readServeConfig, type ReloadReport, type RunningServer, startServer } from "../server.ts";
 
 export interface GuardOptions {
   readonly config: ServeConfig;
