@@ -16,7 +16,7 @@ import { createDefence, type Defence } from "./shared/defence/from-config.ts";
 import { GateConnections } from "./shared/gate/connections.ts";
 import { Gate } from "./shared/gate/gate.ts";
 import type { GateObserver, Passages } from "./shared/gate/types.ts";
-import { formatHostPort, parseHostPort } from "./shared/net/address.ts";
+import { formatHostPort } from "./shared/net/address.ts";
 import type { Readiness } from "./shared/observe/http.ts";
 import { createLogger, type Logger, silentLogger } from "./shared/observe/logger.ts";
 import { Metrics } from "./shared/observe/metrics.ts";
@@ -27,11 +27,11 @@ import { type KeySpec, KeyRing } from "./shared/pow/keys.ts";
 import type { QuoteSource } from "./shared/quotes/types.ts";
 import { fdUsage } from "./shared/runtime/fd-limits.ts";
 import { startHeapGovernor } from "./shared/runtime/heap-governor.ts";
-import { acceptErrorReporter } from "./shared/serve/accept-errors.ts";
 import { debugSnapshot } from "./shared/serve/debug-snapshot.ts";
 import { fdCaps } from "./shared/serve/fd-caps.ts";
 import { firewallSlot, startServeFirewall } from "./shared/serve/firewall.ts";
 import { gateSettings } from "./shared/serve/gate-settings.ts";
+import { openGateListener } from "./shared/serve/listener.ts";
 import { startAdaptiveLoop } from "./shared/serve/adaptive.ts";
 import { quoteBuilder } from "./shared/serve/quotes.ts";
 import { readinessOf } from "./shared/serve/readiness.ts";
@@ -46,7 +46,7 @@ import type { Passwords } from "./shared/store/redis-connection.ts";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { pickTransport, runtimeName } from "./shared/transport/index.ts";
 import type { HttpServer } from "./shared/transport/http.ts";
-import type { ConnHandler, ListenOptions, Listener, Transport } from "./shared/transport/types.ts";
+import type { Transport } from "./shared/transport/types.ts";
 import { COMMIT, VERSION } from "./shared/version.ts";
 
 export { RESTART_KEYS, type ReloadReport };
@@ -103,22 +103,11 @@ export interface RunningServer {
 }
 
 /** The main listener, or an error naming the address it could not listen on. */
-async function _listen<S>(transport: Transport, o: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
-  try {
-    return await transport.listen(o, handler);
-  } catch (err) {
-    throw new Error(`Cannot listen on ${formatHostPort(o.host, o.port)}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /** Build every part from `opts` and start listening; a start that fails part-way releases what it built. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger ?? silentLogger;
   const c = opts.config; // the configuration at start (state.config is the one in force)
-  if (c.profile_dir !== "") {
-    const problems = profileDirProblems(c.profile_dir);
-    if (problems.length > 0) throw new ConfigError(problems);
-  }
+  if (c.profile_dir !== "" && profileDirProblems(c.profile_dir).length > 0) throw new ConfigError(profileDirProblems(c.profile_dir));
   // Released by close() or by a failed start: `serving` first (the loops, then the listener drained),
   // then `parts` in the reverse of the order they were built, each step even when one before it failed.
   await using stack = new AsyncDisposableStack();
@@ -144,18 +133,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const gate = new Gate({ ring, store, quotes, policy: state.defence.policy, settings: gateSettings(c), observer, now: opts.now, mono: opts.mono });
   release(() => gate.quotes.close?.()); // the source in force, after reloads
   const connections = new GateConnections(gate, state.defence.admission, proxyList(c), undefined, state.defence.windows, opts.passages?.(metrics) ?? null);
-  const transport = opts.transport ?? (await pickTransport());
-  const { host, port } = parseHostPort(c.listen, "0.0.0.0");
-  const onAcceptError = acceptErrorReporter({
-    metrics, log, mono: () => gate.mono(), openConnections: () => connections.openCount,
+  const { listener, setGraceMs } = await openGateListener({
+    listen: c.listen, transport: opts.transport ?? (await pickTransport()), connections, metrics, log, serving, mono: () => gate.mono(),
     maxConnections: () => state.defence.admission?.spec.maxConnections ?? null, openFileLimit: caps.limit,
-  });
-  const listener = await _listen(transport, { host, port, onAcceptError }, connections);
-  let graceMs: number | null = null; // set by close(); a failed start drains at once
-  serving.defer(async () => {
-    await listener.stop();
-    const forced = await connections.drain(graceMs ?? 0);
-    if (graceMs !== null && forced > 0) log.warn("closed connections still open after the shutdown grace period", { forced });
   });
   if (c.firewall === "nft") {
     fw.firewall = await startServeFirewall(c, listener.port, log, metrics);
@@ -179,7 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      graceMs = state.config.shutdown_grace_ms;
+      setGraceMs(state.config.shutdown_grace_ms);
       await owned.disposeAsync();
     })());
   return {
