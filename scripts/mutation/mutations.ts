@@ -68,7 +68,7 @@ export const MUTATIONS: readonly Mutation[] = [
   { id: "keys-tse-const", file: KEYS, find: "for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;", replace: "for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;", risk: "early exit: timing leaks how many bytes match", equivalent: true },
   // --- pow/hashcash.ts
   { id: "hc-lzb", file: HC, find: "return leadingZeroBits(workDigest(prefix, counterBytes)) >= bits;", replace: "return leadingZeroBits(workDigest(prefix, counterBytes)) >= bits - 1;", risk: "the reference check accepts one bit less" },
-  { id: "hc-domain", file: HC, find: "out.set(DOMAIN, 0);", replace: "", risk: "no domain separation in the prefix" },
+  { id: "hc-domain", file: "src/shared/pow/hashcash-bytes.ts", find: "out.set(DOMAIN, 0);", replace: "", risk: "no domain separation in the prefix" },
   // --- gate/gate.ts: order of verify, spend, quote
   { id: "gate-spend-first", file: GATE,
     find: "    const verdict = verifySolution(this.ring, s, { nowMs: now, addr, skewMs: s_.skewMs, maxTtlMs: s_.maxTtlMs });\n    if (!verdict.ok) return this._reject(verdict.code, verdict.message);\n    let fresh: boolean | Promise<boolean>;\n    try {\n      fresh = this.store.markSpent(verdict.spentKey, verdict.expiresAtMs, now, s.challenge.iat);\n    } catch (err) {\n      return this._storeFailed(err);\n    }\n",
@@ -84,7 +84,7 @@ export const MUTATIONS: readonly Mutation[] = [
   { id: "conn-proxy-deadline", file: DL, find: "if (s.proxy && s.frameStartedAt === 0 && age > s.frameMs) return", replace: "if (false) return", risk: "a trusted proxy connection that never sends its header is held" },
   { id: "conn-done-destroy", file: CONN, find: "if (answeredTooLong(age, t)) s.conn.destroy();", replace: "", risk: "an answered peer that never reads holds its slot forever" },
   { id: "conn-one-solution", file: CONN, find: "if (s.phase !== Phase.Waiting) return; // one solution per connection; the rest is ignored", replace: "if (s.phase === Phase.Done) return;", risk: "a second Solution on one connection is processed" },
-  { id: "conn-early-bound", file: CONN, find: "if (held.reduce((n, c) => n + c.length, 0) <= this._gate.settings.maxPayload + 4) held.push(chunk.slice());", replace: "held.push(chunk.slice());", risk: "unbounded buffering while a shared limiter decides" },
+  { id: "conn-early-bound", file: CONN, find: "} else if (n <= this._gate.settings.maxPayload + 4) held.push(chunk.slice());", replace: "} else held.push(chunk.slice());", risk: "unbounded buffering while a shared limiter decides" },
   // --- store/memory.ts
   { id: "mem-bucket-floor", file: MEM, find: "const id = Math.ceil(expiresAtMs / this._bucketMs);", replace: "const id = Math.floor(expiresAtMs / this._bucketMs);", risk: "spent entry dropped before its challenge expires: replay in the last second" },
   { id: "mem-full", file: MEM, find: "if (this._size >= this._max) {", replace: "if (false) {", risk: "the spent set grows without bound" },
@@ -118,6 +118,8 @@ export const MUTATIONS: readonly Mutation[] = [
   { id: "frame-too-large", file: FRAME, find: "if (length > maxPayload) {", replace: "if (length > maxPayload + 1) {", risk: "a frame one byte over the limit accepted" },
   { id: "msg-kid", file: MSG, find: "v.regex(/^[A-Za-z0-9._-]{1,32}$/,", replace: "v.regex(/^[\\s\\S]{1,64}$/,", risk: "any kid string accepted into the key lookup" },
   { id: "msg-addr-max", file: MSG, find: "addr: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),", replace: "addr: v.pipe(v.string(), v.minLength(1)),", risk: "unbounded addr string" },
+  { id: "client-msg-bits", file: "src/shared/protocol/message-check.ts", find: '["bits", uint(255, U8)],', replace: '["bits", uint(1e6, U8)],', risk: "the client's own decoder takes a challenge the protocol forbids" },
+  { id: "client-msg-addr", file: "src/shared/protocol/message-check.ts", find: '["addr", str(1, 64)],', replace: '["addr", str(0, 64)],', risk: "the client's decoder drifts from the server's schema (empty addr)" },
   // --- PROXY codec
   { id: "proxy-v2-sig", file: PROXY, find: "if (b[i] !== PROXY_V2_SIGNATURE[i]) {", replace: "if (i < 4 && b[i] !== PROXY_V2_SIGNATURE[i]) {", risk: "a partial v2 signature accepted", tests: PROXY_TESTS },
   { id: "proxy-v2-len", file: PROXY, find: "if (total > maxHeaderBytes) {", replace: "if (false) {", risk: "unbounded v2 header length buffered", tests: PROXY_TESTS },
