@@ -4,6 +4,7 @@
  * what it built. Nothing below this file reaches for a global; startServer() is also the library's way to run the server.
  * @module
  */
+import { reloadOnSighup } from "./shared/serve/sighup.ts";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
@@ -299,25 +300,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     key_id: secrets.signingId,
     key_source: secrets.origin,
   });
-  io.onReload?.(async () => {
-    let next;
-    try {
-      next = read();
-    } catch (err) {
-      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-      log.error("reload refused: the new configuration is invalid; keeping the running one", { problems: problems.length });
-      for (const p of problems) log.error(`reload problem: ${p}`);
-      return;
-    }
-    if (secrets.origin === "random" && next.secrets.origin === "random") next.secrets = secrets; // keep the process key
-    try {
-      const r = await server.reload(next.config, next.secrets.keys, next.secrets.signingId);
-      log.info("configuration reloaded", { changed: r.changed.join(",") || "nothing", key_id: next.secrets.signingId, keys: next.secrets.keys.length });
-      if (r.needRestart.length > 0) log.warn("some changes take effect only after a restart", { keys: r.needRestart.join(",") });
-    } catch (err) {
-      log.error("reload refused; keeping the running configuration", { error: (err as Error).message });
-    }
-  });
+  reloadOnSighup(io, log, read, secrets, server);
   if (config.profile_dir !== "" && server.profiles) {
     const profiles = server.profiles;
     const dir = config.profile_dir;

@@ -5,6 +5,7 @@
  * to the upstream, the Open frame and the relay (docs/PROTOCOL.md, "Extension: Open").
  * @module
  */
+import { reloadOnSighup } from "../shared/serve/sighup.ts";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../shared/config/load.ts";
 import { CONFIG_KEYS, type ServeConfig } from "../shared/config/schema.ts";
@@ -185,25 +186,7 @@ export async function runGuard(argv: string[], io: Io): Promise<number> {
     version: VERSION,
     key_id: secrets.signingId,
   });
-  io.onReload?.(async () => {
-    let next;
-    try {
-      next = read();
-    } catch (err) {
-      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-      log.error("reload refused: the new configuration is invalid; keeping the running one", { problems: problems.length });
-      for (const p of problems) log.error(`reload problem: ${p}`);
-      return;
-    }
-    if (secrets.origin === "random" && next.secrets.origin === "random") next.secrets = secrets;
-    try {
-      const r = await guard.reload(next.config, next.secrets.keys, next.secrets.signingId);
-      log.info("configuration reloaded", { changed: r.changed.join(",") || "nothing", key_id: next.secrets.signingId });
-      if (r.needRestart.length > 0) log.warn("some changes take effect only after a restart", { keys: r.needRestart.join(",") });
-    } catch (err) {
-      log.error("reload refused; keeping the running configuration", { error: (err as Error).message });
-    }
-  });
+  reloadOnSighup(io, log, read, secrets, guard);
   const signal = await stop;
   log.info("shutting down", { signal, open_connections: guard.connections.openCount, grace_ms: guard.config.shutdown_grace_ms });
   await guard.close();
