@@ -42,7 +42,8 @@ import { releaseStep } from "./shared/serve/release.ts";
 import { openProfiles, openSideListener } from "./shared/serve/side-listener.ts";
 import type { ServeState } from "./shared/serve/state.ts";
 import { openStoreBackend } from "./shared/serve/store-backend.ts";
-import type { SpentStore } from "./shared/store/types.ts";
+import { planThreads, startThreads } from "./shared/serve/threads.ts";
+import type { PressureBoard, SpentStore } from "./shared/store/types.ts";
 import type { Passwords } from "./shared/store/redis-connection.ts";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { pickTransport, runtimeName } from "./shared/transport/index.ts";
@@ -79,6 +80,13 @@ export interface ServerOptions {
    * and cost 20-30 % more CPU per GB relayed, for the same peak RSS (about 90 MB after 1 GB; bench/guard.ts).
    */
   readonly heapGovernor?: boolean;
+  /**
+   * `serve --threads`: this server is one of several gate threads of the process (serve/threads.ts),
+   * listening on a shared port. `index` 0 is the main thread, which alone reports the process's own
+   * metrics; `board` is where the threads' controllers see their pressure summed (with a Redis store,
+   * the store's board, which every thread and instance shares, is used instead).
+   */
+  readonly thread?: { readonly index: number; readonly board: PressureBoard };
 }
 
 export interface RunningServer {
@@ -125,7 +133,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const caps = fdCaps(c, log);
   caps.logFit(c);
   const state: ServeState = { config: c, defence: createDefence(caps.fitted(c), redis?.limiter) };
-  const metrics = (eventMetrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName() }));
+  const metrics = (eventMetrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName(), defaults: (opts.thread?.index ?? 0) === 0 }));
   metrics.bindFds(() => fdUsage(caps.fdLimit));
   const buildQuotes = quoteBuilder({ baseDir: opts.configDir, log, metrics });
   const quotes = opts.quotes ?? (await buildQuotes(c));
@@ -136,7 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const connections = new GateConnections(gate, state.defence.admission, proxyList(c), undefined, state.defence.windows, opts.passages?.(metrics) ?? null);
   const { listener, setGraceMs } = await openGateListener({
     listen: c.listen, transport: opts.transport ?? (await pickTransport()), connections, metrics, log, serving, mono: () => gate.mono(),
-    maxConnections: () => state.defence.admission?.spec.maxConnections ?? null, openFileLimit: caps.limit,
+    maxConnections: () => state.defence.admission?.spec.maxConnections ?? null, openFileLimit: caps.limit, reusePort: opts.thread !== undefined,
   });
   if (c.firewall === "nft") {
     fw.firewall = await startServeFirewall(c, listener.port, log, metrics);
@@ -144,7 +152,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   connections.start();
   metrics.keys.set(ring.ids.length);
-  const shared = redis ? { board: redis.pressure, instanceId } : null;
+  const board = redis?.pressure ?? opts.thread?.board ?? null;
+  const shared = board ? { board, instanceId } : null;
   const adaptive = serving.use(startAdaptiveLoop({ state, gate, stats, openConnections: () => connections.openCount, metrics, observer, log, shared }));
   const heap = opts.heapGovernor === false ? null : startHeapGovernor();
   serving.defer(() => heap?.stop());
@@ -286,7 +295,10 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
   }
   const stop = io.waitForStop?.() ?? new Promise<string>(() => {}); // handlers in place before "listening" is logged
   const configPath = (values.config as string | undefined) ?? io.env.WISDOM_CONFIG;
-  const server = await startServer({ config, keys: secrets.keys, signingId: secrets.signingId, storePasswords, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() });
+  const serverOptions: ServerOptions = { config, keys: secrets.keys, signingId: secrets.signingId, storePasswords, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() };
+  const plan = planThreads(config);
+  if (plan.reason) log.warn("running one gate thread", { threads_asked: config.threads === 0 ? "0 (one per core)" : config.threads, reason: plan.reason });
+  const server = plan.threads > 1 ? await startThreads({ ...serverOptions, threads: plan.threads, writeLog: io.stderr }, startServer) : await startServer(serverOptions);
   log.info("listening", {
     address: formatHostPort(server.host, server.port),
     metrics: server.http ? formatHostPort(server.http.host, server.http.port) : "off",
@@ -296,6 +308,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
     proxy_protocol: config.proxy_protocol === "on" ? config.proxy_trusted : "off",
     store: config.store === "memory" ? "memory" : `${config.store} (${config.store_failure})`,
     runtime: runtimeName(),
+    threads: plan.threads,
     version: VERSION,
     key_id: secrets.signingId,
     key_source: secrets.origin,

@@ -34,6 +34,8 @@ export const ServeConfigSchema = v.strictObject({
   max_frame_bytes: int(256, 65_535),
   /** Most spent proofs held in memory. */
   spent_max_entries: int(1000, 100_000_000),
+  /** Gate threads, each listening on the same port (0: one per available core). */
+  threads: int(0, 64),
   log_format: v.picklist(["pretty", "json"]),
   log_level: v.picklist(["silent", "error", "warn", "info", "debug"]),
   /** File holding the HMAC secret (WISDOM_SECRET takes the secret itself, from the environment only). */
@@ -162,6 +164,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   shutdown_grace_ms: 5_000,
   max_frame_bytes: 4096,
   spent_max_entries: 2_000_000,
+  threads: 0,
   log_format: "pretty",
   log_level: "info",
   store: "memory",
@@ -246,6 +249,7 @@ export const CONFIG_DOCS: Readonly<Record<Exclude<keyof ServeConfig, "quotes">, 
   shutdown_grace_ms: "how long shutdown waits for in-flight handshakes",
   max_frame_bytes: "largest frame payload accepted",
   spent_max_entries: "most spent proofs remembered (full: new proofs get BUSY)",
+  threads: "gate threads sharing the port and one spent set; 0 = one per core, 1 = a single event loop",
   log_format: "pretty or json (default: pretty on a TTY, json otherwise)",
   log_level: "silent, error, warn, info or debug",
   secret_file: "file holding the HMAC secret (or WISDOM_SECRET / WISDOM_SECRET_FILE)",

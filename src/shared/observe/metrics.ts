@@ -4,7 +4,7 @@
  * metrics` is part of the tests). Alert rules in deploy/prometheus/alerts.yml use these names.
  * @module
  */
-import { collectDefaultMetrics, Counter, Gauge, type Metric, Registry } from "prom-client";
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, type Metric, type MetricObjectWithValues, type MetricValue as PromValue, Registry } from "prom-client";
 import { LocalHistogram } from "./local-histogram.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import type { CloseReason, GateObserver } from "../gate/types.ts";
@@ -15,7 +15,15 @@ export interface MetricsInfo {
   readonly version: string;
   readonly commit: string;
   readonly runtime: string;
+  /**
+   * prom-client's process and runtime metrics (default true). A gate thread other than the main one
+   * leaves them out: they describe the process, which the main thread reports once.
+   */
+  readonly defaults?: boolean;
 }
+
+/** What a gate thread's registry reports, for the main thread to add up (Metrics.bindPeers). */
+export type MetricsSnapshot = MetricObjectWithValues<PromValue<string>>[];
 
 /** Values read at scrape time, so a scrape never shows a stale state. */
 export interface LiveValues {
@@ -75,15 +83,20 @@ export class Metrics implements GateObserver {
   readonly storeFence: Gauge;
   readonly storeServerChanges: Counter;
   readonly keys: Gauge;
+  readonly threads: Gauge;
+  readonly threadRestarts: Counter;
+  private _running: (() => number) | null = null;
   private _firewall: (() => Promise<FirewallNumbers>) | null = null;
   readonly openFds: Gauge;
   readonly maxFds: Gauge;
   readonly acceptErrors: Counter<"code">;
   private _fds: (() => { open: number; max: number } | null) | null = null;
 
+  private _peers: (() => Promise<MetricsSnapshot[]>) | null = null;
+
   constructor(info: MetricsInfo) {
     const r = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    if (info.defaults !== false) collectDefaultMetrics({ register: this.registry });
     // A few of prom-client's defaults (nodejs_active_*_total) are gauges named like counters, which
     // promtool rightly reports; they duplicate the un-suffixed gauges, so they are left out.
     // The per-heap-space sizes cost about 5 ms per scrape on Bun (emulated V8 statistics) and repeat
@@ -92,7 +105,7 @@ export class Metrics implements GateObserver {
       if (m.name.endsWith("_total") && (m as { type?: unknown }).type !== "counter") this.registry.removeSingleMetric(m.name);
       else if (m.name.startsWith("nodejs_heap_space_size_")) this.registry.removeSingleMetric(m.name);
     }
-    new Gauge({ name: "wisdom_build_info", help: "Version, commit and runtime of this process (always 1).", labelNames: ["version", "commit", "runtime"], registers: r }).set(
+    new Gauge({ name: "wisdom_build_info", help: "Version, commit and runtime of this process (always 1).", labelNames: ["version", "commit", "runtime"], registers: r, aggregator: "first" }).set(
       { version: info.version, commit: info.commit, runtime: info.runtime },
       1,
     );
@@ -123,7 +136,7 @@ export class Metrics implements GateObserver {
     this.framesRejected = new Counter({ name: "wisdom_frames_rejected_total", help: "Malformed or unexpected frames, by reason.", labelNames: ["reason"], registers: r });
     this.quotes = new Counter({ name: "wisdom_quotes_served_total", help: "Quotes served, by source.", labelNames: ["source"], registers: r, collect: totals("source", n.quotes) });
     this.quoteSourceFailures = new Counter({ name: "wisdom_quote_source_failures_total", help: "Quote source failures, by source and reason (timeout, error, invalid, open).", labelNames: ["source", "reason"], registers: r });
-    this.quoteSourceBreaker = new Gauge({ name: "wisdom_quote_source_breaker_open", help: "1 while a quote source's circuit breaker is open (or half open), else 0.", labelNames: ["source"], registers: r });
+    this.quoteSourceBreaker = new Gauge({ name: "wisdom_quote_source_breaker_open", help: "1 while a quote source's circuit breaker is open (or half open), else 0.", labelNames: ["source"], registers: r, aggregator: "max" });
     const histogram = (name: string, help: string, buckets: number[]) => {
       const h = new LocalHistogram(name, help, buckets);
       this.registry.registerMetric(h as unknown as Metric);
@@ -133,28 +146,36 @@ export class Metrics implements GateObserver {
     this.served = histogram("wisdom_served_handshake_duration_seconds", "Lifetime of the connections that got a quote (accept to close), the client's solve included in same-connection mode.", [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
     this.verification = histogram("wisdom_verification_duration_seconds", "Time to verify a proof and check it against the spent set.", [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1]);
     this.solve = histogram("wisdom_solve_duration_seconds", "Time from a challenge's issue to its valid proof (client solve time plus network).", [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60]);
-    this.difficulty = new Gauge({ name: "wisdom_difficulty", help: "Difficulty in force (before per-client escalation): leading zero bits a proof needs.", registers: r });
-    this.difficultyFloor = new Gauge({ name: "wisdom_difficulty_floor", help: "Configured lowest difficulty (leading zero bits).", registers: r });
-    this.difficultyCeiling = new Gauge({ name: "wisdom_difficulty_ceiling", help: "Configured highest difficulty (leading zero bits).", registers: r });
-    this.pressure = new Gauge({ name: "wisdom_pressure_ratio", help: "Price pressure seen by the difficulty controller: valid proofs, solver-driven loop delay or quote source saturation (1 = at capacity).", registers: r });
-    this.connectionPressure = new Gauge({ name: "wisdom_connection_pressure_ratio", help: "Connection pressure (open connections, accepts, failed proofs over their thresholds); it shrinks the windows, never raises the price.", registers: r });
-    this.windowSeconds = new Gauge({ name: "wisdom_first_byte_window_seconds", help: "First-byte window given to new connections (shrinks under connection pressure).", registers: r });
-    this.loopDelay = new Gauge({ name: "wisdom_event_loop_delay_seconds", help: "Worst event-loop delay in the last controller tick.", registers: r });
+    this.difficulty = new Gauge({ name: "wisdom_difficulty", help: "Difficulty in force (before per-client escalation): leading zero bits a proof needs.", registers: r, aggregator: "max" });
+    this.difficultyFloor = new Gauge({ name: "wisdom_difficulty_floor", help: "Configured lowest difficulty (leading zero bits).", registers: r, aggregator: "first" });
+    this.difficultyCeiling = new Gauge({ name: "wisdom_difficulty_ceiling", help: "Configured highest difficulty (leading zero bits).", registers: r, aggregator: "first" });
+    this.pressure = new Gauge({ name: "wisdom_pressure_ratio", help: "Price pressure seen by the difficulty controller: valid proofs, solver-driven loop delay or quote source saturation (1 = at capacity).", registers: r, aggregator: "max" });
+    this.connectionPressure = new Gauge({ name: "wisdom_connection_pressure_ratio", help: "Connection pressure (open connections, accepts, failed proofs over their thresholds); it shrinks the windows, never raises the price.", registers: r, aggregator: "max" });
+    this.windowSeconds = new Gauge({ name: "wisdom_first_byte_window_seconds", help: "First-byte window given to new connections (shrinks under connection pressure).", registers: r, aggregator: "min" });
+    this.loopDelay = new Gauge({ name: "wisdom_event_loop_delay_seconds", help: "Worst event-loop delay in the last controller tick.", registers: r, aggregator: "max" });
     const live = (f: (l: LiveValues) => number) =>
       function (this: Gauge) {
         if (self._live) this.set(f(self._live));
       };
     const self = this;
-    this.spentEntries = new Gauge({ name: "wisdom_spent_entries", help: "Spent proofs remembered by the replay store.", registers: r, collect: live((l) => l.spentEntries()) });
-    this.ready = new Gauge({ name: "wisdom_ready", help: "1 when ready to serve (not draining, dependencies up), else 0.", registers: r, collect: live((l) => (l.ready() ? 1 : 0)) });
-    this.storeUp = new Gauge({ name: "wisdom_store_up", help: "1 when the spent store's backend answers, else 0.", registers: r, collect: live((l) => (l.storeUp() ? 1 : 0)) });
+    this.spentEntries = new Gauge({ name: "wisdom_spent_entries", help: "Spent proofs remembered by the replay store.", registers: r, aggregator: "max", collect: live((l) => l.spentEntries()) });
+    this.ready = new Gauge({ name: "wisdom_ready", help: "1 when ready to serve (not draining, dependencies up), else 0.", registers: r, aggregator: "min", collect: live((l) => (l.ready() ? 1 : 0)) });
+    this.storeUp = new Gauge({ name: "wisdom_store_up", help: "1 when the spent store's backend answers, else 0.", registers: r, aggregator: "min", collect: live((l) => (l.storeUp() ? 1 : 0)) });
     this.storeFallbacks = new Counter({ name: "wisdom_store_fallbacks_total", help: "Proofs checked against the local memory store only, because the shared store was down (fail-open).", registers: r });
     this.storeOutages = new Counter({ name: "wisdom_store_outages_total", help: "Times the shared store answered again after an outage (a failover, a restart, a lost network).", registers: r });
     this.storeOutageSeconds = new Counter({ name: "wisdom_store_outage_seconds_total", help: "Seconds without the shared store (without a primary, under Sentinel), added when it answers again.", registers: r });
-    this.storeLastOutage = new Gauge({ name: "wisdom_store_last_outage_seconds", help: "Length of the latest store outage that ended.", registers: r });
-    this.storeFence = new Gauge({ name: "wisdom_store_fence_timestamp_seconds", help: "Proofs of challenges issued before this time are refused: the store's server changed then (failover, restart, flush).", registers: r });
+    this.storeLastOutage = new Gauge({ name: "wisdom_store_last_outage_seconds", help: "Length of the latest store outage that ended.", registers: r, aggregator: "max" });
+    this.storeFence = new Gauge({ name: "wisdom_store_fence_timestamp_seconds", help: "Proofs of challenges issued before this time are refused: the store's server changed then (failover, restart, flush).", registers: r, aggregator: "max" });
     this.storeServerChanges = new Counter({ name: "wisdom_store_server_changes_total", help: "New store servers (failovers, restarts without data, flushes) this instance found first and fenced.", registers: r });
-    this.keys = new Gauge({ name: "wisdom_keys", help: "HMAC keys in the key ring (the signing key and those that still verify).", registers: r });
+    this.keys = new Gauge({ name: "wisdom_keys", help: "HMAC keys in the key ring (the signing key and those that still verify).", registers: r, aggregator: "first" });
+    this.threads = new Gauge({
+      name: "wisdom_threads", help: "Gate threads running (serve --threads; 1 for a single event loop).", registers: r, aggregator: "first",
+      collect() {
+        if (self._running) this.set(self._running());
+      },
+    });
+    this.threads.set(1);
+    this.threadRestarts = new Counter({ name: "wisdom_thread_restarts_total", help: "Gate threads that failed and were started again.", registers: r });
     // The firewall's numbers, read once per scrape (one `nft` call) and shared by its metrics.
     let fw: Promise<FirewallNumbers | null> | null = null;
     const fwRead = () => (fw ??= (self._firewall?.() ?? Promise.resolve(null)).catch(() => null).finally(() => setTimeout(() => (fw = null), 0)));
@@ -174,7 +195,7 @@ export class Metrics implements GateObserver {
     fwCounter("wisdom_firewall_failures_total", "nft commands that failed.", "failed");
     fwCounter("wisdom_firewall_spared_total", "Refusals from trusted networks (proxy_trusted) that counted towards no ban.", "spared");
     new Gauge({
-      name: "wisdom_firewall_entries", help: "Prefixes in the nftables drop set now (firewall: nft).", registers: r,
+      name: "wisdom_firewall_entries", help: "Prefixes in the nftables drop set now (firewall: nft).", registers: r, aggregator: "first",
       async collect() {
         const v = await fwRead();
         this.set(v ? v.entries : 0);
@@ -186,7 +207,7 @@ export class Metrics implements GateObserver {
     this.registry.removeSingleMetric("process_open_fds");
     this.registry.removeSingleMetric("process_max_fds");
     this.openFds = new Gauge({
-      name: "wisdom_open_fds", help: "File descriptors open in this process (0 where unknown).", registers: r,
+      name: "wisdom_open_fds", help: "File descriptors open in this process (0 where unknown).", registers: r, aggregator: "first",
       collect() {
         const u = self._fds?.() ?? null;
         this.set(u?.open ?? 0);
@@ -194,7 +215,7 @@ export class Metrics implements GateObserver {
       },
     });
     // Registered after wisdom_open_fds, whose collect sets it: a scrape reads gauges in registration order.
-    this.maxFds = new Gauge({ name: "wisdom_max_fds", help: "Open-file limit of this process, the one connection caps are fitted to (0 where unknown).", registers: r });
+    this.maxFds = new Gauge({ name: "wisdom_max_fds", help: "Open-file limit of this process, the one connection caps are fitted to (0 where unknown).", registers: r, aggregator: "first" });
     this.acceptErrors = new Counter({ name: "wisdom_accept_errors_total", help: "Failed accepts, by errno (EMFILE: no descriptor free; on Bun and node:net, found by a probe once a second).", labelNames: ["code"], registers: r });
     this.acceptErrors.inc({ code: "EMFILE" }, 0);
   }
@@ -263,8 +284,29 @@ export class Metrics implements GateObserver {
     this._fds = read;
   }
 
+  /**
+   * Gate threads (serve --threads): this registry, the main thread's, also reports what `peers` return,
+   * each counter and histogram summed over the threads, each gauge by its aggregator (the highest
+   * difficulty, the lowest readiness, process-wide values from the main thread).
+   */
+  bindPeers(peers: () => Promise<MetricsSnapshot[]>): void {
+    this._peers = peers;
+  }
+
+  /** Where wisdom_threads reads the running gate threads at scrape time. */
+  bindThreads(running: () => number): void {
+    this._running = running;
+  }
+
+  /** This registry's values, for the main thread to add up (a gate thread's side of bindPeers). */
+  snapshot(): Promise<MetricsSnapshot> {
+    return this.registry.getMetricsAsJSON() as Promise<MetricsSnapshot>;
+  }
+
   async render(): Promise<string> {
-    return this.registry.metrics();
+    if (!this._peers) return this.registry.metrics();
+    const [own, peers] = await Promise.all([this.snapshot(), this._peers()]);
+    return AggregatorRegistry.aggregate([own, ...peers]).metrics();
   }
 
   get contentType(): string {

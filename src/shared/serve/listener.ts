@@ -27,6 +27,8 @@ export async function openGateListener(o: {
   readonly maxConnections: () => number | null;
   readonly openFileLimit: number | null;
   readonly serving: AsyncDisposableStack;
+  /** Share the port with the process's other gate threads (serve --threads). */
+  readonly reusePort?: boolean;
 }): Promise<GateListener> {
   const { host, port } = parseHostPort(o.listen, "0.0.0.0");
   const onAcceptError = acceptErrorReporter({
@@ -35,7 +37,7 @@ export async function openGateListener(o: {
   });
   let listener: Listener;
   try {
-    listener = await o.transport.listen({ host, port, onAcceptError }, o.connections);
+    listener = await o.transport.listen({ host, port, onAcceptError, ...(o.reusePort ? { reusePort: true } : {}) }, o.connections);
   } catch (err) {
     throw new Error(`Cannot listen on ${formatHostPort(host, port)}: ${(err as Error).message}`, { cause: err });
   }

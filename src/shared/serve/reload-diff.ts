@@ -7,7 +7,7 @@ import { CONFIG_KEYS, type ServeConfig } from "../config/schema.ts";
 
 /** Keys whose change takes a restart; a reload reports them and keeps the running value. */
 export const RESTART_KEYS: readonly (keyof ServeConfig)[] = [
-  "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "debug_runtime", "store", "store_failure", "store_timeout_ms", "store_password_file", "store_sentinel_password_file",
+  "listen", "metrics_listen", "log_format", "log_level", "spent_max_entries", "threads", "debug_runtime", "store", "store_failure", "store_timeout_ms", "store_password_file", "store_sentinel_password_file",
   "adaptive_tick_ms", "firewall", "firewall_refusals", "firewall_window_ms", "firewall_ban_ms", "firewall_max_entries", "firewall_table",
   "profile_dir",
 ];

@@ -191,7 +191,7 @@ export const bunTransport: Transport = {
   name: "bun",
   async listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
     // Half-open: a peer's FIN does not close our side; the handler decides (ConnHandler.end).
-    const server = Bun.listen({ hostname: opts.host, port: opts.port, allowHalfOpen: true, socket: socketHandlers(handler as ConnHandler<unknown>) });
+    const server = Bun.listen({ hostname: opts.host, port: opts.port, allowHalfOpen: true, reusePort: opts.reusePort === true, socket: socketHandlers(handler as ConnHandler<unknown>) });
     // Bun 1.4 reports no failed accept: on EMFILE the connection stays queued and the event loop retries
     // at once, a core busy until a descriptor frees up (measured). So exhaustion is found by probing.
     const unwatch = opts.onAcceptError ? watchFdExhaustion(opts.onAcceptError, "Bun reports no accept error; connections wait in the accept queue") : null;

@@ -193,7 +193,8 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
 export const denoTransport: Transport = {
   name: "deno",
   async listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
-    const listener = Deno.listen({ hostname: opts.host, port: opts.port, transport: "tcp" });
+    // reusePort needs --unstable-net (or "unstable": ["net"] in deno.json) on Deno 2.9.
+    const listener = Deno.listen({ hostname: opts.host, port: opts.port, transport: "tcp", ...(opts.reusePort ? { reusePort: true } : {}) } as Deno.TcpListenOptions);
     let stopped = false;
     let backoffMs = 0;
     const loop = (async () => {

@@ -72,6 +72,7 @@ function attach<S>(sock: net.Socket, handler: ConnHandler<S>): Conn {
 export const nodeTransport: Transport = {
   name: "node",
   listen<S>(opts: ListenOptions, handler: ConnHandler<S>): Promise<Listener> {
+    if (opts.reusePort) return Promise.reject(new Error("the node transport cannot share a port between listeners (reusePort)"));
     return new Promise((resolve, reject) => {
       const server = _net().createServer({ noDelay: true, allowHalfOpen: true }, (sock) => attach(sock, handler));
       server.once("error", reject);

@@ -73,6 +73,11 @@ export interface ListenOptions {
    * descriptor once a second and report exhaustion as EMFILE. Unset: failures are only survived.
    */
   readonly onAcceptError?: (err: AcceptError) => void;
+  /**
+   * Share the port with other listeners of this process that set it too (SO_REUSEPORT: the kernel
+   * spreads new connections over them; `wisdom serve --threads`). Adapters that cannot, throw.
+   */
+  readonly reusePort?: boolean;
 }
 
 /** Thrown by connect() when the peer cannot be reached; `code` is stable. */

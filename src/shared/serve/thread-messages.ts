@@ -1,0 +1,47 @@
+/**
+ * What the main thread and its gate threads (serve --threads) say to each other over postMessage.
+ * Secrets travel here (the HMAC keys, store passwords) only between threads of one process, never logged.
+ * @module
+ */
+import type { ServeConfig } from "../config/schema.ts";
+import type { MetricsSnapshot } from "../observe/metrics.ts";
+import type { KeySpec } from "../pow/keys.ts";
+import type { Passwords } from "../store/redis-connection.ts";
+import type { ReloadReport } from "./reload-diff.ts";
+
+/** The SharedArrayBuffers every gate thread attaches to (serve/thread-state.ts). */
+export interface SharedBuffers {
+  /** The spent set, with store: memory (else each thread opens the shared store itself). */
+  readonly spent: SharedArrayBuffer | null;
+  readonly board: SharedArrayBuffer;
+  /** Connection counts, outstanding challenges and token buckets (null with the defence off). */
+  readonly admission: unknown;
+}
+
+export interface ThreadInit {
+  readonly index: number;
+  /** The configuration for this thread: the main one with `listen` pinned to the port the main thread got. */
+  readonly config: ServeConfig;
+  readonly keys: readonly KeySpec[];
+  readonly signingId?: string;
+  readonly storePasswords?: Passwords;
+  readonly configDir?: string;
+  readonly shared: SharedBuffers;
+}
+
+export type ToThread =
+  | { readonly type: "init"; readonly init: ThreadInit }
+  | { readonly type: "reload"; readonly id: number; readonly config: ServeConfig; readonly keys: readonly KeySpec[]; readonly signingId?: string }
+  | { readonly type: "metrics"; readonly id: number }
+  | { readonly type: "close" }
+  /** Fail as a bug would (an uncaught error in the thread): how the tests show a crashed thread is restarted. */
+  | { readonly type: "fail" };
+
+export type FromThread =
+  | { readonly type: "hello" }
+  | { readonly type: "ready"; readonly port: number }
+  | { readonly type: "start-failed"; readonly error: string }
+  | { readonly type: "log"; readonly line: string }
+  | { readonly type: "reloaded"; readonly id: number; readonly report?: ReloadReport; readonly error?: string }
+  | { readonly type: "metrics"; readonly id: number; readonly snapshot: MetricsSnapshot | null }
+  | { readonly type: "closed" };
