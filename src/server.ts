@@ -133,7 +133,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const caps = fdCaps(c, log);
   caps.logFit(c);
   const state: ServeState = { config: c, defence: createDefence(caps.fitted(c), redis?.limiter) };
-  const metrics = (eventMetrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName(), defaults: (opts.thread?.index ?? 0) === 0 }));
+  const metrics = (eventMetrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName(), defaults: (opts.thread?.index ?? 0) === 0, thread: opts.thread?.index }));
   metrics.bindFds(() => fdUsage(caps.fdLimit));
   const buildQuotes = quoteBuilder({ baseDir: opts.configDir, log, metrics });
   const quotes = opts.quotes ?? (await buildQuotes(c));

@@ -20,6 +20,8 @@ export interface MetricsInfo {
    * leaves them out: they describe the process, which the main thread reports once.
    */
   readonly defaults?: boolean;
+  /** The gate thread these metrics are of (serve --threads): adds its accepts, labelled by thread. */
+  readonly thread?: number;
 }
 
 /** What a gate thread's registry reports, for the main thread to add up (Metrics.bindPeers). */
@@ -175,6 +177,16 @@ export class Metrics implements GateObserver {
       },
     });
     this.threads.set(1);
+    if (info.thread !== undefined) {
+      const thread = String(info.thread);
+      new Counter({
+        name: "wisdom_thread_connections_accepted_total", help: "TCP connections accepted, by gate thread (serve --threads): how evenly the kernel spreads them.", labelNames: ["thread"], registers: r,
+        collect() {
+          this.reset();
+          this.inc({ thread }, n.accepted);
+        },
+      });
+    }
     this.threadRestarts = new Counter({ name: "wisdom_thread_restarts_total", help: "Gate threads that failed and were started again.", registers: r });
     // The firewall's numbers, read once per scrape (one `nft` call) and shared by its metrics.
     let fw: Promise<FirewallNumbers | null> | null = null;

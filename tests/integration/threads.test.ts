@@ -1,0 +1,148 @@
+/**
+ * `serve --threads`: gate threads in Workers on one port, real sockets on loopback. A proof submitted on
+ * several connections at once (spread by the kernel over the threads) gets exactly one quote; the caps
+ * count every thread's connections; /metrics adds the threads up; a reload reaches every thread; a thread
+ * that fails is started again and the server keeps serving.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { SERVE_DEFAULTS, type ServeConfig } from "../../src/shared/config/schema.ts";
+import { fetchQuote } from "../../src/shared/client/fetch.ts";
+import { FrameReader } from "../../src/shared/client/frame-reader.ts";
+import { createLogger } from "../../src/shared/observe/logger.ts";
+import { challengePrefix } from "../../src/shared/pow/challenge.ts";
+import { encodeCounter, solveReference } from "../../src/shared/pow/hashcash.ts";
+import { MessageType } from "../../src/shared/protocol/frame.ts";
+import { type Challenge, encodeSolution, type Message } from "../../src/shared/protocol/messages.ts";
+import { startServer } from "../../src/server.ts";
+import { planThreads, startThreads, type ThreadedServer } from "../../src/shared/serve/threads.ts";
+import { pickTransport } from "../../src/shared/transport/index.ts";
+import { NO_LIMITS, referenceSolver, TEST_SECRET, waitFor } from "../helpers/server.ts";
+
+const t = await pickTransport();
+
+async function threaded(config: Partial<ServeConfig>, threads = 2): Promise<ThreadedServer & { logs: string[] }> {
+  const logs: string[] = [];
+  const write = (line: string) => void logs.push(line);
+  const srv = await startThreads(
+    {
+      config: { ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "127.0.0.1:0", difficulty: 1, log_level: "info", log_format: "json", threads, ...config },
+      keys: [{ id: "t1", secret: TEST_SECRET }],
+      logger: createLogger({ format: "json", level: "info", write }),
+      threads,
+      writeLog: write,
+    },
+    startServer,
+  );
+  return Object.assign(srv, { logs });
+}
+
+async function scrape(srv: ThreadedServer): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${srv.http!.port}/metrics`)).text();
+}
+const metric = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? "NaN");
+
+/** A connection that has read its challenge. */
+async function challenged(port: number): Promise<{ reader: FrameReader; ch: Challenge; conn: Awaited<ReturnType<typeof t.connect>> }> {
+  const reader = new FrameReader();
+  const conn = await t.connect("127.0.0.1", port, reader);
+  const m = await reader.next();
+  assert.equal(m.type, MessageType.Challenge);
+  return { reader, conn, ch: (m as { body: Challenge }).body };
+}
+
+const solve = (ch: Challenge) => bytesToHex(encodeCounter(solveReference(challengePrefix(ch), ch.bits, 0, 1 << 24)));
+
+describe("planThreads()", () => {
+  test("0 asks for one thread per core; 1 is one; a platform that cannot share a port runs one and says why", () => {
+    const c = { ...SERVE_DEFAULTS };
+    assert.deepEqual(planThreads({ ...c, threads: 0 }, 8, null), { threads: 8, reason: null });
+    assert.deepEqual(planThreads({ ...c, threads: 1 }, 8, null), { threads: 1, reason: null });
+    assert.deepEqual(planThreads({ ...c, threads: 3 }, 2, null), { threads: 3, reason: null });
+    assert.deepEqual(planThreads({ ...c, threads: 4 }, 8, "no SO_REUSEPORT here"), { threads: 1, reason: "no SO_REUSEPORT here" });
+    assert.equal(planThreads({ ...c, threads: 2, firewall: "nft" }, 8, null).threads, 1);
+  });
+});
+
+describe("wisdom serve with two gate threads", () => {
+  test("1,000 proofs, each submitted on four connections at once: exactly one quote per proof, whatever thread took it", async () => {
+    await using srv = await threaded({ ...NO_LIMITS, adaptive: "off" });
+    const PROOFS = 1000, COPIES = 4;
+    let quotes = 0, replays = 0, other = 0;
+    const perProof: number[] = [];
+    const one = async () => {
+      const first = await challenged(srv.port);
+      first.conn.destroy();
+      const sol = encodeSolution({ challenge: first.ch, counter: solve(first.ch) });
+      const answers = await Promise.all(
+        Array.from({ length: COPIES }, async () => {
+          const c = await challenged(srv.port);
+          c.conn.write(sol);
+          const m: Message = await c.reader.next();
+          c.conn.destroy();
+          return m;
+        }),
+      );
+      let got = 0;
+      for (const m of answers) {
+        if (m.type === MessageType.Quote) (quotes++, got++);
+        else if (m.type === MessageType.Error && (m.body as { code: string }).code === "REPLAY") replays++;
+        else other++;
+      }
+      perProof.push(got);
+    };
+    // 20 proofs in flight at a time, 1,000 in all.
+    let next = 0;
+    await Promise.all(Array.from({ length: 20 }, async () => {
+      while (next++ < PROOFS) await one();
+    }));
+    assert.equal(other, 0, "every answer is a quote or REPLAY");
+    assert.equal(quotes, PROOFS, "one quote per proof");
+    assert.equal(replays, PROOFS * (COPIES - 1));
+    assert.ok(perProof.every((g) => g === 1));
+    const text = await scrape(srv);
+    const byThread = [0, 1].map((i) => metric(text, new RegExp(`^wisdom_thread_connections_accepted_total\\{thread="${i}"\\} (\\d+)`, "m")));
+    const total = PROOFS * (COPIES + 1);
+    assert.equal(byThread[0]! + byThread[1]!, total, `accepts by thread: ${byThread}`);
+    // The kernel spreads connections by their ports: each thread took a real share, so most proofs met both.
+    assert.ok(byThread.every((n) => n > total * 0.2), `both threads served: ${byThread}`);
+    assert.equal(metric(text, /^wisdom_quotes_served_total\{source="embedded"\} (\d+)/m), PROOFS, "one /metrics adds the threads up");
+    assert.equal(metric(text, /^wisdom_proofs_failed_total\{reason="replay"\} (\d+)/m), PROOFS * (COPIES - 1));
+    assert.equal(metric(text, /^wisdom_threads (\d+)/m), 2);
+  });
+
+  test("a thread that fails is started again and counted; the server keeps serving meanwhile", async () => {
+    await using srv = await threaded({ ...NO_LIMITS });
+    srv.failThread(1);
+    await waitFor(() => srv.logs.some((l) => l.includes("gate thread failed")), 10_000, "the failure logged");
+    // While it restarts, the main thread alone takes the port's connections.
+    for (let i = 0; i < 5; i++) assert.ok((await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 5000 })).quote.length > 0);
+    await waitFor(() => srv.logs.some((l) => l.includes("gate thread restarted")), 60_000, "the restart");
+    assert.equal(srv.running(), 2);
+    const text = await scrape(srv);
+    assert.equal(metric(text, /^wisdom_thread_restarts_total (\d+)/m), 1);
+    for (let i = 0; i < 10; i++) assert.ok((await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 5000 })).quote.length > 0);
+    const after = await scrape(srv);
+    assert.ok(metric(after, /^wisdom_thread_connections_accepted_total\{thread="1"\} (\d+)/m) > 0, "the new thread 1 takes connections");
+  });
+
+  test("a reload reaches every thread: a raised difficulty is asked by all of them", async () => {
+    await using srv = await threaded({ ...NO_LIMITS, adaptive: "off", difficulty: 2 });
+    const bitsSeen = async () => {
+      const seen = new Set<number>();
+      for (let i = 0; i < 30; i++) {
+        const c = await challenged(srv.port);
+        seen.add(c.ch.bits);
+        c.conn.destroy();
+      }
+      return seen;
+    };
+    assert.deepEqual([...(await bitsSeen())], [2]);
+    const report = await srv.reload({ ...srv.config, difficulty: 3 }, [{ id: "t1", secret: TEST_SECRET }]);
+    assert.ok(report.changed.includes("difficulty"));
+    assert.deepEqual([...(await bitsSeen())], [3], "no thread kept the old difficulty");
+    const text = await scrape(srv);
+    assert.ok(metric(text, /^wisdom_thread_connections_accepted_total\{thread="1"\} (\d+)/m) > 0, "thread 1 answered some of them");
+  });
+});
