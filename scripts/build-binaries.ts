@@ -40,7 +40,7 @@ export const ENTRYPOINTS = [
   // main (src/main.ts lazy() looks in both). Small commands share an entrypoint (commands/guard-clients.ts,
   // commands/tools.ts): each one costs start-up time.
   "src/main.ts", "src/server.ts", "src/commands/guard.ts", "src/commands/guard-clients.ts", "src/client.ts", "src/commands/tools.ts",
-  "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts",
+  "src/shared/pow/solver/worker.ts", "src/shared/load/worker.ts", "src/shared/serve/gate-thread.ts",
   // Loaded by the client only for a puzzle above 12 bits (pow/solver/small-first.ts).
   "src/shared/pow/solver/solver.ts",
 ];

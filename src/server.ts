@@ -131,7 +131,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   release(() => redis?.close());
   release(() => store.close());
   const caps = fdCaps(c, log);
-  caps.logFit(c);
+  if ((opts.thread?.index ?? 0) === 0) caps.logFit(c); // once per process
   const state: ServeState = { config: c, defence: createDefence(caps.fitted(c), redis?.limiter) };
   const metrics = (eventMetrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName(), defaults: (opts.thread?.index ?? 0) === 0, thread: opts.thread?.index }));
   metrics.bindFds(() => fdUsage(caps.fdLimit));
