@@ -5,6 +5,7 @@
  *
  *   npx bun bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
  *   npx deno run -A bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
+ *   npx bun bench/handshake.ts --threads 2 [...]      # also `serve --threads 2` vs one thread (issue 15)
  *
  * All servers start at once; one generator process takes them in turns (see client()): --seconds is
  * the length of one turn, --rounds how many turns each gets after --warmup seconds of uncounted load
@@ -16,7 +17,11 @@
  * out, a frame in, a quote out, close) with no work at all (the challenge is minted once, the answer
  * is not read): the most any gate could reach with this runtime, transport and load generator.
  *
- * Internally: `bench/handshake.ts server bare|shape|gate [STORE]` runs a server and prints its port;
+ * With --threads N it also measures a gate of N threads (serve/threads.ts) against the one-thread gate:
+ * handshakes/s turn by turn, the server process's CPU time per handshake (utime + stime of every
+ * thread, from /proc/PID/stat, over the whole run, warm-up included) and its peak RSS (VmHWM).
+ *
+ * Internally: `bench/handshake.ts server bare|shape|gate [STORE] [THREADS]` runs a server and prints its port;
  * `bench/handshake.ts client TARGETS_JSON SLICE_MS ROUNDS WIDTH WARMUP_S` runs the generator and prints one JSON line.
  */
 import { spawn } from "node:child_process";
@@ -28,13 +33,16 @@ import { FrameDecoder, HEADER_BYTES, MessageType, PROTOCOL_VERSION } from "../sr
 import { encodeChallenge, encodeQuote } from "../src/shared/protocol/messages.ts";
 import { pickTransport, runtimeName, runtimeVersion } from "../src/shared/transport/index.ts";
 import type { Conn } from "../src/shared/transport/types.ts";
-import { startServer } from "../src/server.ts";
+import { type ServerOptions, startServer } from "../src/server.ts";
+import { createLogger } from "../src/shared/observe/logger.ts";
+import { startThreads } from "../src/shared/serve/threads.ts";
+import { readFileSync } from "node:fs";
 import { answerChallenge } from "./answer.ts";
 
 const self = fileURLToPath(import.meta.url);
 const [mode, ...rest] = process.argv.slice(2); // see the end of the file
 
-async function serve(kind: string, store = "memory"): Promise<void> {
+async function serve(kind: string, store = "memory", threads = 1): Promise<void> {
   const t = await pickTransport();
   if (kind === "bare") {
     const line = new TextEncoder().encode("Know thyself. -- Socrates\n");
@@ -52,12 +60,13 @@ async function serve(kind: string, store = "memory"): Promise<void> {
     });
     console.log(l.port);
   } else {
-    const s = await startServer({
+    const start = threads > 1 ? (o: ServerOptions) => startThreads({ ...o, threads, writeLog: (l) => void process.stderr.write(l), logger: createLogger({ format: "json", level: "warn", write: (l) => void process.stderr.write(l) }) }, startServer) : startServer;
+    const s = await start({
       config: {
         ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 1, difficulty_max: 1, log_level: "silent",
         max_connections_per_addr: 1_000_000, max_connections_per_net: 1_000_000, max_outstanding: 1_000_000,
         challenge_rate: 1e6, challenge_burst: 1e6, net_challenge_rate: 1e6, net_challenge_burst: 1e6, solution_rate: 1e6, solution_burst: 1e6,
-        escalation_max_bits: 0, store, store_failure: "fail-closed",
+        escalation_max_bits: 0, store, store_failure: "fail-closed", threads,
       },
       keys: [{ id: "bench", secret: new TextEncoder().encode("handshake-bench-secret-0123") }],
       transport: t,
@@ -119,6 +128,7 @@ async function client(targets: Target[], sliceMs: number, rounds: number, width:
       }).catch(() => resolve(false));
     });
   /** One slice against `target`: [handshakes per second, failed]. */
+  const total: Record<string, number> = {};
   const slice = async (target: Target): Promise<[number, number]> => {
     let done = 0, failed = 0, next = 0;
     const t0 = performance.now();
@@ -128,6 +138,7 @@ async function client(targets: Target[], sliceMs: number, rounds: number, width:
         while (performance.now() < until) (await one(target, target.ports[next++ % target.ports.length]!)) ? done++ : failed++;
       }),
     );
+    total[target.label] = (total[target.label] ?? 0) + done;
     return [(done * 1000) / (performance.now() - t0), failed];
   };
   const warmSlices = Math.ceil((warmupS * 1000) / sliceMs);
@@ -142,7 +153,7 @@ async function client(targets: Target[], sliceMs: number, rounds: number, width:
       failed[target.label]! += bad;
     }
   }
-  console.log(JSON.stringify({ per_s: perS, failed }));
+  console.log(JSON.stringify({ per_s: perS, failed, total }));
   process.exit(0);
 }
 
@@ -191,26 +202,37 @@ async function orchestrate(): Promise<void> {
   const width = num("--width", 64, (x) => Number.isInteger(x) && x >= 1 && x <= 4096, "an integer from 1 to 4096");
   const warmup = num("--warmup", 8, (x) => x >= 0, "a number of seconds >= 0");
   const shape = args.includes("--shape");
+  const threads = num("--threads", 1, (x) => Number.isInteger(x) && x >= 1 && x <= 64, "an integer from 1 to 64");
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
-  const start = async (kind: string, store = "memory") => {
-    const x = run(["server", kind, store]);
+  const pids: Record<string, number> = {};
+  const start = async (kind: string, store = "memory", label?: string, nThreads = 1) => {
+    const x = run(["server", kind, store, String(nThreads)]);
     started.push(x);
+    if (label && x.child.pid) pids[label] = x.child.pid;
     return Number(await x.firstLine);
   };
-  let out: { per_s: Record<string, number[]>; failed: Record<string, number> };
+  let out: { per_s: Record<string, number[]>; failed: Record<string, number>; total: Record<string, number> };
+  const cpu0: Record<string, number> = {};
+  const procs: Record<string, { cpu_s: number; peak_rss_mb: number }> = {};
   try {
     const targets: Target[] = [
       { label: "bare", kind: "bare", ports: [await start("bare")] },
       ...(shape ? [{ label: "shape", kind: "shape", ports: [await start("shape")] }] : []),
-      { label: "gate", kind: "gate", ports: [await start("gate")] },
+      { label: "gate", kind: "gate", ports: [await start("gate", "memory", "gate")] },
+      ...(threads > 1 ? [{ label: `gate_t${threads}`, kind: "gate", ports: [await start("gate", "memory", `gate_t${threads}`, threads)] }] : []),
       ...(redis ? [
         { label: "gate_redis_x1", kind: "gate", ports: [await start("gate", redis.url)] },
         { label: "gate_redis_x2", kind: "gate", ports: [await start("gate", redis.url), await start("gate", redis.url)] },
       ] : []),
     ];
+    for (const [k, pid] of Object.entries(pids)) cpu0[k] = _proc(pid).cpu_s;
     const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup)]);
     out = JSON.parse(await cli.firstLine);
+    for (const [k, pid] of Object.entries(pids)) {
+      const p = _proc(pid);
+      procs[k] = { cpu_s: p.cpu_s - cpu0[k]!, peak_rss_mb: p.peak_rss_mb };
+    }
   } finally {
     for (const x of started) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
     redis?.stop();
@@ -225,6 +247,11 @@ async function orchestrate(): Promise<void> {
     runtime: runtimeName(), runtime_version: runtimeVersion(), slice_s: seconds, warmup, width, rounds,
     bare_per_s: median(per.bare!), gate_handshakes_per_s: median(per.gate!), ratio: median(ratios), ratios, failed: out.failed,
     ...(shape ? { shape_per_s: median(per.shape!), shape_vs_bare: median(vs("shape", "bare")), gate_vs_shape: median(vs("gate", "shape")) } : {}),
+    ...(threads > 1 ? {
+      threads, [`gate_t${threads}_per_s`]: median(per[`gate_t${threads}`]!), threads_vs_one: median(vs(`gate_t${threads}`, "gate")), threads_vs_one_rounds: vs(`gate_t${threads}`, "gate"),
+      cpu_us_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.cpu_s * 1e6) / Math.max(1, out.total[k] ?? 0))])),
+      peak_rss_mb: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.peak_rss_mb])),
+    } : {}),
     ...(redis ? {
       redis_one_instance_per_s: median(per.gate_redis_x1!), redis_one_vs_memory: median(vs("gate_redis_x1", "gate")),
       redis_two_instances_per_s: median(per.gate_redis_x2!), redis_vs_memory: median(vs("gate_redis_x2", "gate")), redis_vs_memory_rounds: vs("gate_redis_x2", "gate"),
@@ -232,6 +259,15 @@ async function orchestrate(): Promise<void> {
   }));
 }
 
-if (mode === "server") await serve(rest[0]!, rest[1]);
+/** CPU seconds (every thread) and peak RSS of a process, from /proc (Linux). */
+function _proc(pid: number): { cpu_s: number; peak_rss_mb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15), in clock ticks of 1/100 s
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return { cpu_s: ticks / 100, peak_rss_mb: Math.round(Number(hwm ?? 0) / 1024) };
+}
+
+if (mode === "server") await serve(rest[0]!, rest[1], Number(rest[2] ?? 1));
 else if (mode === "client") await client(JSON.parse(rest[0]!) as Target[], Number(rest[1]), Number(rest[2]), Number(rest[3]), Number(rest[4]));
 else await orchestrate();
