@@ -170,6 +170,7 @@ export async function runGuard(argv: string[], io: Io): Promise<number> {
       key_source: secrets.origin,
     });
   }
+  if (config.threads > 1) log.warn("wisdom guard runs one gate thread: threads applies to wisdom serve", { threads: config.threads });
   const stop = io.waitForStop?.() ?? new Promise<string>(() => {});
   const configPath = (values.config as string | undefined) ?? io.env.WISDOM_CONFIG;
   const guard = await startGuard({ config, keys: secrets.keys, signingId: secrets.signingId, storePasswords, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() });
