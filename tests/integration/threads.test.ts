@@ -18,17 +18,18 @@ import { type Challenge, encodeSolution, type Message } from "../../src/shared/p
 import { startServer } from "../../src/server.ts";
 import { planThreads, startThreads, type ThreadedServer } from "../../src/shared/serve/threads.ts";
 import { pickTransport } from "../../src/shared/transport/index.ts";
+import { startRedis } from "../helpers/redis.ts";
 import { NO_LIMITS, referenceSolver, TEST_SECRET, waitFor } from "../helpers/server.ts";
 
 const t = await pickTransport();
 
-async function threaded(config: Partial<ServeConfig>, threads = 2): Promise<ThreadedServer & { logs: string[] }> {
+async function threaded(config: Partial<ServeConfig>, threads = 2, keys = [{ id: "t1", secret: TEST_SECRET }]): Promise<ThreadedServer & { logs: string[] }> {
   const logs: string[] = [];
   const write = (line: string) => void logs.push(line);
   const srv = await startThreads(
     {
       config: { ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "127.0.0.1:0", difficulty: 1, log_level: "info", log_format: "json", threads, ...config },
-      keys: [{ id: "t1", secret: TEST_SECRET }],
+      keys,
       logger: createLogger({ format: "json", level: "info", write }),
       threads,
       writeLog: write,
@@ -54,21 +55,8 @@ async function challenged(port: number): Promise<{ reader: FrameReader; ch: Chal
 
 const solve = (ch: Challenge) => bytesToHex(encodeCounter(solveReference(challengePrefix(ch), ch.bits, 0, 1 << 24)));
 
-describe("planThreads()", () => {
-  test("0 asks for one thread per core; 1 is one; a platform that cannot share a port runs one and says why", () => {
-    const c = { ...SERVE_DEFAULTS };
-    assert.deepEqual(planThreads({ ...c, threads: 0 }, 8, null), { threads: 8, reason: null });
-    assert.deepEqual(planThreads({ ...c, threads: 1 }, 8, null), { threads: 1, reason: null });
-    assert.deepEqual(planThreads({ ...c, threads: 3 }, 2, null), { threads: 3, reason: null });
-    assert.deepEqual(planThreads({ ...c, threads: 4 }, 8, "no SO_REUSEPORT here"), { threads: 1, reason: "no SO_REUSEPORT here" });
-    assert.equal(planThreads({ ...c, threads: 2, firewall: "nft" }, 8, null).threads, 1);
-  });
-});
-
-describe("wisdom serve with two gate threads", () => {
-  test("1,000 proofs, each submitted on four connections at once: exactly one quote per proof, whatever thread took it", async () => {
-    await using srv = await threaded({ ...NO_LIMITS, adaptive: "off" });
-    const PROOFS = 1000, COPIES = 4;
+/** `proofs` proofs, each sent on four connections at once: one quote each, the rest REPLAY, both threads busy. */
+async function raceProofs(srv: ThreadedServer, PROOFS: number, COPIES = 4): Promise<void> {
     let quotes = 0, replays = 0, other = 0;
     const perProof: number[] = [];
     const one = async () => {
@@ -92,7 +80,7 @@ describe("wisdom serve with two gate threads", () => {
       }
       perProof.push(got);
     };
-    // 20 proofs in flight at a time, 1,000 in all.
+    // 20 proofs in flight at a time.
     let next = 0;
     await Promise.all(Array.from({ length: 20 }, async () => {
       while (next++ < PROOFS) await one();
@@ -110,6 +98,31 @@ describe("wisdom serve with two gate threads", () => {
     assert.equal(metric(text, /^wisdom_quotes_served_total\{source="embedded"\} (\d+)/m), PROOFS, "one /metrics adds the threads up");
     assert.equal(metric(text, /^wisdom_proofs_failed_total\{reason="replay"\} (\d+)/m), PROOFS * (COPIES - 1));
     assert.equal(metric(text, /^wisdom_threads (\d+)/m), 2);
+}
+
+describe("planThreads()", () => {
+  test("0 asks for one thread per core; 1 is one; a platform that cannot share a port runs one and says why", () => {
+    const c = { ...SERVE_DEFAULTS };
+    assert.deepEqual(planThreads({ ...c, threads: 0 }, 8, null), { threads: 8, reason: null });
+    assert.deepEqual(planThreads({ ...c, threads: 1 }, 8, null), { threads: 1, reason: null });
+    assert.deepEqual(planThreads({ ...c, threads: 3 }, 2, null), { threads: 3, reason: null });
+    assert.deepEqual(planThreads({ ...c, threads: 4 }, 8, "no SO_REUSEPORT here"), { threads: 1, reason: "no SO_REUSEPORT here" });
+    assert.equal(planThreads({ ...c, threads: 2, firewall: "nft" }, 8, null).threads, 1);
+  });
+});
+
+describe("wisdom serve with two gate threads", () => {
+  test("1,000 proofs, each submitted on four connections at once: exactly one quote per proof, whatever thread took it", async () => {
+    await using srv = await threaded({ ...NO_LIMITS, adaptive: "off" });
+    await raceProofs(srv, 1000);
+  });
+
+  test("with store: redis://, each thread its own client: 200 proofs raced over the threads get one quote each", async () => {
+    await using redis = await startRedis();
+    // clock_skew_ms 0: a new Redis server fences the challenges issued up to clock_skew_ms after it was
+    // found (store/redis-spent.ts); here every challenge is issued after the first thread found it.
+    await using srv = await threaded({ ...NO_LIMITS, adaptive: "off", store: redis.url, clock_skew_ms: 0 });
+    await raceProofs(srv, 200);
   });
 
   test("a thread that fails is started again and counted; the server keeps serving meanwhile", async () => {
@@ -144,5 +157,25 @@ describe("wisdom serve with two gate threads", () => {
     assert.deepEqual([...(await bitsSeen())], [3], "no thread kept the old difficulty");
     const text = await scrape(srv);
     assert.ok(metric(text, /^wisdom_thread_connections_accepted_total\{thread="1"\} (\d+)/m) > 0, "thread 1 answered some of them");
+  });
+
+  test("key rotation reaches every thread: after A -> A+B signing B, every thread signs with B and still verifies A", async () => {
+    const A = { id: "kA", secret: new TextEncoder().encode("threads-rotation-secret-A-0123") };
+    const B = { id: "kB", secret: new TextEncoder().encode("threads-rotation-secret-B-0123") };
+    await using srv = await threaded({ ...NO_LIMITS, adaptive: "off" }, 2, [A]);
+    const held = await Promise.all(Array.from({ length: 10 }, () => challenged(srv.port)));
+    assert.ok(held.every((h) => h.ch.kid === "kA"));
+    await srv.reload(srv.config, [A, B], "kB");
+    const fresh = await Promise.all(Array.from({ length: 20 }, () => challenged(srv.port)));
+    assert.deepEqual([...new Set(fresh.map((h) => h.ch.kid))], ["kB"], "every thread signs with the new key");
+    // Proofs of challenges signed with A, answered on new connections (any thread), still buy quotes.
+    for (const h of held) {
+      h.conn.destroy();
+      const c = await challenged(srv.port);
+      c.conn.write(encodeSolution({ challenge: h.ch, counter: solve(h.ch) }));
+      assert.equal((await c.reader.next()).type, MessageType.Quote);
+      c.conn.destroy();
+    }
+    for (const f of fresh) f.conn.destroy();
   });
 });
