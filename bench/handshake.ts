@@ -36,7 +36,7 @@ import type { Conn } from "../src/shared/transport/types.ts";
 import { type ServerOptions, startServer } from "../src/server.ts";
 import { createLogger } from "../src/shared/observe/logger.ts";
 import { startThreads } from "../src/shared/serve/threads.ts";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { answerChallenge } from "./answer.ts";
 
 const self = fileURLToPath(import.meta.url);
@@ -213,8 +213,8 @@ async function orchestrate(): Promise<void> {
     return Number(await x.firstLine);
   };
   let out: { per_s: Record<string, number[]>; failed: Record<string, number>; total: Record<string, number> };
-  const cpu0: Record<string, number> = {};
-  const procs: Record<string, { cpu_s: number; peak_rss_mb: number }> = {};
+  const cpu0: Record<string, ReturnType<typeof _proc>> = {};
+  const procs: Record<string, { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number }> = {};
   try {
     const targets: Target[] = [
       { label: "bare", kind: "bare", ports: [await start("bare")] },
@@ -226,12 +226,12 @@ async function orchestrate(): Promise<void> {
         { label: "gate_redis_x2", kind: "gate", ports: [await start("gate", redis.url), await start("gate", redis.url)] },
       ] : []),
     ];
-    for (const [k, pid] of Object.entries(pids)) cpu0[k] = _proc(pid).cpu_s;
+    for (const [k, pid] of Object.entries(pids)) cpu0[k] = _proc(pid);
     const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup)]);
     out = JSON.parse(await cli.firstLine);
     for (const [k, pid] of Object.entries(pids)) {
       const p = _proc(pid);
-      procs[k] = { cpu_s: p.cpu_s - cpu0[k]!, peak_rss_mb: p.peak_rss_mb };
+      procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches };
     }
   } finally {
     for (const x of started) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
@@ -250,6 +250,8 @@ async function orchestrate(): Promise<void> {
     ...(threads > 1 ? {
       threads, [`gate_t${threads}_per_s`]: median(per[`gate_t${threads}`]!), threads_vs_one: median(vs(`gate_t${threads}`, "gate")), threads_vs_one_rounds: vs(`gate_t${threads}`, "gate"),
       cpu_us_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.cpu_s * 1e6) / Math.max(1, out.total[k] ?? 0))])),
+      sys_us_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.sys_s * 1e6) / Math.max(1, out.total[k] ?? 0))])),
+      context_switches_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.switches * 100) / Math.max(1, out.total[k] ?? 0)) / 100])),
       peak_rss_mb: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.peak_rss_mb])),
     } : {}),
     ...(redis ? {
@@ -260,12 +262,19 @@ async function orchestrate(): Promise<void> {
 }
 
 /** CPU seconds (every thread) and peak RSS of a process, from /proc (Linux). */
-function _proc(pid: number): { cpu_s: number; peak_rss_mb: number } {
+function _proc(pid: number): { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15), in clock ticks of 1/100 s
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return { cpu_s: ticks / 100, peak_rss_mb: Math.round(Number(hwm ?? 0) / 1024) };
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  // Context switches of every thread of the process.
+  let switches = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const ts = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+    switches += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(ts)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(ts)?.[1] ?? 0);
+  }
+  return { cpu_s: ticks / 100, sys_s: Number(f[12]) / 100, peak_rss_mb: Math.round(Number(hwm ?? 0) / 1024), switches };
 }
 
 if (mode === "server") await serve(rest[0]!, rest[1], Number(rest[2] ?? 1));
