@@ -178,4 +178,32 @@ describe("wisdom serve with two gate threads", () => {
     }
     for (const f of fresh) f.conn.destroy();
   });
+
+  test("the per-address cap is exact across threads: the N+1th connection is refused whatever thread takes it", async () => {
+    await using srv = await threaded({ ...NO_LIMITS, max_connections_per_addr: 10, first_byte_timeout_ms: 20_000, handshake_timeout_ms: 30_000 });
+    /** Open `n` connections at once; those that got a challenge (held open) and how many were refused. */
+    const open = async (n: number) => {
+      const got = await Promise.all(Array.from({ length: n }, async () => {
+        const reader = new FrameReader();
+        const conn = await t.connect("127.0.0.1", srv.port, reader);
+        const m = await reader.next();
+        if (m.type === MessageType.Challenge) return { conn };
+        assert.equal((m.body as { code: string }).code, "RATE_LIMITED", JSON.stringify(m));
+        conn.destroy();
+        return null;
+      }));
+      return { held: got.filter((x) => x !== null), refused: got.filter((x) => x === null).length };
+    };
+    const first = await open(30);
+    assert.equal(first.held.length, 10, "exactly the cap is admitted");
+    assert.equal(first.refused, 20);
+    const text = await scrape(srv);
+    const byThread = [0, 1].map((i) => metric(text, new RegExp(`^wisdom_thread_connections_accepted_total\\{thread="${i}"\\} (\\d+)`, "m")));
+    assert.ok(byThread.every((n) => n > 0), `both threads took some of the 30: ${byThread}`);
+    for (const h of first.held.slice(0, 3)) h.conn.destroy();
+    await waitFor(() => false, 300).catch(() => {}); // the closes reach the server
+    const second = await open(12);
+    assert.equal(second.held.length, 3, "three places freed, three admitted");
+    for (const h of [...first.held, ...second.held]) h.conn.destroy();
+  });
 });
