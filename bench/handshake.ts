@@ -5,7 +5,7 @@
  *
  *   npx bun bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
  *   npx deno run -A bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
- *   npx bun bench/handshake.ts --threads 2 [...]      # also `serve --threads 2` vs one thread (issue 15)
+ *   npx bun bench/handshake.ts --threads 2 [--rate 1500 | --rate-per-thread 1500] [...]   # also `serve --threads 2` vs one thread (issue 15)
  *
  * All servers start at once; one generator process takes them in turns (see client()): --seconds is
  * the length of one turn, --rounds how many turns each gets after --warmup seconds of uncounted load
@@ -19,7 +19,14 @@
  *
  * With --threads N it also measures a gate of N threads (serve/threads.ts) against the one-thread gate:
  * handshakes/s turn by turn, the server process's CPU time per handshake (utime + stime of every
- * thread, from /proc/PID/stat, over the whole run, warm-up included) and its peak RSS (VmHWM).
+ * thread, from /proc/PID/stat, over the measured rounds after the warm-up) and its peak RSS (VmHWM).
+ * --rate R starts R connections per second (open loop) instead of as many as the server answers: at a
+ * rate both servers sustain with time to spare, CPU per handshake compares the work each does per
+ * handshake without the cost of more runnable threads than cores (this VM has two, and the generator
+ * takes one of them). --rate-per-thread R gives the one-thread gate R/s and the N-thread gate N x R/s: each
+ * event loop then runs at the same rate in both (an event loop's CPU per handshake falls as its rate
+ * rises: fewer wake-ups per handshake), so the two CPU figures differ only by what threads cost each
+ * other (the shared tables, the cache lines they share): the case of a host with a core per thread.
  *
  * Internally: `bench/handshake.ts server bare|shape|gate [STORE] [THREADS]` runs a server and prints its port;
  * `bench/handshake.ts client TARGETS_JSON SLICE_MS ROUNDS WIDTH WARMUP_S` runs the generator and prints one JSON line.
@@ -81,6 +88,8 @@ interface Target {
   label: string;
   kind: string;
   ports: number[];
+  /** Connections started per second (open loop); absent: the client's --rate. */
+  rate?: number;
 }
 
 /**
@@ -96,7 +105,7 @@ interface Target {
  * 1.5x within minutes, so configurations compared seconds apart, by the same warm generator, give
  * ratios that separate runs minutes apart cannot.
  */
-async function client(targets: Target[], sliceMs: number, rounds: number, width: number, warmupS: number): Promise<void> {
+async function client(targets: Target[], sliceMs: number, rounds: number, width: number, warmupS: number, ratePerS = 0): Promise<void> {
   const t = await pickTransport();
   const one = (target: Target, port: number) =>
     new Promise<boolean>((resolve) => {
@@ -135,7 +144,17 @@ async function client(targets: Target[], sliceMs: number, rounds: number, width:
     const until = t0 + sliceMs;
     await Promise.all(
       Array.from({ length: width }, async () => {
-        while (performance.now() < until) (await one(target, target.ports[next++ % target.ports.length]!)) ? done++ : failed++;
+        while (performance.now() < until) {
+          const k = next++;
+          const rate = target.rate ?? ratePerS;
+          if (rate > 0) {
+            // Open loop at a fixed rate (--rate): connection k starts at t0 + k / rate, not before.
+            const wait = t0 + (k * 1000) / rate - performance.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            if (performance.now() >= until) break;
+          }
+          (await one(target, target.ports[k % target.ports.length]!)) ? done++ : failed++;
+        }
       }),
     );
     total[target.label] = (total[target.label] ?? 0) + done;
@@ -143,6 +162,8 @@ async function client(targets: Target[], sliceMs: number, rounds: number, width:
   };
   const warmSlices = Math.ceil((warmupS * 1000) / sliceMs);
   for (let i = 0; i < warmSlices; i++) for (const target of targets) await slice(target);
+  for (const k of Object.keys(total)) delete total[k]; // totals count the measured rounds only
+  console.log("warm"); // the orchestrator reads the servers' CPU time from here on
   const perS: Record<string, number[]> = {}, failed: Record<string, number> = {};
   for (const target of targets) (perS[target.label] = []), (failed[target.label] = 0);
   for (let r = 0; r < rounds; r++) {
@@ -177,15 +198,23 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
   return { url: `redis://127.0.0.1:${port}/0`, stop: () => void (child.pid && process.kill(child.pid, "SIGKILL")) };
 }
 
-function run(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string> } {
+function run(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string>; line: (n: number) => Promise<string> } {
   const cmd = runtimeName() === "deno" ? [process.execPath, ["run", "-A", self, ...args]] : [process.execPath, [self, ...args]];
   const child = spawn(cmd[0] as string, cmd[1] as string[], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
-  const firstLine = new Promise<string>((resolve) => child.stdout!.on("data", (d) => {
+  const waiters: { n: number; resolve: (s: string) => void }[] = [];
+  child.stdout!.on("data", (d) => {
     out += d;
-    if (out.includes("\n")) resolve(out.split("\n")[0]!);
-  }));
-  return { child, firstLine };
+    const lines = out.split("\n");
+    for (const w of [...waiters]) if (lines.length > w.n + 1) (waiters.splice(waiters.indexOf(w), 1), w.resolve(lines[w.n]!));
+  });
+  /** Line `n` (from 0) of the child's stdout, once it is complete. */
+  const line = (n: number) => new Promise<string>((resolve) => {
+    const lines = out.split("\n");
+    if (lines.length > n + 1) resolve(lines[n]!);
+    else waiters.push({ n, resolve });
+  });
+  return { child, firstLine: line(0), line };
 }
 
 async function orchestrate(): Promise<void> {
@@ -203,6 +232,10 @@ async function orchestrate(): Promise<void> {
   const warmup = num("--warmup", 8, (x) => x >= 0, "a number of seconds >= 0");
   const shape = args.includes("--shape");
   const threads = num("--threads", 1, (x) => Number.isInteger(x) && x >= 1 && x <= 64, "an integer from 1 to 64");
+  const rate = num("--rate", 0, (x) => x >= 0, "a number of handshakes per second >= 0 (0: as fast as the server answers)");
+  // --rate-per-thread R: the one-thread gate gets R/s and the N-thread gate N x R/s, so that every event
+  // loop runs at the same rate in both: CPU per handshake then compares what threads cost each other.
+  const perThread = num("--rate-per-thread", 0, (x) => x >= 0, "a number of handshakes per second >= 0");
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
   const pids: Record<string, number> = {};
@@ -219,16 +252,17 @@ async function orchestrate(): Promise<void> {
     const targets: Target[] = [
       { label: "bare", kind: "bare", ports: [await start("bare")] },
       ...(shape ? [{ label: "shape", kind: "shape", ports: [await start("shape")] }] : []),
-      { label: "gate", kind: "gate", ports: [await start("gate", "memory", "gate")] },
-      ...(threads > 1 ? [{ label: `gate_t${threads}`, kind: "gate", ports: [await start("gate", "memory", `gate_t${threads}`, threads)] }] : []),
+      { label: "gate", kind: "gate", ports: [await start("gate", "memory", "gate")], ...(perThread > 0 ? { rate: perThread } : {}) },
+      ...(threads > 1 ? [{ label: `gate_t${threads}`, kind: "gate", ports: [await start("gate", "memory", `gate_t${threads}`, threads)], ...(perThread > 0 ? { rate: perThread * threads } : {}) }] : []),
       ...(redis ? [
         { label: "gate_redis_x1", kind: "gate", ports: [await start("gate", redis.url)] },
         { label: "gate_redis_x2", kind: "gate", ports: [await start("gate", redis.url), await start("gate", redis.url)] },
       ] : []),
     ];
+    const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup), String(rate)]);
+    await cli.line(0); // "warm": the JITs have compiled the hot paths; count CPU from here
     for (const [k, pid] of Object.entries(pids)) cpu0[k] = _proc(pid);
-    const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup)]);
-    out = JSON.parse(await cli.firstLine);
+    out = JSON.parse(await cli.line(1));
     for (const [k, pid] of Object.entries(pids)) {
       const p = _proc(pid);
       procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches };
@@ -278,5 +312,5 @@ function _proc(pid: number): { cpu_s: number; sys_s: number; peak_rss_mb: number
 }
 
 if (mode === "server") await serve(rest[0]!, rest[1], Number(rest[2] ?? 1));
-else if (mode === "client") await client(JSON.parse(rest[0]!) as Target[], Number(rest[1]), Number(rest[2]), Number(rest[3]), Number(rest[4]));
+else if (mode === "client") await client(JSON.parse(rest[0]!) as Target[], Number(rest[1]), Number(rest[2]), Number(rest[3]), Number(rest[4]), Number(rest[5] ?? 0));
 else await orchestrate();
