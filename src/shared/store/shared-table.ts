@@ -13,8 +13,9 @@
  * Stripes. The table is `stripes` independent open-addressing tables (linear probing), each behind its
  * own spin lock; a key's stripe comes from its first hash word, its home slot from the second. A critical
  * section is a probe plus a few loads and stores (no allocation, no call out), so a lock is held for well
- * under a microsecond; a thread that finds it taken spins (test-and-test-and-set on Atomics.load) and gives
- * up after SPIN_MS with StoreUnavailableError rather than hang (a thread descheduled or killed inside).
+ * under a microsecond; a thread that finds it taken spins briefly (test-and-test-and-set on Atomics.load),
+ * then sleeps on the lock word (Atomics.wait; the unlock wakes one sleeper), and gives up after SPIN_MS
+ * with StoreUnavailableError rather than hang (a thread descheduled that long, or killed inside).
  * A lock word holds its holder's owner id (each create/attach gets its own), so a supervisor can free the
  * locks of a thread that died (releaseHeldBy). Removal is backward-shift deletion, so tables never fill
  * with tombstones. Each stripe header sits on its own 64-byte line (no false sharing between stripes).
@@ -24,7 +25,7 @@
  *     (entries a stripe holds at most), 6-7 hash key, 8 next owner id, 9-15 kind-specific, 16-31 one
  *     cache line of kind-specific shared words (shared-conns.ts keeps the global open count at 16).
  *   stripe s at 32 + s * (16 + slots * slotWords): 0 lock (0 free, else holder's owner id), 1 entries,
- *     2-15 padding; then its slots.
+ *     2 threads sleeping on the lock, 3-15 padding; then its slots.
  *   slot, `slotWords` (even) words: 0-1 the key's hash (0, 0 = empty), 2.. the kind's value fields
  *     (Float64 fields at even offsets).
  *
@@ -45,7 +46,20 @@ const H_MAGIC = 0, H_KIND = 1, H_STRIPES = 2, H_SLOTS = 3, H_SLOT_WORDS = 4, H_L
 export const H_KIND_WORDS = 9;
 
 /** Longest a thread waits for a stripe lock, ms (then StoreUnavailableError). */
-export const SPIN_MS = 50;
+export const SPIN_MS = 250;
+/** Tries before a thread waiting for a lock sleeps. */
+const SPINS = 128;
+/** Stripe header word: threads sleeping on its lock. */
+const S_WAITERS = 2;
+/** Atomics.wait is refused on some main threads (browsers'); there a waiting thread spins. */
+const CAN_WAIT = (() => {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
 /** Entries an eviction looks at (as TokenBuckets scans 64 from its oldest end). */
 const EVICT_SCAN = 64;
 
@@ -150,22 +164,41 @@ export abstract class SharedTable {
 
   /** Take stripe `stripe`'s lock; returns its base word. Throws StoreUnavailableError after SPIN_MS. */
   protected lockStripe(stripe: number): number {
-    const w = this.w;
     const base = HEADER_WORDS + stripe * this._stripeWords;
-    if (Atomics.compareExchange(w, base, 0, this.owner) === 0) return base;
-    let deadline = 0;
-    for (let i = 1; ; i++) {
+    if (Atomics.compareExchange(this.w, base, 0, this.owner) === 0) return base;
+    return this._lockSlow(base);
+  }
+
+  /**
+   * The lock is taken: spin a little (the holder is usually running, on another core), then sleep on
+   * the lock word (Atomics.wait, woken by the unlock or after 1 ms): with more threads than free cores
+   * the holder may be descheduled, and spinning would only keep it off the core it needs.
+   */
+  private _lockSlow(base: number): number {
+    const w = this.w;
+    for (let i = 0; i < SPINS; i++) {
       if (Atomics.load(w, base) === 0 && Atomics.compareExchange(w, base, 0, this.owner) === 0) return base;
-      if ((i & 255) === 0) {
-        const now = performance.now();
-        if (deadline === 0) deadline = now + SPIN_MS;
-        else if (now > deadline) throw new StoreUnavailableError(`Shared table: a stripe lock stayed held over ${SPIN_MS} ms (by owner ${Atomics.load(w, base)}: a thread stalled or died inside?)`);
+    }
+    Atomics.add(w, base + S_WAITERS, 1);
+    try {
+      const deadline = performance.now() + SPIN_MS;
+      for (;;) {
+        const v = Atomics.load(w, base);
+        if (v === 0) {
+          if (Atomics.compareExchange(w, base, 0, this.owner) === 0) return base;
+          continue;
+        }
+        if (performance.now() > deadline) throw new StoreUnavailableError(`Shared table: a stripe lock stayed held over ${SPIN_MS} ms (by owner ${v}: a thread stalled or died inside?)`);
+        if (CAN_WAIT) Atomics.wait(w, base, v, 1);
       }
+    } finally {
+      Atomics.sub(w, base + S_WAITERS, 1);
     }
   }
 
   protected unlockStripe(base: number): void {
     Atomics.store(this.w, base, 0);
+    if (Atomics.load(this.w, base + S_WAITERS) !== 0) Atomics.notify(this.w, base, 1);
   }
 
   /**
