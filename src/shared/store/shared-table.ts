@@ -11,7 +11,8 @@
  * costs at most an early refusal or a shared bucket for those two clients.
  *
  * Stripes. The table is `stripes` independent open-addressing tables (linear probing), each behind its
- * own spin lock; a key's stripe comes from its first hash word, its home slot from the second. A critical
+ * own spin lock; a key's stripe comes from its first hash word (multiply-shift: any stripe count), its
+ * home slot from the second. A critical
  * section is a probe plus a few loads and stores (no allocation, no call out), so a lock is held for well
  * under a microsecond; a thread that finds it taken spins briefly (test-and-test-and-set on Atomics.load),
  * then sleeps on the lock word (Atomics.wait; the unlock wakes one sleeper), and gives up after SPIN_MS
@@ -73,21 +74,38 @@ export interface TableGeometry {
    * the mean share plus 8 standard deviations. false: the mean share plus 1/8 (evicting tables).
    */
   readonly noEvict: boolean;
-  /** Stripes (a power of two; default from `entries`, 16..1024). */
+  /** Stripes (default: the fewest of 1,024 slots each that hold `entries`). */
   readonly stripes?: number;
 }
 
-/** A fresh buffer for a table of `kind` with this geometry, header filled in and a random hash key. */
+/** Slots per stripe unless the caller picks the stripes: 1,024 (a stripe of 64-byte slots is 64 KB). */
+const SLOTS = 1024;
+
+/** The stripe limit for `mean` entries a stripe (see TableGeometry.noEvict). */
+function stripeLimit(mean: number, noEvict: boolean): number {
+  return Math.ceil(noEvict ? mean + 8 * Math.sqrt(mean) + 8 : mean * 1.125 + 4);
+}
+
+/**
+ * A fresh buffer for a table of `kind` with this geometry, header filled in and a random hash key. Every
+ * page is written once here, so the hot path never takes a first-touch page fault (measured at tens of
+ * microseconds each on a busy VM) and the table's memory is committed, and bounded, from the start.
+ */
 export function createTableBuffer(kind: number, g: TableGeometry): SharedArrayBuffer {
   if (!(g.entries >= 1) || !Number.isFinite(g.entries)) throw new RangeError(`Shared table: entries ${g.entries} must be a positive number`);
-  const stripes = g.stripes ?? Math.min(1024, Math.max(16, pow2(Math.ceil(g.entries / 512))));
-  if (stripes !== pow2(stripes)) throw new RangeError(`Shared table: stripes ${stripes} must be a power of two`);
-  const mean = g.entries / stripes;
-  const limit = Math.ceil(g.noEvict ? mean + 8 * Math.sqrt(mean) + 8 : mean * 1.125 + 4);
+  let stripes = g.stripes ?? 0;
+  if (stripes === 0) {
+    // The fewest stripes of SLOTS slots that keep every stripe's limit within 3/4 of its slots.
+    stripes = 1;
+    while (stripeLimit(g.entries / stripes, g.noEvict) > SLOTS * 0.75) stripes++;
+  }
+  if (!Number.isInteger(stripes) || stripes < 1 || stripes > 1 << 20) throw new RangeError(`Shared table: stripes ${stripes} must be an integer in 1..2^20`);
+  const limit = stripeLimit(g.entries / stripes, g.noEvict);
   const slots = Math.max(16, pow2(Math.ceil(limit * 4 / 3)));
   const slotWords = 2 + g.valueWords + (g.valueWords & 1);
   const words = HEADER_WORDS + stripes * (STRIPE_HEADER_WORDS + slots * slotWords);
   const w = new Int32Array(new SharedArrayBuffer(words * 4));
+  w.fill(0);
   const seed = crypto.getRandomValues(new Int32Array(2));
   w[H_KIND] = kind; w[H_STRIPES] = stripes; w[H_SLOTS] = slots; w[H_SLOT_WORDS] = slotWords; w[H_LIMIT] = limit;
   w[H_K0] = seed[0]!; w[H_K1] = seed[1]!; w[H_OWNER] = 1;
@@ -155,7 +173,7 @@ export abstract class SharedTable {
     const h = this.h;
     halfSipHash64(key, this._k0, this._k1 ^ tag, h);
     if (h[0] === 0 && h[1] === 0) h[1] = 1;
-    return h[0]! & (this.stripes - 1);
+    return Math.floor((h[0]! >>> 0) * this.stripes / 4294967296); // exact: the product is below 2^53
   }
 
   protected stripeBase(stripe: number): number {
