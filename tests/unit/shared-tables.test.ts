@@ -11,6 +11,8 @@ import { TokenBuckets } from "../../src/shared/defence/token-bucket.ts";
 import { Escalation } from "../../src/shared/defence/escalation.ts";
 import { Admission, type AdmissionSpec } from "../../src/shared/defence/admission.ts";
 import { networkKey } from "../../src/shared/defence/client-key.ts";
+import { createDefence, reconfigureDefence } from "../../src/shared/defence/from-config.ts";
+import { SERVE_DEFAULTS } from "../../src/shared/config/schema.ts";
 
 /** mulberry32: a seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -345,5 +347,32 @@ describe("Admission over SharedAdmissionState", () => {
     assert.equal(other.owners.length, 7);
     assert.notDeepEqual(other.owners, st.owners);
     assert.equal(st.releaseHeldBy(other.owners), 0);
+  });
+});
+
+describe("createDefence() with SharedAdmissionState", () => {
+  test("two threads' defences built from one configuration share caps and escalation, and keep sharing after a reload", () => {
+    const c = { ...SERVE_DEFAULTS, max_connections_per_addr: 2, escalation_max_bits: 4, escalation_free_requests: 2 };
+    const st = SharedAdmissionState.forConfig(c, 1000);
+    const other = SharedAdmissionState.attachForConfig(structuredClone(st.buffers()), c);
+    const d1 = createDefence(c, undefined, st), d2 = createDefence(c, undefined, other);
+    assert.equal(d1.admission!.onOpen("203.0.113.7"), null);
+    assert.equal(d2.admission!.onOpen("203.0.113.7"), null);
+    assert.equal(d1.admission!.onOpen("203.0.113.7")?.reason, "addr_conn_cap");
+    assert.equal(d1.admission!.limiter, st.limiter, "token buckets are the shared ones");
+    const base = d1.controller!.bits;
+    assert.equal(d1.policy.bitsFor("203.0.113.7", 0), base);
+    assert.equal(d2.policy.bitsFor("203.0.113.7", 0), base);
+    assert.equal(d1.policy.bitsFor("203.0.113.7", 0), base + 1, "the third request of the address, whichever thread saw the others");
+    // a reload that changes the mode rebuilds the defence: on the same shared state
+    const next = { ...c, adaptive: c.adaptive === "on" ? "off" as const : "on" as const, max_connections_per_addr: 3 };
+    const r1 = reconfigureDefence(d1, c, next, undefined, st);
+    assert.notEqual(r1.admission, d1.admission);
+    assert.equal(r1.admission!.onOpen("203.0.113.7"), null, "the new cap (3), counted with the two still open");
+    assert.equal(d2.admission!.onOpen("203.0.113.7")?.reason, "addr_conn_cap", "the old admission sees the same count");
+    assert.equal(r1.escalation, st.escalation);
+    // without shared state: each thread its own, as before
+    const own = createDefence(c);
+    assert.ok(own.escalation instanceof Escalation);
   });
 });

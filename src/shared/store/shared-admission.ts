@@ -12,9 +12,8 @@
  * @module
  */
 import type { ServeConfig } from "../config/schema.ts";
-import type { SharedAdmissionTables } from "../defence/admission.ts";
 import type { EscalationSpec } from "../defence/escalation.ts";
-import { escalationSpec, netEscalationSpec } from "../defence/from-config.ts";
+import { escalationSpec, netEscalationSpec, type SharedDefenceState } from "../defence/from-config.ts";
 import { SharedConnectionCounts } from "./shared-conns.ts";
 import { SharedEscalation } from "./shared-escalation.ts";
 import { type SharedLimiterBuffers, SharedRateLimiter } from "./shared-limiter.ts";
@@ -38,7 +37,7 @@ export interface SharedAdmissionOptions {
   readonly escalation?: { readonly addr: EscalationSpec; readonly net: EscalationSpec } | null;
 }
 
-export class SharedAdmissionState implements SharedAdmissionTables {
+export class SharedAdmissionState implements SharedDefenceState {
   private constructor(
     readonly conns: SharedConnectionCounts,
     readonly outstanding: SharedOutstanding,
