@@ -13,8 +13,8 @@
  *
  * On a machine with fewer free cores than --threads the ratio measures the machine, not the tables.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { threadCpuNs } from "./_thread-cpu.ts";
 import { Admission, type AdmissionSpec } from "../src/shared/defence/admission.ts";
 import { networkKey } from "../src/shared/defence/client-key.ts";
 import { type SharedAdmissionBuffers, SharedAdmissionState } from "../src/shared/store/shared-admission.ts";
@@ -33,18 +33,6 @@ export function clients(seed: number): { addrs: string[]; nets: string[] } {
 }
 
 export type Loop = "tables" | "admission";
-
-/**
- * CPU time the calling OS thread has used, ns (Linux /proc/thread-self/schedstat; a Worker is its own
- * thread), or NaN elsewhere. Throughput per CPU second does not depend on how busy the machine is.
- */
-export function threadCpuNs(): number {
-  try {
-    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
-  } catch {
-    return NaN;
-  }
-}
 
 export interface Done {
   readonly n: number;
