@@ -4,8 +4,12 @@
  * thread does per handshake minus the network. Throughput with 1 thread vs N threads, in the same run,
  * alternating, several rounds; the ratio of medians. Also the plain MemorySpentStore on one thread.
  *
- *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1]
- *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1]
+ *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault]
+ *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault]
+ *
+ * Each turn makes a new set whose pages are untouched, so a turn also pays first-touch page faults
+ * (about one per new 4 KB page; tens of microseconds each on this VM); --prefault touches them first
+ * (SharedSpentSet's `prefault`), as a long-running server's set is once it has been used.
  *
  * On a machine with fewer free cores than --threads the ratio measures the machine, not the table.
  */
@@ -45,8 +49,8 @@ export function work(store: SpentStore, ms: number, seed: number): { n: number; 
 }
 
 /** Handshakes per second, and per CPU second, of `n` threads on one shared set. */
-async function threads(n: number, ms: number, round: number): Promise<{ perS: number; perCpuS: number }> {
-  const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000 });
+async function threads(n: number, ms: number, round: number, prefault: boolean): Promise<{ perS: number; perCpuS: number }> {
+  const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000, prefault });
   const start = new Int32Array(new SharedArrayBuffer(8));
   const ws = Array.from({ length: n }, () => new Worker(new URL("./shared-tables-worker.ts", import.meta.url), { type: "module" }));
   const done = ws.map((w, i) => new Promise<{ n: number; cpuNs: number }>((resolve, reject) => {
@@ -64,14 +68,14 @@ async function threads(n: number, ms: number, round: number): Promise<{ perS: nu
 
 if (import.meta.main) {
   // (at 1 s a turn the set holds every proof of a turn within one generation's share of maxEntries)
-  const { values } = parseArgs({ options: { threads: { type: "string", default: "2" }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "1" } } });
+  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "1" } } });
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
   if (!(n >= 2 && rounds >= 1 && ms >= 100)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
     mem.push(work(new MemorySpentStore(), ms, r).n / (ms / 1000));
-    const o = await threads(1, ms, r), m = await threads(n, ms, r);
+    const o = await threads(1, ms, r, values.prefault), m = await threads(n, ms, r, values.prefault);
     one.push(o.perS); oneCpu.push(o.perCpuS);
     many.push(m.perS); manyCpu.push(m.perCpuS);
   }
@@ -79,7 +83,7 @@ if (import.meta.main) {
   const cpuRatios = oneCpu.map((o, i) => manyCpu[i]! / o);
   const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
   console.log(JSON.stringify({
-    runtime, threads: n, rounds, seconds: ms / 1000,
+    runtime, threads: n, rounds, seconds: ms / 1000, prefault: values.prefault,
     memory_store_one_thread_per_s: Math.round(median(mem)),
     shared_one_thread_per_s: Math.round(median(one)),
     shared_n_threads_per_s: Math.round(median(many)),

@@ -38,6 +38,12 @@ export interface SharedSpentOptions {
   /** Proofs of challenges issued before this time are refused (ms; default none). */
   readonly fenceMs?: number;
   readonly nowMs?: number;
+  /**
+   * Touch every page of the buffer now (default false): the set's memory is committed at creation
+   * instead of on first use, so the first minutes of a flood do not pay a page fault per new page
+   * (tens of microseconds each on a VM, and taken by every thread at once: see bench/shared-tables.ts).
+   */
+  readonly prefault?: boolean;
 }
 
 export class SharedSpentSet implements SpentStore {
@@ -68,6 +74,7 @@ export class SharedSpentSet implements SpentStore {
     const fence = o.fenceMs ?? 0;
     w[H_FENCE_HI] = Math.floor(fence / 0x1_0000_0000); w[H_FENCE_LO] = fence >>> 0;
     for (let t = 0; t < tables; t++) w[HEADER_WORDS + t * (TABLE_HEADER_WORDS + slots * SLOT_WORDS) + T_GEN] = -2 - t; // no generation yet
+    if (o.prefault) for (let i = 0; i < w.length; i += 1024) w[i] = w[i]!; // one write a 4 KB page
     Atomics.store(w, H_MAGIC, MAGIC);
     return new SharedSpentSet(w);
   }
