@@ -2,7 +2,8 @@
  * The shared admission tables (src/shared/store/shared-admission.ts) under threads (issue 15). Two loops,
  * each what one connection costs admission, minus the network:
  *   tables:    tryOpen + take (challenge bucket) + close on the shared tables directly;
- *   admission: Admission.onOpen, allowChallenge (outstanding + 2 buckets), allowSolution, settle, onClose.
+ *   admission: Admission.onOpen, allowChallenge (outstanding + 2 buckets), allowSolution, settle, onClose;
+ *   local:     the admission loop on each thread's own Maps (sharing nothing: the control for the ratios).
  * Clients are drawn from 50,000 addresses (as many clients, little key contention), with no cap reached.
  * Reports, side by side in one run, alternating, several rounds (medians, ratio min..max):
  *   - Admission on one thread with its local Maps vs with the shared state (the cost per connection);
@@ -32,7 +33,8 @@ export function clients(seed: number): { addrs: string[]; nets: string[] } {
   return { addrs, nets: addrs.map(networkKey) };
 }
 
-export type Loop = "tables" | "admission";
+/** "local": Admission on each thread's own Maps, sharing nothing (the control: what N threads give with no shared state). */
+export type Loop = "tables" | "admission" | "local";
 
 export interface Done {
   readonly n: number;
@@ -43,6 +45,7 @@ export interface Done {
 export function work(loop: Loop, st: SharedAdmissionState | null, ms: number, seed: number): Done {
   const cpu0 = threadCpuNs();
   const { addrs, nets } = clients(seed);
+  if (loop === "local") st = null;
   const adm = new Admission(SPEC, st ? st.limiter : undefined, st);
   const t0 = performance.now();
   let n = 0;
@@ -90,14 +93,14 @@ if (import.meta.main) {
   const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)}`;
   const local: number[] = [], shared: number[] = [], localCpu: number[] = [], sharedCpu: number[] = [];
   type Run = { perS: number; perCpuS: number };
-  const one: Record<Loop, Run[]> = { tables: [], admission: [] }, many: Record<Loop, Run[]> = { tables: [], admission: [] };
+  const one: Record<Loop, Run[]> = { tables: [], admission: [], local: [] }, many: Record<Loop, Run[]> = { tables: [], admission: [], local: [] };
   work("admission", null, 200, 99); // warm up both paths
   work("admission", SharedAdmissionState.create({ maxConnections: 100_000, maxKeys: 200_000 }), 200, 99);
   for (let r = 0; r < rounds; r++) {
     const l = work("admission", null, ms, r), s = work("admission", SharedAdmissionState.create({ maxConnections: 100_000, maxKeys: 200_000 }), ms, r);
     local.push(l.n / (ms / 1000)); localCpu.push(l.n / (l.cpuNs / 1e9));
     shared.push(s.n / (ms / 1000)); sharedCpu.push(s.n / (s.cpuNs / 1e9));
-    for (const loop of ["tables", "admission"] as const) {
+    for (const loop of ["tables", "admission", "local"] as const) {
       one[loop].push(await threads(loop, 1, ms, r));
       many[loop].push(await threads(loop, n, ms, r));
     }
@@ -119,6 +122,6 @@ if (import.meta.main) {
     admission_us_cpu_per_conn_local: Number((1e6 / median(localCpu)).toFixed(3)),
     admission_us_cpu_per_conn_shared: Number((1e6 / median(sharedCpu)).toFixed(3)),
     shared_vs_local_per_cpu_s: range(sharedCpu.map((s, i) => s / localCpu[i]!)),
-    ...loopReport("tables"), ...loopReport("admission"),
+    ...loopReport("tables"), ...loopReport("admission"), ...loopReport("local"),
   }));
 }
