@@ -7,7 +7,8 @@ import { SharedOutstanding } from "../../src/shared/store/shared-outstanding.ts"
 import { SharedBuckets, SharedRateLimiter } from "../../src/shared/store/shared-limiter.ts";
 import { SharedEscalation } from "../../src/shared/store/shared-escalation.ts";
 import { SharedAdmissionState } from "../../src/shared/store/shared-admission.ts";
-import { TokenBuckets } from "../../src/shared/defence/token-bucket.ts";
+import { TokenBuckets, type BucketSpec, type Take } from "../../src/shared/defence/token-bucket.ts";
+import { MemoryRateLimiter, type RateLimiter } from "../../src/shared/defence/rate-limiter.ts";
 import { Escalation } from "../../src/shared/defence/escalation.ts";
 import { Admission, type AdmissionSpec } from "../../src/shared/defence/admission.ts";
 import { networkKey } from "../../src/shared/defence/client-key.ts";
@@ -336,6 +337,19 @@ describe("Admission over SharedAdmissionState", () => {
     assert.equal(a.allowSolution("x", 0), null);
     assert.equal(b.allowSolution("x", 0), null);
     assert.equal((a.allowSolution("x", 0) as { reason: string }).reason, "solution_rate");
+  });
+  test("with an asynchronous limiter (Redis): a refused or failed challenge gives its outstanding slot back", async () => {
+    const st = SharedAdmissionState.create({ maxConnections: 10, maxKeys: 100 });
+    const mem = new MemoryRateLimiter();
+    let fail = false;
+    const slow: RateLimiter = { name: "slow", take: (t: string, k: string, s: BucketSpec, now: number): Promise<Take> => fail ? Promise.reject(new Error("down")) : Promise.resolve(mem.take(t, k, s, now)) };
+    const a = new Admission(spec({ challengesPerAddr: { ratePerSec: 0.001, burst: 1 }, maxOutstandingPerAddr: 5 }), slow, st);
+    assert.equal(await a.allowChallenge("10.0.0.1", 0), null);
+    assert.equal((await a.allowChallenge("10.0.0.1", 0))?.reason, "challenge_rate");
+    assert.equal(a.outstanding("10.0.0.1", 0), 1);
+    fail = true;
+    await assert.rejects(async () => await a.allowChallenge("10.0.0.2", 0), /down/);
+    assert.equal(a.outstanding("10.0.0.2", 0), 0);
   });
   test("buffers() survive structured cloning (what postMessage does) and stay shared", () => {
     const st = SharedAdmissionState.create({ maxConnections: 10, escalation: { addr: { halfLifeMs: 1e9, freeRequests: 1, maxExtraBits: 4 }, net: { halfLifeMs: 1e9, freeRequests: 2, maxExtraBits: 4 } } });
