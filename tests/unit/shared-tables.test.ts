@@ -126,6 +126,18 @@ describe("SharedConnectionCounts", () => {
     for (let j = 0; j < i; j++) assert.equal(t.perAddr(`198.51.${j}.1`), 1, "nothing evicted");
     assert.equal(t.tryOpen("198.51.0.1", "198.51.0.0/24", BIG), OPEN_OK, "existing keys still count up");
   });
+  test("tables with different hash keys never share a memoized hash (each thread memoizes the last two keys)", () => {
+    const t1 = SharedConnectionCounts.create({ maxConnections: 10 }), t2 = SharedConnectionCounts.create({ maxConnections: 10 });
+    const net = "203.0.113.0/24";
+    assert.equal(t1.tryOpen("203.0.113.7", net, BIG), OPEN_OK);
+    assert.equal(t2.tryOpen("203.0.113.7", net, BIG), OPEN_OK); // right after t1 hashed the same strings
+    for (const k of ["a", "b", "c"]) t1.perAddr(k); // the memo moves on
+    assert.equal(t2.perAddr("203.0.113.7"), 1, "found again under t2's own hash");
+    assert.equal(t1.perAddr("203.0.113.7"), 1);
+    t2.close("203.0.113.7", net);
+    assert.equal(t2.size(), 0);
+    assert.equal(t1.size(), 2);
+  });
   test("attach() sees the same counts; a foreign buffer is refused", () => {
     const t = SharedConnectionCounts.create({ maxConnections: 10 });
     const u = SharedConnectionCounts.attach(t.buffer);

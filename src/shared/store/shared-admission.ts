@@ -48,12 +48,14 @@ export class SharedAdmissionState implements SharedDefenceState {
 
   static create(o: SharedAdmissionOptions): SharedAdmissionState {
     const maxKeys = o.maxKeys ?? 100_000;
+    // One hash key for every table: a thread hashes an address once per connection, not once per table.
+    const hashKey = crypto.getRandomValues(new Int32Array(2));
     return new SharedAdmissionState(
-      SharedConnectionCounts.create({ maxConnections: o.maxConnections }),
-      SharedOutstanding.create({ maxKeys }),
-      SharedRateLimiter.create({ maxKeys }),
-      o.escalation ? SharedEscalation.create({ ...o.escalation.addr, maxKeys }) : null,
-      o.escalation ? SharedEscalation.create({ ...o.escalation.net, maxKeys }) : null,
+      SharedConnectionCounts.create({ maxConnections: o.maxConnections, hashKey }),
+      SharedOutstanding.create({ maxKeys, hashKey }),
+      SharedRateLimiter.create({ maxKeys, hashKey }),
+      o.escalation ? SharedEscalation.create({ ...o.escalation.addr, maxKeys }, { hashKey }) : null,
+      o.escalation ? SharedEscalation.create({ ...o.escalation.net, maxKeys }, { hashKey }) : null,
     );
   }
 

@@ -3,8 +3,8 @@
  * and per network, each under its cap, admitted or refused atomically across threads: the cap+1th
  * connection is refused whatever thread takes it.
  *
- * On store/shared-table.ts: one table holds both key spaces (addresses hashed with tag 1, networks with
- * tag 2, so an address that is its own network key still has two entries). Slot: 2 key words, 0 count,
+ * On store/shared-table.ts: one table holds both key spaces (networks hashed under another tag than
+ * addresses, so an address that is its own network key still has two entries). Slot: 2 key words, 0 count,
  * 1 padding. An entry exists only while its count is above zero, so the table holds at most two entries
  * per open connection: it is sized from the connection cap and never evicts a live count (a stripe at its
  * limit, which chance does not reach, refuses the connection). The global count is header word 16, alone
@@ -19,7 +19,8 @@
 import { createTableBuffer, H_SHARED, SharedTable, tableWords } from "./shared-table.ts";
 
 const KIND = 1;
-const TAG_ADDR = 0x61646472, TAG_NET = 0x6e657477;
+// Addresses hash with tag 0, as in the other tables (one hash a connection: shared-table.ts hashKey memo).
+const TAG_ADDR = 0, TAG_NET = 0x6e657477;
 const G_OPEN = H_SHARED;
 
 /** tryOpen's verdict: admitted, or which cap refused (TABLE_FULL: a stripe at its limit, by chance or misuse). */
@@ -34,8 +35,8 @@ export interface ConnCaps {
 
 export class SharedConnectionCounts extends SharedTable {
   /** `maxConnections`: the cap the table is sized for (two entries per connection). */
-  static create(o: { maxConnections: number; stripes?: number }): SharedConnectionCounts {
-    return new SharedConnectionCounts(tableWords(createTableBuffer(KIND, { entries: 2 * o.maxConnections, valueWords: 1, noEvict: true, stripes: o.stripes }), KIND, "SharedConnectionCounts"));
+  static create(o: { maxConnections: number; stripes?: number; hashKey?: Int32Array }): SharedConnectionCounts {
+    return new SharedConnectionCounts(tableWords(createTableBuffer(KIND, { entries: 2 * o.maxConnections, valueWords: 1, noEvict: true, stripes: o.stripes, hashKey: o.hashKey }), KIND, "SharedConnectionCounts"));
   }
 
   static attach(buffer: SharedArrayBuffer): SharedConnectionCounts {

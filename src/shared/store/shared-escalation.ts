@@ -25,8 +25,8 @@ export class SharedEscalation extends SharedTable {
   }
 
   /** A table for `spec.maxKeys` keys (default 100,000). */
-  static create(spec: EscalationSpec, o: { stripes?: number } = {}): SharedEscalation {
-    const buf = createTableBuffer(KIND, { entries: spec.maxKeys ?? 100_000, valueWords: 4, noEvict: false, stripes: o.stripes });
+  static create(spec: EscalationSpec, o: { stripes?: number; hashKey?: Int32Array } = {}): SharedEscalation {
+    const buf = createTableBuffer(KIND, { entries: spec.maxKeys ?? 100_000, valueWords: 4, noEvict: false, stripes: o.stripes, hashKey: o.hashKey });
     return new SharedEscalation(tableWords(buf, KIND, "SharedEscalation"), spec);
   }
 

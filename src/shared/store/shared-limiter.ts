@@ -35,8 +35,8 @@ export class SharedBuckets extends SharedTable {
   private _ratePerMs = 0;
   private _burst = 0;
 
-  static create(o: { maxKeys: number; stripes?: number }): SharedBuckets {
-    return new SharedBuckets(tableWords(createTableBuffer(KIND, { entries: o.maxKeys, valueWords: 4, noEvict: false, stripes: o.stripes }), KIND, "SharedBuckets"));
+  static create(o: { maxKeys: number; stripes?: number; hashKey?: Int32Array }): SharedBuckets {
+    return new SharedBuckets(tableWords(createTableBuffer(KIND, { entries: o.maxKeys, valueWords: 4, noEvict: false, stripes: o.stripes, hashKey: o.hashKey }), KIND, "SharedBuckets"));
   }
 
   static attach(buffer: SharedArrayBuffer): SharedBuckets {
@@ -131,7 +131,7 @@ export class SharedRateLimiter implements RateLimiter {
   }
 
   /** One table per name (default Admission's three), each bounded by `maxKeys`. */
-  static create(o: { maxKeys: number; tables?: readonly string[]; stripes?: number }): SharedRateLimiter {
+  static create(o: { maxKeys: number; tables?: readonly string[]; stripes?: number; hashKey?: Int32Array }): SharedRateLimiter {
     return new SharedRateLimiter(new Map((o.tables ?? BUCKET_TABLES).map((name) => [name, SharedBuckets.create(o)])));
   }
 

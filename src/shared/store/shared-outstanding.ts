@@ -21,14 +21,14 @@
 import { createTableBuffer, SharedTable, tableWords } from "./shared-table.ts";
 
 const KIND = 2;
-const TAG = 0x6f757473;
+const TAG = 0; // as the other tables, so an address is hashed once for all of them
 const RING = 8;
 const V_HEAD = 2, V_WIDTH = 4, V_COUNTS = 6, V_TOUCH = 14;
 
 export class SharedOutstanding extends SharedTable {
   /** `maxKeys`: addresses tracked at most (beyond it the idlest is forgotten). */
-  static create(o: { maxKeys: number; stripes?: number }): SharedOutstanding {
-    return new SharedOutstanding(tableWords(createTableBuffer(KIND, { entries: o.maxKeys, valueWords: 14, noEvict: false, stripes: o.stripes }), KIND, "SharedOutstanding"));
+  static create(o: { maxKeys: number; stripes?: number; hashKey?: Int32Array }): SharedOutstanding {
+    return new SharedOutstanding(tableWords(createTableBuffer(KIND, { entries: o.maxKeys, valueWords: 14, noEvict: false, stripes: o.stripes, hashKey: o.hashKey }), KIND, "SharedOutstanding"));
   }
 
   static attach(buffer: SharedArrayBuffer): SharedOutstanding {

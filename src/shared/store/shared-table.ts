@@ -76,6 +76,11 @@ export interface TableGeometry {
   readonly noEvict: boolean;
   /** Stripes (default: the fewest of 1,024 slots each that hold `entries`). */
   readonly stripes?: number;
+  /**
+   * The 64-bit hash key (default: a fresh random one). Tables of one bundle share theirs, so a thread
+   * hashes a client key once for all of them (hashKey's memo).
+   */
+  readonly hashKey?: Int32Array;
 }
 
 /** Slots per stripe unless the caller picks the stripes: 1,024 (a stripe of 64-byte slots is 64 KB). */
@@ -106,7 +111,7 @@ export function createTableBuffer(kind: number, g: TableGeometry): SharedArrayBu
   const words = HEADER_WORDS + stripes * (STRIPE_HEADER_WORDS + slots * slotWords);
   const w = new Int32Array(new SharedArrayBuffer(words * 4));
   w.fill(0);
-  const seed = crypto.getRandomValues(new Int32Array(2));
+  const seed = g.hashKey ?? crypto.getRandomValues(new Int32Array(2));
   w[H_KIND] = kind; w[H_STRIPES] = stripes; w[H_SLOTS] = slots; w[H_SLOT_WORDS] = slotWords; w[H_LIMIT] = limit;
   w[H_K0] = seed[0]!; w[H_K1] = seed[1]!; w[H_OWNER] = 1;
   Atomics.store(w, H_MAGIC, MAGIC);
@@ -170,9 +175,18 @@ export abstract class SharedTable {
    * this.h (never 0, 0); returns its stripe.
    */
   protected hashKey(key: string, tag: number): number {
-    const h = this.h;
-    halfSipHash64(key, this._k0, this._k1 ^ tag, h);
-    if (h[0] === 0 && h[1] === 0) h[1] = 1;
+    const h = this.h, k1 = this._k1 ^ tag;
+    // A connection asks several tables about one address in a row: a two-entry memo per thread.
+    if (key === _memoKey0 && this._k0 === _memoK0[0] && k1 === _memoK1[0]) {
+      h[0] = _memoH[0]!; h[1] = _memoH[1]!;
+    } else if (key === _memoKey1 && this._k0 === _memoK0[1] && k1 === _memoK1[1]) {
+      h[0] = _memoH[2]!; h[1] = _memoH[3]!;
+    } else {
+      halfSipHash64(key, this._k0, k1, h);
+      if (h[0] === 0 && h[1] === 0) h[1] = 1;
+      _memoKey1 = _memoKey0; _memoK0[1] = _memoK0[0]!; _memoK1[1] = _memoK1[0]!; _memoH[2] = _memoH[0]!; _memoH[3] = _memoH[1]!;
+      _memoKey0 = key; _memoK0[0] = this._k0; _memoK1[0] = k1; _memoH[0] = h[0]!; _memoH[1] = h[1]!;
+    }
     return Math.floor((h[0]! >>> 0) * this.stripes / 4294967296); // exact: the product is below 2^53
   }
 
@@ -323,6 +337,10 @@ export abstract class SharedTable {
     }
   }
 }
+
+/** hashKey's memo (module state is per thread: each Worker has its own module instance). */
+let _memoKey0: string | null = null, _memoKey1: string | null = null;
+const _memoK0 = new Int32Array(2), _memoK1 = new Int32Array(2), _memoH = new Int32Array(4);
 
 function pow2(n: number): number {
   let p = 1;
