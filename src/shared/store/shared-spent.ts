@@ -192,17 +192,34 @@ export class SharedSpentSet implements SpentStore {
 }
 
 /** Longest a thread waits for another's short critical section before giving up, ms. */
-const SPIN_MS = 50;
+const SPIN_MS = 250;
 
-/** Spin until `done()` (true), or SPIN_MS have passed (false); the clock is read every 1,024 tries. */
+/** A word nobody changes: sleeping on it (Atomics.wait with a timeout) gives the core away for a while. */
+const _NAP = new Int32Array(new SharedArrayBuffer(4));
+/** Atomics.wait is refused on some main threads (browsers'); there a waiting thread only spins. */
+const _CAN_NAP = (() => {
+  try {
+    Atomics.wait(_NAP, 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Spin until `done()` (true), or SPIN_MS have passed (false). After 1,024 tries the other thread is
+ * probably not running (more threads than free cores: it was descheduled inside its critical section),
+ * so the waiter naps 0.1 ms between tries instead of holding the core that thread needs.
+ */
 function spinUntil(done: () => boolean): boolean {
   let deadline = 0;
   for (let i = 1; ; i++) {
     if (done()) return true;
-    if ((i & 1023) === 0) {
+    if (i >= 1024) {
       const now = performance.now();
       if (deadline === 0) deadline = now + SPIN_MS;
       else if (now > deadline) return false;
+      if (_CAN_NAP) Atomics.wait(_NAP, 0, 0, 0.1);
     }
   }
 }
