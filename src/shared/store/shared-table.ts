@@ -4,8 +4,10 @@
  * (shared-conns.ts, shared-outstanding.ts, shared-limiter.ts, shared-escalation.ts).
  *
  * Keys. A client key (an address, a network key) is hashed to 64 bits with HalfSipHash-1-3 under a random
- * 64-bit key drawn when the table is created and kept in its header, so every thread hashes alike and a
- * client cannot aim at collisions or at one stripe without that key. Only the 64-bit hash is stored, and
+ * 64-bit key drawn when the table (or its bundle, shared-admission.ts) is created and kept in its header,
+ * so every thread hashes alike and a client cannot aim at collisions or at one stripe without that key;
+ * a thread memoizes its last two hashes, so one connection hashes its address once for all the tables.
+ * Only the 64-bit hash is stored, and
  * equal hashes are taken as equal keys: two client keys that collide share one entry (one count, one
  * bucket). For n live keys that happens with probability about n^2 / 2^65 (1e-10 at 100,000 keys), and
  * costs at most an early refusal or a shared bucket for those two clients.
