@@ -12,12 +12,21 @@ export interface EscalationSpec {
   readonly maxKeys?: number;
 }
 
+/** What the difficulty policy needs of an escalation table (this one, or store/shared-escalation.ts across threads). */
+export interface EscalationCounts {
+  spec: EscalationSpec;
+  /** Record one request by `key` at `nowMs`; returns the extra bits it now earns. */
+  hit(key: string, nowMs: number): number;
+  /** Take back one request of `key`. */
+  refund(key: string, nowMs: number): void;
+}
+
 interface _Count {
   v: number;
   at: number;
 }
 
-export class Escalation {
+export class Escalation implements EscalationCounts {
   private readonly _map = new Map<string, _Count>();
   constructor(public spec: EscalationSpec) {}
 

@@ -5,9 +5,9 @@
  */
 import type { ServeConfig } from "../config/schema.ts";
 import { FixedDifficulty, type DifficultyPolicy } from "../gate/types.ts";
-import { Admission, type AdmissionSpec } from "./admission.ts";
+import { Admission, type AdmissionSpec, type SharedAdmissionTables } from "./admission.ts";
 import { type ControllerSpec, DifficultyController } from "./controller.ts";
-import { Escalation, type EscalationSpec } from "./escalation.ts";
+import { Escalation, type EscalationCounts, type EscalationSpec } from "./escalation.ts";
 import { AdaptivePolicy } from "./policy.ts";
 import { AdaptiveWindows, type WindowSpec } from "./windows.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
@@ -18,9 +18,9 @@ export interface Defence {
   readonly controller: DifficultyController | null;
   /** Whether the controller is driven by pressure. */
   readonly adaptive: boolean;
-  readonly escalation: Escalation | null;
+  readonly escalation: EscalationCounts | null;
   /** Escalation counted per network (IPv4 /24, IPv6 /64). */
-  readonly netEscalation: Escalation | null;
+  readonly netEscalation: EscalationCounts | null;
   /** Windows that shrink under connection pressure (null with the defence off). */
   readonly windows: AdaptiveWindows | null;
   readonly policy: DifficultyPolicy;
@@ -66,36 +66,55 @@ export function controllerSpecFor(c: ServeConfig): ControllerSpec {
   return c.adaptive === "on" ? controllerSpec(c) : { ...controllerSpec(c), ceiling: c.difficulty };
 }
 
-/** `limiter`: a shared rate limiter (Redis); default, this process's memory. */
-export function createDefence(c: ServeConfig, limiter?: RateLimiter): Defence {
+/**
+ * State the gate threads of one process share (store/shared-admission.ts): connection and outstanding
+ * counts, token buckets and, when it has them, escalation counts.
+ */
+export interface SharedDefenceState extends SharedAdmissionTables {
+  readonly limiter: RateLimiter;
+  readonly escalation: EscalationCounts | null;
+  readonly netEscalation: EscalationCounts | null;
+}
+
+/**
+ * `limiter`: a shared rate limiter (Redis); default, this process's memory (or `shared`'s buckets).
+ * `shared`: state shared with the other gate threads of this process; default, this thread's own.
+ */
+export function createDefence(c: ServeConfig, limiter?: RateLimiter, shared?: SharedDefenceState | null): Defence {
   if (c.defence === "off") {
     return { admission: null, controller: null, adaptive: false, escalation: null, netEscalation: null, windows: null, policy: new FixedDifficulty(c.difficulty) };
   }
-  const admission = new Admission(admissionSpec(c), limiter);
-  const escalation = c.escalation_max_bits > 0 ? new Escalation(escalationSpec(c)) : null;
-  const netEscalation = c.escalation_max_bits > 0 ? new Escalation(netEscalationSpec(c)) : null;
+  const admission = new Admission(admissionSpec(c), limiter ?? shared?.limiter, shared ?? null);
+  const escalation = c.escalation_max_bits > 0 ? sharedEscalation(shared?.escalation, escalationSpec(c)) : null;
+  const netEscalation = c.escalation_max_bits > 0 ? sharedEscalation(shared?.netEscalation, netEscalationSpec(c)) : null;
   const controller = new DifficultyController(controllerSpecFor(c));
   const windows = new AdaptiveWindows(windowSpec(c));
   return { admission, controller, adaptive: c.adaptive === "on", escalation, netEscalation, windows, policy: new AdaptivePolicy(controller, escalation, netEscalation) };
 }
 
+/** The shared escalation table under `spec` when there is one, else a table of this thread's own. */
+function sharedEscalation(e: EscalationCounts | null | undefined, spec: EscalationSpec): EscalationCounts {
+  if (!e) return new Escalation(spec);
+  e.spec = spec;
+  return e;
+}
+
 /**
  * Apply a new configuration to running defence parts, in place where the mode is unchanged, so that
  * rate-limit state and the difficulty in force survive a reload. Returns the defence to use from now on.
+ * `shared`: as createDefence (pass the same state on every reload).
  */
-export function reconfigureDefence(d: Defence, prev: ServeConfig, next: ServeConfig, limiter?: RateLimiter): Defence {
-  if (next.defence !== prev.defence || next.adaptive !== prev.adaptive || !d.admission || !d.controller) return createDefence(next, limiter);
+export function reconfigureDefence(d: Defence, prev: ServeConfig, next: ServeConfig, limiter?: RateLimiter, shared?: SharedDefenceState | null): Defence {
+  if (next.defence !== prev.defence || next.adaptive !== prev.adaptive || !d.admission || !d.controller) return createDefence(next, limiter, shared);
   d.admission.reconfigure(admissionSpec(next));
   d.controller.spec = controllerSpecFor(next);
   d.controller.bits = Math.min(d.controller.spec.ceiling, Math.max(d.controller.spec.floor, d.controller.bits));
   if (d.windows) d.windows.spec = windowSpec(next);
-  const keep = (e: Escalation | null, spec: EscalationSpec): Escalation | null => {
+  const keep = (e: EscalationCounts | null, s: EscalationCounts | null | undefined, spec: EscalationSpec): EscalationCounts | null => {
     if (next.escalation_max_bits <= 0) return null;
-    if (!e) return new Escalation(spec);
-    e.spec = spec;
-    return e;
+    return sharedEscalation(e ?? s, spec);
   };
-  const escalation = keep(d.escalation, escalationSpec(next));
-  const netEscalation = keep(d.netEscalation, netEscalationSpec(next));
+  const escalation = keep(d.escalation, shared?.escalation, escalationSpec(next));
+  const netEscalation = keep(d.netEscalation, shared?.netEscalation, netEscalationSpec(next));
   return { ...d, escalation, netEscalation, policy: new AdaptivePolicy(d.controller, escalation, netEscalation) };
 }

@@ -9,13 +9,13 @@
 import type { DifficultyPolicy } from "../gate/types.ts";
 import { networkKey } from "./client-key.ts";
 import type { DifficultyController } from "./controller.ts";
-import type { Escalation } from "./escalation.ts";
+import type { EscalationCounts } from "./escalation.ts";
 
 export class AdaptivePolicy implements DifficultyPolicy {
   constructor(
     private readonly _controller: DifficultyController,
-    private readonly _escalation: Escalation | null,
-    private readonly _netEscalation: Escalation | null = null,
+    private readonly _escalation: EscalationCounts | null,
+    private readonly _netEscalation: EscalationCounts | null = null,
   ) {}
 
   get baseBits(): number {
