@@ -13,7 +13,7 @@ import { ConfigError, envName, flagName, loadServeConfig } from "./shared/config
 import { CONFIG_DOCS, CONFIG_KEYS, GUARD_KEYS, NUMERIC_KEYS, SERVE_DEFAULTS, type ServeConfig, ServeConfigSchema } from "./shared/config/schema.ts";
 import { loadSecrets, type Secrets } from "./shared/config/secrets.ts";
 import { loadStorePasswords } from "./shared/config/store-secrets.ts";
-import { createDefence, type Defence } from "./shared/defence/from-config.ts";
+import { createDefence, type Defence, type SharedDefenceState } from "./shared/defence/from-config.ts";
 import { GateConnections } from "./shared/gate/connections.ts";
 import { Gate } from "./shared/gate/gate.ts";
 import type { GateObserver, Passages } from "./shared/gate/types.ts";
@@ -86,7 +86,7 @@ export interface ServerOptions {
    * metrics; `board` is where the threads' controllers see their pressure summed (with a Redis store,
    * the store's board, which every thread and instance shares, is used instead).
    */
-  readonly thread?: { readonly index: number; readonly board: PressureBoard };
+  readonly thread?: { readonly index: number; readonly board: PressureBoard; readonly admission: SharedDefenceState | null };
 }
 
 export interface RunningServer {
@@ -132,7 +132,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   release(() => store.close());
   const caps = fdCaps(c, log);
   if ((opts.thread?.index ?? 0) === 0) caps.logFit(c); // once per process
-  const state: ServeState = { config: c, defence: createDefence(caps.fitted(c), redis?.limiter) };
+  const state: ServeState = { config: c, defence: createDefence(caps.fitted(c), redis?.limiter, opts.thread?.admission) };
   const metrics = (eventMetrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName(), defaults: (opts.thread?.index ?? 0) === 0, thread: opts.thread?.index }));
   metrics.bindFds(() => fdUsage(caps.fdLimit));
   const buildQuotes = quoteBuilder({ baseDir: opts.configDir, log, metrics });
@@ -157,7 +157,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const adaptive = serving.use(startAdaptiveLoop({ state, gate, stats, openConnections: () => connections.openCount, metrics, observer, log, shared }));
   const heap = opts.heapGovernor === false ? null : startHeapGovernor();
   serving.defer(() => heap?.stop());
-  const reload = reloader({ state, gate, connections, caps, limiter: redis?.limiter, firewall: fw, metrics, buildQuotes: opts.quotes ? null : buildQuotes });
+  const reload = reloader({ state, gate, connections, caps, limiter: redis?.limiter, shared: opts.thread?.admission ?? null, firewall: fw, metrics, buildQuotes: opts.quotes ? null : buildQuotes });
   const startedAt = Date.now();
   const readiness = readinessOf(connections, gate);
   metrics.bindLive({ storeUp: () => gate.store.healthy(), ready: () => readiness().ready, spentEntries: () => gate.store.size() });

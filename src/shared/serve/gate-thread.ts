@@ -29,13 +29,13 @@ let init: ThreadInit | null = null;
 
 async function start(i: ThreadInit): Promise<void> {
   init = i;
-  const shared = attachThreadState(i.shared, i.index);
+  const shared = attachThreadState(i.shared, i.index, i.config);
   try {
     server = await startServer({
       config: i.config, keys: i.keys, signingId: i.signingId, storePasswords: i.storePasswords, configDir: i.configDir,
-      logger: threadLogger(i), ...(shared.store ? { store: shared.store } : {}), thread: { index: i.index, board: shared.board },
+      logger: threadLogger(i), ...(shared.store ? { store: shared.store } : {}), thread: { index: i.index, board: shared.board, admission: shared.admission },
     });
-    post({ type: "ready", port: server.port });
+    post({ type: "ready", port: server.port, owners: shared.admission?.owners ?? [] });
   } catch (err) {
     const e = err as Error & { problems?: string[] };
     post({ type: "start-failed", error: e.problems?.join("; ") ?? e.message ?? String(err) });

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ServeConfig } from "../config/schema.ts";
-import { reconfigureDefence } from "../defence/from-config.ts";
+import { reconfigureDefence, type SharedDefenceState } from "../defence/from-config.ts";
 import type { RateLimiter } from "../defence/rate-limiter.ts";
 import type { GateConnections } from "../gate/connections.ts";
 import type { Gate } from "../gate/gate.ts";
@@ -30,6 +30,8 @@ export interface ReloadParts {
   readonly caps: FdCaps;
   /** The shared store's limiter, when there is one. */
   readonly limiter?: RateLimiter;
+  /** The admission state shared with the process's other gate threads (serve --threads). */
+  readonly shared?: SharedDefenceState | null;
   readonly firewall: FirewallSlot;
   readonly metrics: Metrics;
   /** Rebuilds the quote source; null when the caller handed one in (it is kept). */
@@ -51,7 +53,7 @@ export function reloader(p: ReloadParts): (n: ServeConfig, keys: readonly KeySpe
       void old.close?.();
     }
     if (changed.some((k) => k === "max_connections" || k === "max_connections_per_net" || k === "max_connections_per_addr" || k === "fd_reserve")) p.caps.logFit(applied);
-    state.defence = reconfigureDefence(state.defence, p.caps.fitted(state.config), p.caps.fitted(applied), p.limiter);
+    state.defence = reconfigureDefence(state.defence, p.caps.fitted(state.config), p.caps.fitted(applied), p.limiter, p.shared);
     gate.policy = state.defence.policy;
     connections.admission = state.defence.admission;
     connections.windows = state.defence.windows;

@@ -7,6 +7,7 @@ import type { ServeConfig } from "../config/schema.ts";
 import type { MetricsSnapshot } from "../observe/metrics.ts";
 import type { KeySpec } from "../pow/keys.ts";
 import type { Passwords } from "../store/redis-connection.ts";
+import type { SharedAdmissionBuffers } from "../store/shared-admission.ts";
 import type { ReloadReport } from "./reload-diff.ts";
 
 /** The SharedArrayBuffers every gate thread attaches to (serve/thread-state.ts). */
@@ -14,8 +15,8 @@ export interface SharedBuffers {
   /** The spent set, with store: memory (else each thread opens the shared store itself). */
   readonly spent: SharedArrayBuffer | null;
   readonly board: SharedArrayBuffer;
-  /** Connection counts, outstanding challenges and token buckets (null with the defence off). */
-  readonly admission: unknown;
+  /** Connection counts, outstanding challenges, token buckets, escalation (null with the defence off). */
+  readonly admission: SharedAdmissionBuffers | null;
 }
 
 export interface ThreadInit {
@@ -39,7 +40,8 @@ export type ToThread =
 
 export type FromThread =
   | { readonly type: "hello" }
-  | { readonly type: "ready"; readonly port: number }
+  /** `owners`: the thread's owner id in each shared admission table, to free its locks if it dies. */
+  | { readonly type: "ready"; readonly port: number; readonly owners: readonly number[] }
   | { readonly type: "start-failed"; readonly error: string }
   | { readonly type: "log"; readonly line: string }
   | { readonly type: "reloaded"; readonly id: number; readonly report?: ReloadReport; readonly error?: string }

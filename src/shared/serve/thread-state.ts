@@ -6,6 +6,8 @@
  * @module
  */
 import type { ServeConfig } from "../config/schema.ts";
+import type { SharedDefenceState } from "../defence/from-config.ts";
+import { type SharedAdmissionBuffers, SharedAdmissionState } from "../store/shared-admission.ts";
 import { SharedPressureBoard } from "../store/shared-pressure.ts";
 import { SharedSpentSet } from "../store/shared-spent.ts";
 import type { PressureBoard, SpentStore } from "../store/types.ts";
@@ -15,6 +17,8 @@ export interface ThreadState {
   /** The shared spent set, or null when the store is Redis (each thread opens its own connection). */
   readonly store: SpentStore | null;
   readonly board: PressureBoard;
+  /** Connection caps, outstanding challenges, token buckets, escalation (null with the defence off). */
+  readonly admission: (SharedDefenceState & { readonly owners: number[]; releaseHeldBy(owners: readonly number[]): number }) | null;
   readonly buffers: SharedBuffers;
 }
 
@@ -28,10 +32,13 @@ export function createThreadState(c: ServeConfig, threads: number, nowMs = Date.
   // Restart-safe as the memory store is: proofs of challenges issued before this start are refused.
   const spent = c.store === "memory" ? SharedSpentSet.create({ maxEntries: c.spent_max_entries, maxTtlMs: spentHorizonMs(c), fenceMs: nowMs, nowMs }) : null;
   const board = SharedPressureBoard.create(threads);
-  return { store: spent, board, buffers: { spent: spent?.buffer ?? null, board: board.buffer, admission: null } };
+  // Sized from the configured max_connections (each thread fits its own caps to the open-file limit, never above it).
+  const admission = c.defence === "on" ? SharedAdmissionState.forConfig(c) : null;
+  return { store: spent, board, admission, buffers: { spent: spent?.buffer ?? null, board: board.buffer, admission: admission?.buffers() ?? null } };
 }
 
 /** A gate thread's view of the shared state. */
-export function attachThreadState(b: SharedBuffers, index: number): ThreadState {
-  return { store: b.spent ? SharedSpentSet.attach(b.spent) : null, board: SharedPressureBoard.attach(b.board, index), buffers: b };
+export function attachThreadState(b: SharedBuffers, index: number, c: ServeConfig): ThreadState {
+  const admission = b.admission ? SharedAdmissionState.attachForConfig(b.admission as SharedAdmissionBuffers, c) : null;
+  return { store: b.spent ? SharedSpentSet.attach(b.spent) : null, board: SharedPressureBoard.attach(b.board, index), admission, buffers: b };
 }

@@ -47,6 +47,8 @@ interface _Thread {
   worker: Worker | null;
   ready: boolean;
   failures: number;
+  /** Its owner ids in the shared admission tables: a thread that dies holding a stripe lock has it freed. */
+  owners: readonly number[];
   restartTimer: ReturnType<typeof setTimeout> | null;
 }
 
@@ -70,12 +72,12 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
   const log: Logger = o.logger!;
   const n = o.threads;
   const state = createThreadState(o.config, n);
-  const main = await startServer({ ...o, ...(state.store ? { store: state.store } : {}), thread: { index: 0, board: state.board } });
+  const main = await startServer({ ...o, ...(state.store ? { store: state.store } : {}), thread: { index: 0, board: state.board, admission: state.admission } });
   let keys = o.keys, signingId = o.signingId;
   let config = main.config;
   const horizon = spentHorizonMs(o.config);
   const urls = workerUrls(import.meta.url, "shared/serve/threads.ts", "shared/serve/gate-thread.ts");
-  const threads: _Thread[] = Array.from({ length: n - 1 }, (_, i) => ({ index: i + 1, worker: null, ready: false, failures: 0, restartTimer: null }));
+  const threads: _Thread[] = Array.from({ length: n - 1 }, (_, i) => ({ index: i + 1, worker: null, ready: false, failures: 0, owners: [], restartTimer: null }));
   let nextId = 1;
   const waiting = new Map<number, (m: FromThread) => void>();
   let closing = false;
@@ -93,6 +95,8 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
     t.ready = false;
     t.worker?.terminate();
     t.worker = null;
+    if (t.owners.length > 0) state.admission?.releaseHeldBy(t.owners); // a lock it held would stall every thread
+    t.owners = [];
     if (closing) return;
     main.metrics.threadRestarts.inc();
     const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.min(16, t.failures++));
@@ -143,6 +147,7 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
         if (m.type === "hello") w.postMessage({ type: "init", init: initFor(t) } satisfies ToThread);
         else if (m.type === "ready") {
           clearTimeout(timer);
+          t.owners = m.owners;
           started = true;
           t.ready = true;
           resolve();
