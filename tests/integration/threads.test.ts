@@ -125,16 +125,31 @@ describe("wisdom serve with two gate threads", () => {
     await raceProofs(srv, 200);
   });
 
-  test("a thread that fails is started again and counted; the server keeps serving meanwhile", async () => {
-    await using srv = await threaded({ ...NO_LIMITS });
+  test("a thread that fails is started again and counted, its connections leave the caps, and the server keeps serving", async () => {
+    await using srv = await threaded({ ...NO_LIMITS, max_connections_per_addr: 10, first_byte_timeout_ms: 20_000, handshake_timeout_ms: 30_000 });
+    // Ten held connections fill the address's cap, spread over both threads.
+    const held = await Promise.all(Array.from({ length: 10 }, () => challenged(srv.port)));
+    const onThread1 = metric(await scrape(srv), /^wisdom_thread_connections_accepted_total\{thread="1"\} (\d+)/m);
+    assert.ok(onThread1 > 0 && onThread1 < 10, `thread 1 holds some of them: ${onThread1}`);
     srv.failThread(1);
     await waitFor(() => srv.logs.some((l) => l.includes("gate thread failed")), 10_000, "the failure logged");
-    // While it restarts, the main thread alone takes the port's connections.
-    for (let i = 0; i < 5; i++) assert.ok((await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 5000 })).quote.length > 0);
+    const failed = JSON.parse(srv.logs.find((l) => l.includes("gate thread failed"))!);
+    assert.equal(failed.connections_released, onThread1, "the dead thread's connections no longer count");
     await waitFor(() => srv.logs.some((l) => l.includes("gate thread restarted")), 60_000, "the restart");
     assert.equal(srv.running(), 2);
+    // Exactly the released places are free again: the main thread's held connections still count.
+    let admitted = 0;
+    const more = await Promise.all(Array.from({ length: 12 }, async () => {
+      const reader = new FrameReader();
+      const conn = await t.connect("127.0.0.1", srv.port, reader);
+      if ((await reader.next()).type === MessageType.Challenge) admitted++;
+      return conn;
+    }));
+    assert.equal(admitted, onThread1);
+    for (const c of [...more, ...held.map((h) => h.conn)]) c.destroy();
     const text = await scrape(srv);
     assert.equal(metric(text, /^wisdom_thread_restarts_total (\d+)/m), 1);
+    await waitFor(() => false, 300).catch(() => {}); // the closes reach the server
     for (let i = 0; i < 10; i++) assert.ok((await fetchQuote("127.0.0.1", srv.port, { transport: t, solver: referenceSolver, timeoutMs: 5000 })).quote.length > 0);
     const after = await scrape(srv);
     assert.ok(metric(after, /^wisdom_thread_connections_accepted_total\{thread="1"\} (\d+)/m) > 0, "the new thread 1 takes connections");

@@ -17,6 +17,8 @@ export interface SharedBuffers {
   readonly board: SharedArrayBuffer;
   /** Connection counts, outstanding challenges, token buckets, escalation (null with the defence off). */
   readonly admission: SharedAdmissionBuffers | null;
+  /** Per worker thread (index - 1): its ledger of connections counted in the shared table (store/shared-ledger.ts). */
+  readonly ledgers: readonly SharedArrayBuffer[];
 }
 
 export interface ThreadInit {

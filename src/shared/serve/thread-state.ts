@@ -8,6 +8,7 @@
 import type { ServeConfig } from "../config/schema.ts";
 import type { SharedDefenceState } from "../defence/from-config.ts";
 import { type SharedAdmissionBuffers, SharedAdmissionState } from "../store/shared-admission.ts";
+import { ConnLedger } from "../store/shared-ledger.ts";
 import { SharedPressureBoard } from "../store/shared-pressure.ts";
 import { SharedSpentSet } from "../store/shared-spent.ts";
 import type { PressureBoard, SpentStore } from "../store/types.ts";
@@ -34,11 +35,29 @@ export function createThreadState(c: ServeConfig, threads: number, nowMs = Date.
   const board = SharedPressureBoard.create(threads);
   // Sized from the configured max_connections (each thread fits its own caps to the open-file limit, never above it).
   const admission = c.defence === "on" ? SharedAdmissionState.forConfig(c) : null;
-  return { store: spent, board, admission, buffers: { spent: spent?.buffer ?? null, board: board.buffer, admission: admission?.buffers() ?? null } };
+  // One ledger per worker thread: what it counted in the shared connection table, closed for it if it dies.
+  const ledgers = admission ? Array.from({ length: threads - 1 }, () => ConnLedger.buffer(c.max_connections)) : [];
+  return { store: spent, board, admission, buffers: { spent: spent?.buffer ?? null, board: board.buffer, admission: admission?.buffers() ?? null, ledgers } };
+}
+
+/**
+ * After gate thread `index` (1..) died: free the stripe locks it held (`owners`, its ids in the tables)
+ * and close, in the shared connection table, the connections its ledger still counts. Returns how many.
+ */
+export function releaseDeadThread(state: ThreadState, index: number, owners: readonly number[]): number {
+  if (!state.admission) return 0;
+  if (owners.length > 0) state.admission.releaseHeldBy(owners);
+  const ledger = state.buffers.ledgers[index - 1];
+  return ledger ? ConnLedger.replay(ledger, state.admission.conns as SharedAdmissionState["conns"]) : 0;
 }
 
 /** A gate thread's view of the shared state. */
 export function attachThreadState(b: SharedBuffers, index: number, c: ServeConfig): ThreadState {
-  const admission = b.admission ? SharedAdmissionState.attachForConfig(b.admission as SharedAdmissionBuffers, c) : null;
+  const a = b.admission ? SharedAdmissionState.attachForConfig(b.admission as SharedAdmissionBuffers, c) : null;
+  const ledger = a && index > 0 ? b.ledgers[index - 1] : undefined;
+  // A worker counts its connections through its ledger; the main thread needs none (if it dies, so does the process).
+  const admission = a && ledger
+    ? Object.assign(Object.create(a) as SharedAdmissionState, { conns: new ConnLedger(ledger, a.conns) })
+    : a;
   return { store: b.spent ? SharedSpentSet.attach(b.spent) : null, board: SharedPressureBoard.attach(b.board, index), admission, buffers: b };
 }

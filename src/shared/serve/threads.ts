@@ -17,7 +17,7 @@ import { workerUrls } from "../runtime/worker-urls.ts";
 import { sharedPortProblem } from "../transport/index.ts";
 import type { ReloadReport } from "./reload-diff.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-messages.ts";
-import { createThreadState, spentHorizonMs } from "./thread-state.ts";
+import { createThreadState, releaseDeadThread, spentHorizonMs } from "./thread-state.ts";
 import type { RunningServer, ServerOptions } from "../../server.ts";
 
 /** How many gate threads to run, and why fewer than asked for. */
@@ -95,12 +95,13 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
     t.ready = false;
     t.worker?.terminate();
     t.worker = null;
-    if (t.owners.length > 0) state.admission?.releaseHeldBy(t.owners); // a lock it held would stall every thread
+    // A stripe lock it held would stall every thread; the connections it counted would shrink the caps for good.
+    const released = releaseDeadThread(state, t.index, t.owners);
     t.owners = [];
     if (closing) return;
     main.metrics.threadRestarts.inc();
     const delay = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** Math.min(16, t.failures++));
-    log.error("gate thread failed; starting it again", { thread: t.index, error: why, restart_in_ms: delay });
+    log.error("gate thread failed; starting it again", { thread: t.index, error: why, restart_in_ms: delay, connections_released: released });
     t.restartTimer = setTimeout(() => {
       t.restartTimer = null;
       spawn(t).then(
