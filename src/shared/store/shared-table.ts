@@ -94,9 +94,11 @@ function stripeLimit(mean: number, noEvict: boolean): number {
 }
 
 /**
- * A fresh buffer for a table of `kind` with this geometry, header filled in and a random hash key. Every
- * page is written once here, so the hot path never takes a first-touch page fault (measured at tens of
- * microseconds each on a busy VM) and the table's memory is committed, and bounded, from the start.
+ * A fresh buffer for a table of `kind` with this geometry, header filled in and a random hash key. Its
+ * pages are committed as entries land on them (a SharedArrayBuffer starts zeroed): a first touch costs a
+ * page fault (tens of microseconds on a busy VM, once per 4 KiB page), and an idle or lightly used
+ * table costs no resident memory. Writing every page here instead made the default admission tables
+ * resident at start: about 33 MB more RSS for every `serve --threads` process, used or not.
  */
 export function createTableBuffer(kind: number, g: TableGeometry): SharedArrayBuffer {
   if (!(g.entries >= 1) || !Number.isFinite(g.entries)) throw new RangeError(`Shared table: entries ${g.entries} must be a positive number`);
@@ -112,7 +114,6 @@ export function createTableBuffer(kind: number, g: TableGeometry): SharedArrayBu
   const slotWords = 2 + g.valueWords + (g.valueWords & 1);
   const words = HEADER_WORDS + stripes * (STRIPE_HEADER_WORDS + slots * slotWords);
   const w = new Int32Array(new SharedArrayBuffer(words * 4));
-  w.fill(0);
   const seed = g.hashKey ?? crypto.getRandomValues(new Int32Array(2));
   w[H_KIND] = kind; w[H_STRIPES] = stripes; w[H_SLOTS] = slots; w[H_SLOT_WORDS] = slotWords; w[H_LIMIT] = limit;
   w[H_K0] = seed[0]!; w[H_K1] = seed[1]!; w[H_OWNER] = 1;
