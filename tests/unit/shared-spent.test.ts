@@ -65,18 +65,20 @@ describe("SharedSpentSet when a thread died inside a critical section", () => {
   test("a table still counted as written to cannot be reclaimed: refused within SPIN_MS, never a hang", () => {
     const s = SharedSpentSet.create({ maxEntries: 600, maxTtlMs: 8_000, nowMs: T0 });
     assert.equal(s.markSpent(key(1), T0 + 8_000, T0), true);
-    // The layout (shared-spent.ts): 8 header words (tables at 1, slots at 2, window at 4, base at 5),
-    // then per table 4 words (generation, writers, count) and its slots of 5 words.
+    // The layout (shared-spent.ts, the H_ header words): tables at 1, window at 4, base at 5, the lanes at
+    // word w[8] with w[9] words each; a lane holds (writers, count) per table.
     const w = new Int32Array(s.buffer);
-    const [tables, slots, window, base] = [w[1]!, w[2]!, w[4]!, w[5]!];
+    const [tables, window, base, lanesAt, laneStride] = [w[1]!, w[4]!, w[5]!, w[8]!, w[9]!];
     const gen = Math.ceil((T0 + 8_000) / window) - base;
-    const th = 8 + (gen % tables) * (4 + slots * 5);
-    Atomics.store(w, th + 1, 1); // a writer that never left
+    const writers = lanesAt + 40 * laneStride + 2 * (gen % tables); // lane 40: no view holds it here
+    Atomics.store(w, writers, 1); // a writer that never left
     const later = T0 + 8_000 + tables * window; // an expiry exactly `tables` generations on: the same table
     const t0 = performance.now();
     assert.throws(() => s.markSpent(key(2), later, later - 4_000), (e: unknown) => e instanceof StoreUnavailableError && /stayed busy/.test((e as Error).message));
     assert.ok(performance.now() - t0 < 1000, "gave up quickly");
-    Atomics.store(w, th + 1, 0);
+    assert.equal(s.markSpent(key(1), T0 + 8_000, T0 + 1), false, "the old generation was left as it was");
+    Atomics.store(w, writers, 0);
+    assert.equal(s.markSpent(key(2), later, later - 4_000), true, "reclaimed once the writer left");
   });
 });
 
