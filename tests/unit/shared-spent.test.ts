@@ -61,6 +61,50 @@ describe("SharedSpentSet on one thread", () => {
   });
 });
 
+describe("SharedSpentSet storage", () => {
+  test("a reused generation table never reaches the old generation's entries (stale links and keys left in place)", () => {
+    // 16 buckets: long chains, so the old generation's entries link to each other everywhere
+    const s = SharedSpentSet.create({ maxEntries: 3_000, maxTtlMs: 8_000, nowMs: T0, buckets: 16 });
+    const w = new Int32Array(s.buffer);
+    const [tables, window] = [w[1]!, w[4]!];
+    const exp = T0 + 8_000;
+    for (let i = 0; i < 400; i++) assert.equal(s.markSpent(key(i), exp, T0), true);
+    const stale = s.allocatedBytes();
+    // `tables` generations on, the same table holds a new generation; the first 100 entries are written again
+    const later = exp + tables * window, now = later - 4_000;
+    for (let i = 1000; i < 1100; i++) assert.equal(s.markSpent(key(i), later, now), true);
+    assert.ok(s.allocatedBytes() < stale, `the bump pointer started again (${s.allocatedBytes()} < ${stale})`);
+    // none of the old keys is found through a stale link or key: each is fresh once, then spent
+    for (let i = 0; i < 400; i++) assert.equal(s.markSpent(key(i), later, now), true, `old key ${i} fresh in the new generation`);
+    for (let i = 0; i < 400; i++) assert.equal(s.markSpent(key(i), later, now), false);
+    for (let i = 1000; i < 1100; i++) assert.equal(s.markSpent(key(i), later, now), false);
+  });
+  test("the entry area handed out grows with the keys held (20 bytes each plus one open block), not with maxEntries", () => {
+    const s = SharedSpentSet.create({ maxEntries: 2_000_000, maxTtlMs: 62_000, nowMs: T0 });
+    assert.equal(s.allocatedBytes(), 0);
+    assert.equal(s.markSpent(key(0), T0 + 60_000, T0), true);
+    assert.ok(s.allocatedBytes() <= 20 * 32, `one key: ${s.allocatedBytes()} bytes`);
+    // spread over the live generations (one block open in each)
+    for (let i = 1; i < 50_000; i++) assert.equal(s.markSpent(key(i), T0 + 1 + (i % 60_000), T0), true);
+    assert.ok(s.allocatedBytes() <= 20 * (50_000 + 8 * 32), `50,000 keys: ${s.allocatedBytes()} bytes`);
+    assert.ok(s.directoryBytes < 4 * 1024 * 1024, `the fixed part is small: ${s.directoryBytes} bytes`);
+    assert.ok(s.buffer.byteLength > 20 * 1024 * 1024, "the buffer is sized for maxEntries (committed only as written)");
+  });
+  test("issued() lowers the fence to an earlier issue time for every view, and never raises it", () => {
+    const s = SharedSpentSet.create({ maxEntries: 100, maxTtlMs: 60_000, nowMs: T0, fenceMs: T0 });
+    const other = SharedSpentSet.attach(s.buffer);
+    s.issued(T0 + 5_000); // later than the fence: no change
+    assert.equal(other.fenceMs, T0);
+    other.issued(T0 - 3_000); // the wall clock stepped back 3 s and this process signed a challenge then
+    assert.equal(s.fenceMs, T0 - 3_000);
+    assert.equal(s.markSpent(key(1), T0 + 57_000, T0 - 2_000, T0 - 3_000), true, "this process's own challenge");
+    assert.throws(() => s.markSpent(key(2), T0 + 57_000, T0 - 2_000, T0 - 3_001), ChallengeFencedError, "still fenced before it");
+    s.issued(T0);
+    s.issued(Number.NaN);
+    assert.equal(other.fenceMs, T0 - 3_000, "never raised");
+  });
+});
+
 describe("SharedSpentSet when a thread died inside a critical section", () => {
   test("a table still counted as written to cannot be reclaimed: refused within SPIN_MS, never a hang", () => {
     const s = SharedSpentSet.create({ maxEntries: 600, maxTtlMs: 8_000, nowMs: T0 });
@@ -82,34 +126,68 @@ describe("SharedSpentSet when a thread died inside a critical section", () => {
   });
 });
 
+/** 4 workers mark `keys` in `s` at once, each in its own order so they collide everywhere; what each won and was refused. */
+async function race(s: SharedSpentSet, keys: string[], expiresAtMs: number, nowMs: number): Promise<{ won: string[][]; refused: string[][] }> {
+  const start = new Int32Array(new SharedArrayBuffer(8));
+  const url = new URL("./fixtures/shared-spent-worker.ts", import.meta.url);
+  const workers = Array.from({ length: 4 }, () => new Worker(url, { type: "module" }));
+  const half = keys.length >> 1;
+  try {
+    const results = workers.map((w, n) => new Promise<{ won: string[]; refused: string[] }>((resolve, reject) => {
+      w.onmessage = (e: MessageEvent) => resolve(e.data as { won: string[]; refused: string[] });
+      w.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
+      const order = n % 2 === 0 ? keys : [...keys].reverse();
+      w.postMessage({ buffer: s.buffer, keys: n < 2 ? order : [...order.slice(half), ...order.slice(0, half)], expiresAtMs, nowMs, start });
+    }));
+    // Deno type-checks each worker module as it starts (10-20 s on this VM under load): a generous bound.
+    const deadline = performance.now() + 90_000;
+    while (Atomics.load(start, 1) < workers.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(Atomics.load(start, 1), workers.length, "all workers ready");
+    Atomics.store(start, 0, 1);
+    const out = await Promise.all(results);
+    return { won: out.map((o) => o.won), refused: out.map((o) => o.refused) };
+  } finally {
+    for (const w of workers) w.terminate();
+  }
+}
+
 describe("SharedSpentSet raced by threads", () => {
   test("4 workers each mark the same 20,000 keys at once: every key is won exactly once", async () => {
     const s = SharedSpentSet.create({ maxEntries: 1_000_000, maxTtlMs: 60_000, nowMs: T0 });
     const keys = Array.from({ length: 20_000 }, (_, i) => key(i));
-    const start = new Int32Array(new SharedArrayBuffer(8));
-    const url = new URL("./fixtures/shared-spent-worker.ts", import.meta.url);
-    const workers = Array.from({ length: 4 }, () => new Worker(url, { type: "module" }));
-    try {
-      const results = workers.map((w, n) => new Promise<string[]>((resolve, reject) => {
-        w.onmessage = (e: MessageEvent) => resolve((e.data as { won: string[] }).won);
-        w.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
-        // each worker walks the keys in its own order, so they collide everywhere
-        const order = n % 2 === 0 ? keys : [...keys].reverse();
-        w.postMessage({ buffer: s.buffer, keys: n < 2 ? order : [...order.slice(10_000), ...order.slice(0, 10_000)], expiresAtMs: T0 + 60_000, nowMs: T0, start });
-      }));
-      // Deno type-checks each worker module as it starts (10-20 s on this VM under load): a generous bound.
-      const deadline = performance.now() + 90_000;
-      while (Atomics.load(start, 1) < workers.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      assert.equal(Atomics.load(start, 1), workers.length, "all workers ready");
-      Atomics.store(start, 0, 1);
-      const won = await Promise.all(results);
-      const all = won.flat();
-      assert.equal(all.length, keys.length, `wins per worker: ${won.map((w) => w.length).join(",")}`);
-      assert.equal(new Set(all).size, keys.length, "no key won twice");
-      assert.equal(s.size(), keys.length);
-      assert.ok(won.every((w) => w.length > 0), "every worker won some: they really raced");
-    } finally {
-      for (const w of workers) w.terminate();
-    }
+    const { won, refused } = await race(s, keys, T0 + 60_000, T0);
+    const all = won.flat();
+    assert.equal(refused.flat().length, 0);
+    assert.equal(all.length, keys.length, `wins per worker: ${won.map((w) => w.length).join(",")}`);
+    assert.equal(new Set(all).size, keys.length, "no key won twice");
+    assert.equal(s.size(), keys.length);
+    assert.ok(won.every((w) => w.length > 0), "every worker won some: they really raced");
+    assert.ok(s.allocatedBytes() <= 20 * (keys.length + 5 * 32), `entry area: ${s.allocatedBytes()} bytes for ${keys.length} keys`);
+  });
+  test("4 workers on 8 buckets (chains of ~500, every insert races at a tail): every key is won exactly once", async () => {
+    const s = SharedSpentSet.create({ maxEntries: 100_000, maxTtlMs: 60_000, nowMs: T0, buckets: 8 });
+    const keys = Array.from({ length: 4_000 }, (_, i) => key(i));
+    const { won, refused } = await race(s, keys, T0 + 60_000, T0);
+    const all = won.flat();
+    assert.equal(refused.flat().length, 0);
+    assert.equal(all.length, keys.length, `wins per worker: ${won.map((w) => w.length).join(",")}`);
+    assert.equal(new Set(all).size, keys.length, "no key won twice");
+    assert.equal(s.size(), keys.length);
+    assert.ok(won.every((w) => w.length > 0), "every worker won some: they really raced");
+    for (const k of keys) assert.equal(s.markSpent(k, T0 + 60_000, T0 + 1), false);
+  });
+  test("4 workers fill a generation past its share: refused beyond it, nothing won twice or evicted", async () => {
+    const s = SharedSpentSet.create({ maxEntries: 12_000, maxTtlMs: 60_000, nowMs: T0 });
+    const per = s.perGeneration; // 2,000 with a block of 31 entries per thread
+    const keys = Array.from({ length: 3 * per }, (_, i) => key(i));
+    const { won, refused } = await race(s, keys, T0 + 60_000, T0);
+    const all = won.flat();
+    assert.equal(new Set(all).size, all.length, "no key won twice");
+    assert.ok(all.length <= per && all.length >= per - 4 * 32, `won ${all.length} of a share of ${per}`);
+    assert.ok(refused.flat().length > 0, "refused once full");
+    assert.equal(s.size(), all.length);
+    for (const k of all) assert.equal(s.markSpent(k, T0 + 60_000, T0 + 1), false, "nothing was evicted");
+    const lost = keys.filter((k) => !all.includes(k)).slice(0, 50);
+    for (const k of lost) assert.throws(() => s.markSpent(k, T0 + 60_000, T0 + 1), StoreUnavailableError);
   });
 });
