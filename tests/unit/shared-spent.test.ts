@@ -95,7 +95,8 @@ describe("SharedSpentSet storage", () => {
     const other = SharedSpentSet.attach(s.buffer);
     s.issued(T0 + 5_000); // later than the fence: no change
     assert.equal(other.fenceMs, T0);
-    other.issued(T0 - 3_000); // the wall clock stepped back 3 s and this process signed a challenge then
+    assert.throws(() => s.markSpent(key(1), T0 + 57_000, T0 - 2_000, T0 - 3_000), ChallengeFencedError, "before it is lowered");
+    other.issued(T0 - 3_000); // the wall clock stepped back 3 s and this process signed a challenge then (on another thread)
     assert.equal(s.fenceMs, T0 - 3_000);
     assert.equal(s.markSpent(key(1), T0 + 57_000, T0 - 2_000, T0 - 3_000), true, "this process's own challenge");
     assert.throws(() => s.markSpent(key(2), T0 + 57_000, T0 - 2_000, T0 - 3_001), ChallengeFencedError, "still fenced before it");

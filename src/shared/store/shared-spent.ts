@@ -80,6 +80,8 @@ export class SharedSpentSet implements SpentStore {
   private readonly _blockGen: Int32Array;
   private readonly _blockNext: Int32Array;
   private readonly _blockEnd: Int32Array;
+  /** The fence as this view last read it (ms): never below the shared one. */
+  private _fenceSeen = Infinity;
 
   /** A new set; hand `buffer` to other threads, which call SharedSpentSet.attach(buffer). */
   static create(o: SharedSpentOptions): SharedSpentSet {
@@ -161,7 +163,9 @@ export class SharedSpentSet implements SpentStore {
 
   /** `key`: 32 lowercase hex digits (the first 16 tag bytes, as verifySolution gives it). */
   markSpent(key: string, expiresAtMs: number, nowMs: number, issuedAtMs = Infinity): boolean {
-    const fence = this.fenceMs;
+    // The fence only goes down, so a fence read earlier is an upper bound: at or after it, no need to read again.
+    if (issuedAtMs < this._fenceSeen) this._fenceSeen = this.fenceMs;
+    const fence = this._fenceSeen;
     if (issuedAtMs < fence) throw new ChallengeFencedError(fence, `Challenge was issued before this server started (${new Date(fence).toISOString()}); ask for a fresh one`);
     if (key.length !== 32) throw new TypeError(`SharedSpentSet: key must be 32 hex digits, got ${key.length}`);
     const k0 = hexWord(key, 0), k1 = hexWord(key, 8), k2 = hexWord(key, 16), k3 = hexWord(key, 24);
