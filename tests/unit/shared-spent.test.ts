@@ -192,3 +192,12 @@ describe("SharedSpentSet raced by threads", () => {
     for (const k of lost) assert.throws(() => s.markSpent(k, T0 + 60_000, T0 + 1), StoreUnavailableError);
   });
 });
+
+describe("SharedSpentSet sizing", () => {
+  test("the largest spent_max_entries (100,000,000) fits: the buffer is reserved, not resident", () => {
+    const s = SharedSpentSet.create({ maxEntries: 100_000_000, maxTtlMs: 62_000, nowMs: T0 });
+    assert.equal(s.markSpent(key(1), T0 + 60_000, T0), true);
+    assert.equal(s.markSpent(key(1), T0 + 60_000, T0), false);
+    assert.ok(s.allocatedBytes() <= 20 * 32);
+  });
+});

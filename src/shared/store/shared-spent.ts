@@ -104,7 +104,7 @@ export class SharedSpentSet implements SpentStore {
     const tablesAt = lanesAt + LANES * laneStride;
     const tableStride = Math.ceil((T_DIR + buckets + perGen * ENTRY_WORDS) / 32) * 32;
     const words = tablesAt + tables * tableStride;
-    if (words > 2 ** 31 / 4) throw new RangeError(`SharedSpentSet: maxEntries ${o.maxEntries} needs more than 2 GiB`);
+    if (words > 2 ** 30) throw new RangeError(`SharedSpentSet: maxEntries ${o.maxEntries} needs more than 4 GiB of address space`);
     const buffer = new SharedArrayBuffer(words * 4);
     const w = new Int32Array(buffer);
     w[H_TABLES] = tables; w[H_BUCKETS] = buckets; w[H_PER_GEN] = perGen; w[H_WINDOW] = window; w[H_BLOCK] = block;
@@ -128,7 +128,7 @@ export class SharedSpentSet implements SpentStore {
     this._tables = w[H_TABLES]!; this._buckets = w[H_BUCKETS]!; this._perGen = w[H_PER_GEN]!; this._window = w[H_WINDOW]!;
     this._base = w[H_BASE]!; this._block = w[H_BLOCK]!;
     this._lanesAt = w[H_LANES_AT]!; this._laneStride = w[H_LANE_STRIDE]!; this._tablesAt = w[H_TABLES_AT]!; this._tableStride = w[H_TABLE_STRIDE]!;
-    this._lane = this._lanesAt + (Atomics.add(w, H_LANE_NEXT, 1) % LANES) * this._laneStride;
+    this._lane = this._lanesAt + ((Atomics.add(w, H_LANE_NEXT, 1) & 0x7fff_ffff) % LANES) * this._laneStride;
     this._blockGen = new Int32Array(this._tables).fill(NO_GEN);
     this._blockNext = new Int32Array(this._tables);
     this._blockEnd = new Int32Array(this._tables);
