@@ -152,12 +152,17 @@ export class SharedSpentSet implements SpentStore {
    * back), as MemorySpentStore.issued does; a CAS loop, so it never raises the fence another thread lowered.
    */
   issued(iatMs: number): void {
-    if (!Number.isFinite(iatMs)) return;
+    if (!Number.isFinite(iatMs) || iatMs >= this._fenceSeen) return; // at or after a fence already seen: nothing to lower
     const f = this._fence;
     for (;;) {
       const cur = Atomics.load(f, H_FENCE64);
-      if (iatMs >= Number(cur)) return;
-      if (Atomics.compareExchange(f, H_FENCE64, cur, BigInt(Math.floor(iatMs))) === cur) return;
+      this._fenceSeen = Number(cur);
+      if (iatMs >= this._fenceSeen) return;
+      const lowered = Math.floor(iatMs);
+      if (Atomics.compareExchange(f, H_FENCE64, cur, BigInt(lowered)) === cur) {
+        this._fenceSeen = lowered;
+        return;
+      }
     }
   }
 
