@@ -15,7 +15,9 @@
  * chain's tail with one compare-and-swap on the tail's link word (0 -> entry). The CAS succeeds only if
  * nothing was appended since the walk saw the tail, so the walk covered every key before it: two threads
  * inserting one key race for the same link and exactly one wins; the loser walks on and finds the key.
- * An entry is written before it is linked (the CAS publishes it), so no reader sees a half-written key.
+ * An entry is written before it is linked (the CAS publishes it), so no reader sees a half-written key,
+ * and a thread that dies mid-insert leaves at most an unlinked entry behind (it can still leave its
+ * writer count raised: that table then refuses to be reclaimed, below, instead of hanging).
  *
  * Memory. Entries come from a per-table bump pointer in blocks of BLOCK entries per thread, so the pages
  * touched are the directory (small, fixed) plus the entries handed out. Reclaiming a table zeroes only its
