@@ -10,8 +10,11 @@
  * On a machine with fewer free cores than --threads the ratio measures the machine, not the table; the
  * handshakes per CPU-second of the threads (Linux: /proc/thread-self/schedstat) N vs 1 does not need free
  * cores: below 1 it shows what the threads cost each other (shared cache lines, the runtime's own locks).
+ * process_cpu_per_thread_cpu: the whole process's CPU over the gate threads' (GC and runtime threads): a
+ * thread that needs 1.5 cores leaves 2 cores room for 1.33 of them, whatever the table does.
  */
 import { readFileSync } from "node:fs";
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { mintChallenge, verifySolution } from "../src/shared/pow/challenge.ts";
@@ -55,7 +58,7 @@ export function threadCpuNs(): number {
 }
 
 /** Handshakes/s of `n` threads on one SharedSpentSet, and their handshakes per CPU-second. */
-async function threads(n: number, ms: number, round: number): Promise<{ perS: number; perCpuS: number }> {
+async function threads(n: number, ms: number, round: number): Promise<{ perS: number; perCpuS: number; processCpu: number }> {
   const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000 });
   const start = new Int32Array(new SharedArrayBuffer(8));
   const ws = Array.from({ length: n }, () => new Worker(new URL("./shared-tables-worker.ts", import.meta.url), { type: "module" }));
@@ -65,11 +68,14 @@ async function threads(n: number, ms: number, round: number): Promise<{ perS: nu
     w.postMessage({ buffer: set.buffer, ms, seed: round * 64 + i, start });
   }));
   while (Atomics.load(start, 1) < n) await new Promise((r) => setTimeout(r, 5));
+  const cpu0 = process.cpuUsage();
   Atomics.store(start, 0, 1);
   const counts = await Promise.all(done);
+  const cpu = process.cpuUsage(cpu0);
   for (const w of ws) w.terminate();
-  const total = counts.reduce((a, c) => a + c.n, 0);
-  return { perS: total / (ms / 1000), perCpuS: total / (counts.reduce((a, c) => a + c.cpuNs, 0) / 1e9) };
+  const total = counts.reduce((a, c) => a + c.n, 0), threadNs = counts.reduce((a, c) => a + c.cpuNs, 0);
+  // processCpu: CPU of the whole process over that of the gate threads (the rest: GC and runtime threads)
+  return { perS: total / (ms / 1000), perCpuS: total / (threadNs / 1e9), processCpu: ((cpu.user + cpu.system) * 1000) / threadNs };
 }
 
 if (import.meta.main) {
@@ -78,13 +84,15 @@ if (import.meta.main) {
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
   if (!(n >= 2 && rounds >= 1 && ms >= 100)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const one: number[] = [], many: number[] = [], mem: number[] = [], cpu: number[] = [];
+  const one: number[] = [], many: number[] = [], mem: number[] = [], cpu: number[] = [], proc1: number[] = [], procN: number[] = [];
   for (let r = 0; r < rounds; r++) {
     mem.push(work(new MemorySpentStore(), ms, r) / (ms / 1000));
     const a = await threads(1, ms, r), b = await threads(n, ms, r);
     one.push(a.perS);
     many.push(b.perS);
     cpu.push(b.perCpuS / a.perCpuS);
+    proc1.push(a.processCpu);
+    procN.push(b.processCpu);
   }
   const ratios = one.map((o, i) => many[i]! / o);
   const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
@@ -97,5 +105,6 @@ if (import.meta.main) {
     ratio_min: Number(Math.min(...ratios).toFixed(2)), ratio_max: Number(Math.max(...ratios).toFixed(2)),
     per_cpu_s_ratio_median: Number(median(cpu).toFixed(2)),
     per_cpu_s_ratio_min: Number(Math.min(...cpu).toFixed(2)), per_cpu_s_ratio_max: Number(Math.max(...cpu).toFixed(2)),
+    process_cpu_per_thread_cpu_one: Number(median(proc1).toFixed(2)), process_cpu_per_thread_cpu_n: Number(median(procN).toFixed(2)),
   }));
 }
