@@ -43,5 +43,7 @@ if (import.meta.main) {
   console.log(JSON.stringify({
     runtime, inserts: n, span_ms: span, refused, held: set.size(), buffer_mb: mb(set.buffer.byteLength),
     rss_before_mb: mb(before), rss_create_delta_mb: mb(created - before), rss_insert_delta_mb: mb(after - created),
+    // what the set's structure says it touched (absent before the chained layout)
+    entry_area_mb: "allocatedBytes" in set ? mb(set.allocatedBytes()) : null, directories_mb: "directoryBytes" in set ? mb(set.directoryBytes) : null,
   }));
 }
