@@ -48,6 +48,12 @@ describe("SharedSpentSet on one thread", () => {
     assert.equal(i, s.perGeneration, "full at its share of maxEntries");
     for (let j = 0; j < i; j++) assert.equal(s.markSpent(key(j), T0 + 8_000, T0 + 1), false, "nothing was evicted");
   });
+  test("a prefaulted set (every page touched at creation) keeps its header and works alike", () => {
+    const s = SharedSpentSet.create({ maxEntries: 10_000, maxTtlMs: 60_000, nowMs: T0, prefault: true });
+    assert.equal(s.markSpent(key(1), T0 + 60_000, T0), true);
+    assert.equal(SharedSpentSet.attach(s.buffer).markSpent(key(1), T0 + 60_000, T0), false);
+    assert.equal(s.size(), 1);
+  });
   test("refuses challenges issued before its fence", () => {
     const s = SharedSpentSet.create({ maxEntries: 100, maxTtlMs: 60_000, nowMs: T0, fenceMs: T0 });
     assert.throws(() => s.markSpent(key(1), T0 + 60_000, T0 + 1, T0 - 1), ChallengeFencedError);

@@ -61,6 +61,14 @@ export interface SharedSpentOptions {
   /** Proofs of challenges issued before this time are refused (ms; default none). */
   readonly fenceMs?: number;
   readonly nowMs?: number;
+  /**
+   * Touch every page of the buffer now (default false): the set's memory is committed at creation
+   * instead of on first use, so the first minutes of a flood do not pay a page fault per new page
+   * (tens of microseconds each on a VM, and taken by every thread at once: see bench/shared-tables.ts).
+   * It makes the whole buffer resident (its size grows with maxEntries), which the chained layout
+   * otherwise avoids: for benches, not for serve.
+   */
+  readonly prefault?: boolean;
 }
 
 export class SharedSpentSet implements SpentStore {
@@ -114,6 +122,7 @@ export class SharedSpentSet implements SpentStore {
     w[H_LANES_AT] = lanesAt; w[H_LANE_STRIDE] = laneStride; w[H_TABLES_AT] = tablesAt; w[H_TABLE_STRIDE] = tableStride;
     new BigInt64Array(buffer, 0, HEADER_WORDS / 2)[H_FENCE64] = BigInt(Number.isFinite(o.fenceMs) ? Math.floor(o.fenceMs!) : 0); // 0: none
     for (let t = 0; t < tables; t++) w[tablesAt + t * tableStride + T_GEN] = NO_GEN;
+    if (o.prefault) for (let i = 0; i < w.length; i += 1024) w[i] = w[i]!; // one write a 4 KB page
     Atomics.store(w, H_MAGIC, MAGIC);
     return new SharedSpentSet(w);
   }
@@ -314,17 +323,34 @@ export class SharedSpentSet implements SpentStore {
 }
 
 /** Longest a thread waits for another's short critical section before giving up, ms. */
-const SPIN_MS = 50;
+const SPIN_MS = 250;
 
-/** Spin until `done()` (true), or SPIN_MS have passed (false); the clock is read every 1,024 tries. */
+/** A word nobody changes: sleeping on it (Atomics.wait with a timeout) gives the core away for a while. */
+const _NAP = new Int32Array(new SharedArrayBuffer(4));
+/** Atomics.wait is refused on some main threads (browsers'); there a waiting thread only spins. */
+const _CAN_NAP = (() => {
+  try {
+    Atomics.wait(_NAP, 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Spin until `done()` (true), or SPIN_MS have passed (false). After 1,024 tries the other thread is
+ * probably not running (more threads than free cores: it was descheduled inside its critical section),
+ * so the waiter naps 0.1 ms between tries instead of holding the core that thread needs.
+ */
 function spinUntil(done: () => boolean): boolean {
   let deadline = 0;
   for (let i = 1; ; i++) {
     if (done()) return true;
-    if ((i & 1023) === 0) {
+    if (i >= 1024) {
       const now = performance.now();
       if (deadline === 0) deadline = now + SPIN_MS;
       else if (now > deadline) return false;
+      if (_CAN_NAP) Atomics.wait(_NAP, 0, 0, 0.1);
     }
   }
 }
