@@ -11,14 +11,21 @@
  *   npx bun bench/attack.ts [--rest 10] [--duration 30] [--slowloris 5000] [--rate 2] [--sources 5000]
  *                           [--spam-threads 0] [--legit-threads 1] [--only on|off] [--profiles LIST]
  *                           [--split] [--attack-nice N] [--attack-cpu CPU] [--serve-args="--difficulty 16 ..."]
- *                           [--serve-bin dist/wisdom]
+ *                           [--serve-bin dist/wisdom] [--serve-runtime bun|deno]
  *
  * On one machine the attack generator, the server and the honest clients share the cores, so part of
  * any honest slowdown is CPU contention, not the server. --split runs the honest clients in their own
  * `wisdom load` process; --attack-nice N runs the attack's process at nice N and --attack-cpu pins it to
  * one CPU (taskset), which approximate an attacker on other hardware. The table says which was used.
+ * --serve-runtime deno runs the server from source on Deno (`deno run -A`) instead of on Bun.
+ *
+ * Besides the load tool's RSS peak (VmRSS), the server's /proc/PID/smaps_rollup is read every 200 ms:
+ * server_anon_max_mb is the peak of its anonymous memory (heaps, malloc, stacks: what the process itself
+ * allocated) and server_file_at_peak_mb the file-backed pages (the executable's own pages, shared and
+ * reclaimable) at the RSS peak.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -40,6 +47,7 @@ const { values } = parseArgs({
     "attack-cpu": { type: "string" },
     "serve-args": { type: "string" },
     "serve-bin": { type: "string" },
+    "serve-runtime": { type: "string" },
     "flood-width": { type: "string" },
   },
 });
@@ -67,7 +75,10 @@ function startServer(defence: "on" | "off"): Promise<Server> {
   const args = ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", "--defence", defence, ...serveArgs];
   // --serve-bin: a compiled binary (dist/wisdom) instead of src/main.ts on this runtime
   const bin = values["serve-bin"];
-  const child = spawn(bin ?? process.execPath, bin ? args : [main, ...args], {
+  const deno = values["serve-runtime"] === "deno";
+  if (values["serve-runtime"] !== undefined && !["bun", "deno"].includes(values["serve-runtime"])) throw new Error("--serve-runtime: bun or deno");
+  const [cmd, ...argv] = bin ? [bin, ...args] : deno ? [fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)), "run", "-A", main, ...args] : [process.execPath, main, ...args];
+  const child = spawn(cmd!, argv, {
     cwd: root,
     env: { ...process.env, WISDOM_SECRET: "attack-bench-secret-0123456789" },
     stdio: ["ignore", "ignore", "pipe"],
@@ -137,11 +148,42 @@ function pollServer(srv: Server): { stop(): { t: number; valid_per_s: number; di
   };
 }
 
+/** Peaks of the server's memory by kind, from /proc/PID/smaps_rollup every 200 ms (Linux). */
+function pollSmaps(pid: number): { stop(): Record<string, number | null> } {
+  let peakRss = 0, peakAnon = 0, fileAtPeak = 0, anonAtPeak = 0, privAtPeak = 0, peakPriv = 0;
+  const poll = () => {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    } catch {
+      return;
+    }
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+    const rss = kb("Rss"), anon = kb("Anonymous"), priv = kb("Private_Clean") + kb("Private_Dirty");
+    peakAnon = Math.max(peakAnon, anon);
+    peakPriv = Math.max(peakPriv, priv);
+    if (rss > peakRss) [peakRss, anonAtPeak, fileAtPeak, privAtPeak] = [rss, anon, rss - anon, priv];
+  };
+  poll();
+  const timer = setInterval(poll, 200);
+  const mb = (x: number) => (x > 0 ? Math.round(x / 102.4) / 10 : null);
+  return {
+    stop() {
+      clearInterval(timer);
+      return {
+        server_smaps_rss_max_mb: mb(peakRss), server_anon_max_mb: mb(peakAnon), server_private_max_mb: mb(peakPriv),
+        server_anon_at_peak_mb: mb(anonAtPeak), server_file_at_peak_mb: mb(fileAtPeak), server_private_at_peak_mb: mb(privAtPeak),
+      };
+    },
+  };
+}
+
 const rows: Record<string, unknown>[] = [];
 for (const defence of (values.only ? [values.only] : ["on", "off"]) as ("on" | "off")[]) {
   const srv = await startServer(defence);
   const attackStartsAt = Date.now() + Number(rest) * 1000;
   const poll = pollServer(srv);
+  const smaps = pollSmaps(srv.pid);
   let r: Record<string, unknown>;
   if (split) {
     const [honest, attack] = await Promise.all([
@@ -156,6 +198,7 @@ for (const defence of (values.only ? [values.only] : ["on", "off"]) as ("on" | "
   } else {
     r = await runLoad(srv, ["legit", ...attackProfiles].join(","), { metrics: true });
   }
+  const mem = smaps.stop();
   const timeline = poll.stop().map((x) => ({ ...x, t: Math.round((x.t - attackStartsAt) / 100) / 10 }));
   const log = await srv.stop();
   const changes = [...log.matchAll(/"time":"([^"]+)","level":"info","msg":"difficulty changed","from":(\d+),"to":(\d+),"pressure":([\d.]+),"driver":"(\w+)"/g)].map(
@@ -167,6 +210,7 @@ for (const defence of (values.only ? [values.only] : ["on", "off"]) as ("on" | "
     // The server's accepted proofs/s each second of the attack (with the difficulty), and over its last 10 s.
     server_valid_per_s: attackSeconds.map((x) => `${x.t}s:${x.valid_per_s}@${x.difficulty}`).join(" "),
     server_valid_per_s_last10: attackSeconds.length > 0 ? Math.round(attackSeconds.slice(-10).reduce((a, x) => a + x.valid_per_s, 0) / Math.min(10, attackSeconds.length)) : null,
+    ...mem,
   };
   rows.push(row);
   console.log(JSON.stringify(row));
@@ -181,7 +225,7 @@ const keys = [
   "server_served_p99_rest_ms", "server_served_p99_ms", "server_difficulty_min", "server_difficulty_max", "difficulty_changes", "server_valid_per_s_last10",
   "attack_accepted", "replays_accepted", "forgeries_accepted", "wrong_accepted",
   ...(spamThreads > 0 ? ["spam_quotes", "legit_quotes", "spam_share_of_quotes", "spam_share_of_hashes", "spam_solver_hps", "legit_solver_hps", "spam_difficulty_min", "spam_difficulty_max"] : []),
-  "server_rss_rest_mb", "server_rss_max_mb",
+  "server_rss_rest_mb", "server_rss_max_mb", "server_smaps_rss_max_mb", "server_anon_at_peak_mb", "server_file_at_peak_mb", "server_anon_max_mb", "server_private_max_mb",
 ];
 console.log(`\n| metric | ${rows.map((r) => `defence ${r.defence}`).join(" | ")} |\n|---|${rows.map(() => "---").join("|")}|`);
 for (const k of keys) console.log(`| ${k} | ${rows.map((r) => (typeof r[k] === "number" ? Math.round((r[k] as number) * 1000) / 1000 : JSON.stringify(r[k]))).join(" | ")} |`);

@@ -116,6 +116,22 @@ describe("GateConnections deadlines (fake clock)", () => {
     assert.equal(lastError(c2).code, "TIMEOUT");
     assert.match(lastError(c2).message, /Handshake not finished within 4000 ms/);
   });
+  test("timed-out connections share the Error frames of their deadline, each naming its own window", () => {
+    const { clock, conns } = setup();
+    const silent1 = new FakeConn("192.0.2.7"), framing = new FakeConn("192.0.2.8"), silent2 = new FakeConn("192.0.2.9");
+    conns.open(silent1);
+    const s = conns.open(framing);
+    conns.open(silent2);
+    clock.mono = 1;
+    conns.data(s, new Uint8Array([1, 2])); // a frame started at 1 ms
+    clock.mono = T.firstByteMs + 1;
+    conns.sweep(clock.mono);
+    assert.equal(lastError(silent1).message, `No data within ${T.firstByteMs} ms`);
+    assert.equal(lastError(framing).message, `Frame not complete within ${T.frameMs} ms`);
+    assert.deepEqual(silent2.written.at(-1), silent1.written.at(-1), "the same deadline, the same bytes");
+    assert.equal(lastError(silent2).code, "TIMEOUT");
+    assert.equal(lastError(framing).code, "TIMEOUT");
+  });
   test("an answered peer that never closes is destroyed after handshake + frame windows, not before", () => {
     const { clock, conns } = setup();
     const c = new FakeConn();

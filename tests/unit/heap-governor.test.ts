@@ -1,4 +1,7 @@
-/** The heap governor collects on Bun once the RSS is over budget and the heap grew; below the budget it never does; Deno has none. */
+/**
+ * The heap governor collects on Bun once the RSS is over budget and the heap grew, or the RSS grew by its
+ * step (memory outside the heap's figures); below the budget it never does; Deno has none.
+ */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startHeapGovernor } from "../../src/shared/runtime/heap-governor.ts";
@@ -33,6 +36,30 @@ describe("startHeapGovernor()", () => {
       assert.equal(under.collections, 0, "never under budget");
     } finally {
       over.stop();
+      under.stop();
+    }
+  });
+
+  test("on Bun: RSS growth alone (memory the heap's figures do not count) triggers a collection over budget", async () => {
+    if (runtimeName() !== "bun") {
+      assert.equal(startHeapGovernor(0, 1, 20, 1), null);
+      return;
+    }
+    // The heap trigger can never fire here (growth of 2^53 bytes), so only the 1 MB RSS step can.
+    const rssOnly = startHeapGovernor(0, Number.MAX_SAFE_INTEGER, 20, 1024 * 1024)!;
+    const under = startHeapGovernor(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 20, 1024 * 1024)!;
+    const held: Uint8Array[] = [];
+    try {
+      // Array buffers' bytes live outside the JS heap: written (so resident), they raise the RSS.
+      for (let i = 0; i < 40 && rssOnly.collections === 0; i++) {
+        held.push(new Uint8Array(2 * 1024 * 1024).fill(i + 1));
+        await sleep(40);
+      }
+      held.length = 0;
+      assert.ok(rssOnly.collections >= 1, "collected on RSS growth");
+      assert.equal(under.collections, 0, "never under budget");
+    } finally {
+      rssOnly.stop();
       under.stop();
     }
   });

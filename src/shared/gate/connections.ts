@@ -23,6 +23,24 @@ export type { Session } from "./session.ts";
 /** Most stream bytes a guard holds from a client between its Solution and the answer (it pauses reading meanwhile). */
 const MAX_HELD_BYTES = 1 << 20;
 
+/** Error frames with no retry hint or a whole-second one, by message: most connections an attack opens end with one of a few. */
+const _errorFrames = [new Map<string, { code: ErrorCode; frame: Uint8Array }>(), new Map<string, { code: ErrorCode; frame: Uint8Array }>()];
+
+/**
+ * encodeError, shared for the frames that repeat: a deadline's or a cap's (sent frames are never written
+ * to, so one frame can go to many connections). Others (a limiter's retry hint in ms) are encoded each time.
+ */
+function errorFrame(code: ErrorCode, message: string, retryAfterMs?: number): Uint8Array {
+  const table = retryAfterMs === undefined ? _errorFrames[0]! : retryAfterMs === 1000 ? _errorFrames[1]! : null;
+  if (!table) return encodeError(code, message, retryAfterMs);
+  const hit = table.get(message);
+  if (hit !== undefined && hit.code === code) return hit.frame;
+  const frame = encodeError(code, message, retryAfterMs);
+  if (table.size >= 256) table.clear();
+  table.set(message, { code, frame });
+  return frame;
+}
+
 export class GateConnections implements ConnHandler<Session> {
   private readonly _open = new Set<Session>();
   private _sweeper: ReturnType<typeof setInterval> | null = null;
@@ -357,7 +375,7 @@ export class GateConnections implements ConnHandler<Session> {
   }
 
   private _fail(s: Session, code: ErrorCode, message: string, reason: CloseReason, retryAfterMs?: number): void {
-    this._finish(s, encodeError(code, message, retryAfterMs), reason);
+    this._finish(s, errorFrame(code, message, retryAfterMs), reason);
   }
 
   private _finish(s: Session, frame: Uint8Array, reason: CloseReason): void {

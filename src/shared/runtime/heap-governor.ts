@@ -4,8 +4,16 @@
  * second; Bun's collector lets it pile up, and the process's RSS rose from 61 to 145 MB in a 5,000-
  * connection slowloris (bench/attack.ts). While the RSS is over `budgetBytes`, a full collection runs
  * whenever the heap has grown since the last one by `growthBytes` or a quarter of what the last one left,
- * whichever is more (a large live heap, a full spent set, is not collected four times a second),
- * checked every `everyMs`. Below the
+ * whichever is more (a large live heap, a full spent set, is not collected four times a second), or
+ * when the RSS has grown by `rssStepBytes` since the last one (or since it crossed the budget). The second
+ * trigger is for memory the heap's figures do not show: a closed socket's native memory (Bun's socket
+ * and its buffers) is freed only once the collector finalizes the socket's JS object, so under churn the
+ * RSS climbs while the heap looks quiet. Measured in the mixed attack (bench/attack.ts, 70-87k handshakes
+ * in 30 s): peak RSS 104-106 MB with the heap trigger alone, 93-94 MB with a 1 MB RSS step, for the same
+ * throughput and honest p99. The RSS trigger keeps the collections' share of loop time under about 10 %
+ * (a live heap that grows, a filling spent set, makes each collection longer). Checked every `everyMs`:
+ * 100 ms rather than 250 answers the climb sooner (peaks of 89-96 MB against 94-98 MB in alternating
+ * runs, the 96 at the highest attack rate measured, 120k handshakes in 30 s). Below the
  * budget nothing runs: a forced collection costs about 10 ms of loop time, and at 10,000 handshakes/s
  * collecting regardless cut the throughput by 8-15 % (bench/handshake.ts). Bun only: Deno (V8)
  * exposes no collection call without flags, and its collector is more eager.
@@ -21,19 +29,27 @@ export interface HeapGovernor {
   stop(): void;
 }
 
-export function startHeapGovernor(budgetBytes = 80 * 1024 * 1024, growthBytes = 2 * 1024 * 1024, everyMs = 250): HeapGovernor | null {
+export function startHeapGovernor(budgetBytes = 80 * 1024 * 1024, growthBytes = 2 * 1024 * 1024, everyMs = 100, rssStepBytes = 1024 * 1024): HeapGovernor | null {
   if (typeof Bun === "undefined" || typeof Bun.gc !== "function") return null;
   const gc = Bun.gc;
   let base = process.memoryUsage().heapUsed;
+  let rssBase = budgetBytes;
+  /** When the RSS trigger may fire again: ten times the last collection's pause after it. */
+  let rssNotBefore = 0;
   const g = { collections: 0, pausedMs: 0, stop: () => clearInterval(timer) };
   const timer = setInterval(() => {
     const m = process.memoryUsage();
-    if (m.rss < budgetBytes || m.heapUsed - base < Math.max(growthBytes, base / 4)) return;
+    if (m.rss < budgetBytes) return void (rssBase = budgetBytes);
     const t0 = performance.now();
+    if (m.heapUsed - base < Math.max(growthBytes, base / 4) && (m.rss - rssBase < rssStepBytes || t0 < rssNotBefore)) return;
     gc(true);
+    const t1 = performance.now();
     g.collections++;
-    g.pausedMs += performance.now() - t0;
-    base = process.memoryUsage().heapUsed;
+    g.pausedMs += t1 - t0;
+    rssNotBefore = t1 + 10 * (t1 - t0);
+    const after = process.memoryUsage();
+    base = after.heapUsed;
+    rssBase = after.rss;
   }, everyMs);
   (timer as { unref?: () => void }).unref?.();
   return g;

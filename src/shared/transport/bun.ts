@@ -8,33 +8,38 @@ import { type Conn, ConnectError, type ConnectOptions, type ConnHandler, type Li
 
 declare const Bun: any;
 
-interface _Slot<S> {
-  handler: ConnHandler<S>;
-  conn: _BunConn;
-  state: S;
-  closed: boolean;
+/** _BunConn._f bits: what the socket has seen, kept in one field (a held connection is mostly this object). */
+const enum F {
+  /** write side: closed or destroyed, writes are dropped. */
+  Closed = 1,
+  /** handler.close() was called (or is no longer due). */
+  Reported = 2,
   /** handler.open() is still running: a close seen now is reported after it returns. */
-  opening: boolean;
-  closedWhileOpening: boolean;
-  endedWhileOpening: boolean;
+  Opening = 4,
+  ClosedWhileOpening = 8,
+  EndedWhileOpening = 16,
+  /** What to do once the queue is empty: end (close), or closeWrite (FIN, keep reading). */
+  EndWhenFlushed = 32,
+  ShutdownWhenFlushed = 64,
 }
 
-function _slot<S>(handler: ConnHandler<S>): _Slot<S> {
-  return { handler, conn: undefined as unknown as _BunConn, state: undefined as S, closed: false, opening: true, closedWhileOpening: false, endedWhileOpening: false };
-}
-
+/**
+ * One socket: the Conn the handler sees and Bun's socket.data in one object, so a held connection costs
+ * one object here and the write queue exists only once a write was partial (measured under a slowloris:
+ * the adapter's share of the live heap per connection).
+ */
 class _BunConn implements Conn {
   /** Bytes not yet taken by the socket, in order; the first may be the tail of a partial write. */
-  private _queue: Uint8Array[] = [];
+  private _queue: Uint8Array[] | null = null;
   private _queued = 0;
-  /** What to do once the queue is empty: 1 end (close), 2 closeWrite (FIN, keep reading). */
-  private _ending: 0 | 1 | 2 = 0;
-  private _closed = false;
-  private _address: string | undefined;
-  private _port: number | undefined;
+  _f: number = F.Opening;
+  private _address: string | undefined = undefined;
+  private _port: number | undefined = undefined;
   onDrain: (() => void) | null = null;
+  _sock: any = null;
+  state: unknown = undefined;
 
-  constructor(private readonly _sock: any) {}
+  constructor(readonly handler: ConnHandler<unknown>) {}
 
   /** Read from the socket on first use: a client socket usually never asks (measured: 3 % of a load generator's CPU). */
   get remoteAddress(): string {
@@ -50,7 +55,7 @@ class _BunConn implements Conn {
   }
 
   write(bytes: Uint8Array, borrowed = false): void {
-    if (this._closed || this._ending !== 0 || bytes.length === 0) return;
+    if ((this._f & (F.Closed | F.EndWhenFlushed | F.ShutdownWhenFlushed)) !== 0 || bytes.length === 0) return;
     if (this._queued > 0) {
       this._keep(bytes, borrowed);
       return;
@@ -65,118 +70,118 @@ class _BunConn implements Conn {
    * so does node:net; only Deno's adapter reuses its read buffers, and it never runs beside this one.
    */
   private _keep(bytes: Uint8Array, _borrowed: boolean): void {
-    this._queue.push(bytes);
+    (this._queue ??= []).push(bytes);
     this._queued += bytes.length;
   }
 
   /** Called from the drain event. */
   flush(): void {
-    if (this._closed || this._queued === 0) return;
-    while (this._queue.length > 0) {
-      const p = this._queue[0]!;
+    if ((this._f & F.Closed) !== 0 || this._queued === 0) return;
+    const q = this._queue!;
+    while (q.length > 0) {
+      const p = q[0]!;
       const n = Math.max(0, this._sock.write(p));
       this._queued -= n;
       if (n < p.length) {
-        this._queue[0] = p.subarray(n);
+        q[0] = p.subarray(n);
         return;
       }
-      this._queue.shift();
+      q.shift();
     }
+    this._queue = null;
     this._finishEnding();
     this.onDrain?.();
   }
 
   private _finishEnding(): void {
-    if (this._ending === 1) this._sock.end();
-    else if (this._ending === 2) this._sock.shutdown();
+    if ((this._f & F.EndWhenFlushed) !== 0) this._sock.end();
+    else if ((this._f & F.ShutdownWhenFlushed) !== 0) this._sock.shutdown();
   }
 
   end(): void {
-    if (this._closed || this._ending === 1) return;
-    this._ending = 1;
+    if ((this._f & (F.Closed | F.EndWhenFlushed)) !== 0) return;
+    this._f = (this._f & ~F.ShutdownWhenFlushed) | F.EndWhenFlushed;
     if (this._queued === 0) this._sock.end();
   }
 
   closeWrite(): void {
-    if (this._closed || this._ending !== 0) return;
-    this._ending = 2;
+    if ((this._f & (F.Closed | F.EndWhenFlushed | F.ShutdownWhenFlushed)) !== 0) return;
+    this._f |= F.ShutdownWhenFlushed;
     if (this._queued === 0) this._sock.shutdown();
   }
 
   pause(): void {
-    if (!this._closed) this._sock.pause();
+    if ((this._f & F.Closed) === 0) this._sock.pause();
   }
 
   resume(): void {
-    if (!this._closed) this._sock.resume();
+    if ((this._f & F.Closed) === 0) this._sock.resume();
   }
 
   destroy(): void {
-    if (this._closed) return;
-    this._closed = true;
-    this._queue = [];
-    this._queued = 0;
+    if ((this._f & F.Closed) !== 0) return;
+    this.markClosed();
     this._sock.terminate();
   }
 
   markClosed(): void {
-    this._closed = true;
-    this._queue = [];
+    this._f |= F.Closed;
+    this._queue = null;
     this._queued = 0;
+  }
+
+  /** Report the close to the handler, once. */
+  reportClose(): void {
+    this._f |= F.Reported;
+    this.markClosed();
+    this.handler.close(this.state);
   }
 }
 
 /** The peer sent its FIN: the handler decides (ConnHandler.end), or the connection ends. */
-function peerEnded(slot: _Slot<unknown>): void {
-  if (slot.handler.end) slot.handler.end(slot.state);
-  else slot.conn.end();
+function peerEnded(c: _BunConn): void {
+  if (c.handler.end) c.handler.end(c.state);
+  else c.end();
 }
 
 /**
  * Socket handlers in Bun's style: one object (and one function per event) shared by every socket,
- * each socket's own state in socket.data. `listenHandler` serves a listener's accepted sockets; a
- * client socket brings its slot (and handler) along in Bun.connect's `data`.
+ * each socket's own state in socket.data (its _BunConn). `listenHandler` serves a listener's accepted
+ * sockets; a client socket brings its _BunConn (and handler) along in Bun.connect's `data`.
  */
 function socketHandlers(listenHandler?: ConnHandler<unknown>) {
   return {
     binaryType: "uint8array",
     open(sock: any) {
-      const slot: _Slot<unknown> = sock.data ?? (sock.data = _slot(listenHandler!));
-      const conn = new _BunConn(sock);
-      slot.conn = conn;
-      slot.state = slot.handler.open(conn);
-      slot.opening = false;
-      if (slot.closedWhileOpening) {
-        slot.closed = true;
-        conn.markClosed();
-        slot.handler.close(slot.state);
-      } else if (slot.endedWhileOpening) {
-        peerEnded(slot);
-      }
+      const c: _BunConn = sock.data ?? (sock.data = new _BunConn(listenHandler!));
+      c._sock = sock;
+      c.state = c.handler.open(c);
+      const f = c._f;
+      c._f = f & ~F.Opening;
+      if ((f & F.ClosedWhileOpening) !== 0) c.reportClose();
+      else if ((f & F.EndedWhileOpening) !== 0) peerEnded(c);
     },
     data(sock: any, chunk: Uint8Array) {
-      const slot = sock.data as _Slot<unknown> | undefined;
-      if (slot && !slot.closed) slot.handler.data(slot.state, chunk);
+      const c = sock.data as _BunConn | undefined;
+      if (c && (c._f & F.Reported) === 0) c.handler.data(c.state, chunk);
     },
     end(sock: any) {
-      const slot = sock.data as _Slot<unknown> | undefined;
-      if (!slot || slot.closed) return;
-      if (slot.opening) slot.endedWhileOpening = true; // reported once handler.open() has returned
-      else peerEnded(slot);
+      const c = sock.data as _BunConn | undefined;
+      if (!c || (c._f & F.Reported) !== 0) return;
+      if ((c._f & F.Opening) !== 0) c._f |= F.EndedWhileOpening; // reported once handler.open() has returned
+      else peerEnded(c);
     },
     drain(sock: any) {
-      (sock.data as _Slot<unknown> | undefined)?.conn?.flush();
+      (sock.data as _BunConn | undefined)?.flush();
     },
     close(sock: any) {
-      const slot = sock.data as _Slot<unknown> | undefined;
-      if (!slot || slot.closed) return;
-      if (slot.opening) {
-        slot.closedWhileOpening = true;
+      const c = sock.data as _BunConn | undefined;
+      if (!c || (c._f & F.Reported) !== 0) return;
+      if ((c._f & F.Opening) !== 0) {
+        c._f |= F.ClosedWhileOpening;
         return;
       }
-      slot.closed = true;
-      slot.conn.markClosed();
-      slot.handler.close(slot.state);
+      c.reportClose();
     },
     error(_sock: any, _err: Error) {
       // The close event follows; nothing to report per socket here.
@@ -209,10 +214,10 @@ export const bunTransport: Transport = {
     let sock: any;
     try {
       // Half-open, as listeners are: a peer's FIN reaches the handler (ConnHandler.end), our side stays writable.
-      sock = await Bun.connect({ hostname: host, port, allowHalfOpen: true, socket: _CLIENT_HANDLERS, data: _slot(handler) });
+      sock = await Bun.connect({ hostname: host, port, allowHalfOpen: true, socket: _CLIENT_HANDLERS, data: new _BunConn(handler as ConnHandler<unknown>) });
     } catch (err) {
       throw new ConnectError(`Cannot connect to ${host}:${port}: ${(err as Error).message}`, { cause: err });
     }
-    return (sock.data as _Slot<S>).conn;
+    return sock.data as _BunConn;
   },
 };
