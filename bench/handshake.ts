@@ -5,7 +5,7 @@
  *
  *   npx bun bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
  *   npx deno run -A bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
- *   npx bun bench/handshake.ts --threads 2 [--rate 1500 | --rate-per-thread 1500] [...]   # also `serve --threads 2` vs one thread (issue 15)
+ *   npx bun bench/handshake.ts --threads 2 [--rate 1500 | --rate-per-thread 1500] [--client-runtime bun|deno] [...]   # also `serve --threads 2` vs one thread (issue 15)
  *
  * All servers start at once; one generator process takes them in turns (see client()): --seconds is
  * the length of one turn, --rounds how many turns each gets after --warmup seconds of uncounted load
@@ -198,8 +198,9 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
   return { url: `redis://127.0.0.1:${port}/0`, stop: () => void (child.pid && process.kill(child.pid, "SIGKILL")) };
 }
 
-function run(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string>; line: (n: number) => Promise<string> } {
-  const cmd = runtimeName() === "deno" ? [process.execPath, ["run", "-A", self, ...args]] : [process.execPath, [self, ...args]];
+function run(args: string[], runtime: string = runtimeName()): { child: ReturnType<typeof spawn>; firstLine: Promise<string>; line: (n: number) => Promise<string> } {
+  const exe = runtime === runtimeName() ? process.execPath : fileURLToPath(new URL(`../node_modules/.bin/${runtime}`, import.meta.url));
+  const cmd = runtime === "deno" ? [exe, ["run", "-A", self, ...args]] : [exe, [self, ...args]];
   const child = spawn(cmd[0] as string, cmd[1] as string[], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const waiters: { n: number; resolve: (s: string) => void }[] = [];
@@ -236,6 +237,11 @@ async function orchestrate(): Promise<void> {
   // --rate-per-thread R: the one-thread gate gets R/s and the N-thread gate N x R/s, so that every event
   // loop runs at the same rate in both: CPU per handshake then compares what threads cost each other.
   const perThread = num("--rate-per-thread", 0, (x) => x >= 0, "a number of handshakes per second >= 0");
+  // --client-runtime bun|deno: the load generator's runtime (default: the servers'). A Deno server next
+  // to a Deno generator on two cores is bound by the generator's core; Bun's generator leaves it more.
+  const ci = args.indexOf("--client-runtime");
+  const clientRuntime = ci < 0 ? runtimeName() : args[ci + 1]!;
+  if (clientRuntime !== "bun" && clientRuntime !== "deno") throw new RangeError("--client-runtime must be bun or deno");
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
   const pids: Record<string, number> = {};
@@ -259,7 +265,7 @@ async function orchestrate(): Promise<void> {
         { label: "gate_redis_x2", kind: "gate", ports: [await start("gate", redis.url), await start("gate", redis.url)] },
       ] : []),
     ];
-    const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup), String(rate)]);
+    const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup), String(rate)], clientRuntime);
     await cli.line(0); // "warm": the JITs have compiled the hot paths; count CPU from here
     for (const [k, pid] of Object.entries(pids)) cpu0[k] = _proc(pid);
     out = JSON.parse(await cli.line(1));
