@@ -49,7 +49,7 @@ async function challenged(port: number): Promise<{ reader: FrameReader; ch: Chal
   const reader = new FrameReader();
   const conn = await t.connect("127.0.0.1", port, reader);
   const m = await reader.next();
-  assert.equal(m.type, MessageType.Challenge);
+  assert.equal(m.type, MessageType.Challenge, JSON.stringify(m));
   return { reader, conn, ch: (m as { body: Challenge }).body };
 }
 
@@ -121,7 +121,13 @@ describe("wisdom serve with two gate threads", () => {
     await using redis = await startRedis();
     // clock_skew_ms 0: a new Redis server fences the challenges issued up to clock_skew_ms after it was
     // found (store/redis-spent.ts); here every challenge is issued after the first thread found it.
-    await using srv = await threaded({ ...NO_LIMITS, adaptive: "off", store: redis.url, clock_skew_ms: 0 });
+    // store_timeout_ms 2000: a thread whose first Redis command outlasts the timeout (a loaded test machine)
+    // starts with the store down and answers BUSY (fail-closed) until it reconnects; wait until every
+    // thread's store is up (wisdom_store_up is the lowest over the threads).
+    await using srv = await threaded({ ...NO_LIMITS, adaptive: "off", store: redis.url, clock_skew_ms: 0, store_timeout_ms: 2000 });
+    const up = async () => metric(await scrape(srv), /^wisdom_store_up (\d+)/m) === 1;
+    for (let i = 0; i < 100 && !(await up()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await up(), "every thread's store is up");
     await raceProofs(srv, 200);
   });
 
