@@ -50,8 +50,10 @@ function run(cmd, args, env) {
 function failures(name, lines) {
   const out = [];
   if (name === "bun") {
+    // Bun lists the failures again after "N tests failed:": the first listing has their errors and files.
+    const recap = lines.findIndex((l) => /^\d+ tests? failed:$/.test(l));
     lines.forEach((l, i) => {
-      if (!l.startsWith("(fail)")) return;
+      if (!l.startsWith("(fail)") || (recap >= 0 && i > recap)) return;
       let from = i;
       while (from > 0 && i - from < 25 && !/^\((pass|fail|skip|todo)\)/.test(lines[from - 1]) && !/^\S.*\.test\.ts:$/.test(lines[from - 1])) from--;
       let file = i;
