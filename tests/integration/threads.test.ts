@@ -56,8 +56,9 @@ async function challenged(port: number): Promise<{ reader: FrameReader; ch: Chal
 const solve = (ch: Challenge) => bytesToHex(encodeCounter(solveReference(challengePrefix(ch), ch.bits, 0, 1 << 24)));
 
 /** `proofs` proofs, each sent on four connections at once: one quote each, the rest REPLAY, both threads busy. */
-async function raceProofs(srv: ThreadedServer, PROOFS: number, COPIES = 4): Promise<void> {
-    let quotes = 0, replays = 0, other = 0;
+async function raceProofs(srv: ThreadedServer, PROOFS: number, COPIES = 4, fencedAllowed = false): Promise<void> {
+    let quotes = 0, replays = 0, fenced = 0;
+    const other: string[] = [];
     const perProof: number[] = [];
     const one = async () => {
       const first = await challenged(srv.port);
@@ -72,12 +73,16 @@ async function raceProofs(srv: ThreadedServer, PROOFS: number, COPIES = 4): Prom
           return m;
         }),
       );
-      let got = 0;
+      let got = 0, gotFenced = 0;
       for (const m of answers) {
+        const code = m.type === MessageType.Error ? (m.body as { code: string }).code : "";
         if (m.type === MessageType.Quote) (quotes++, got++);
-        else if (m.type === MessageType.Error && (m.body as { code: string }).code === "REPLAY") replays++;
-        else other++;
+        else if (code === "REPLAY") replays++;
+        else if (code === "EXPIRED" && fencedAllowed) (fenced++, gotFenced++);
+        else other.push(JSON.stringify(m));
       }
+      // Never two quotes for one proof; none only when the store refused it as fenced (EXPIRED).
+      assert.ok(got === 1 || (got === 0 && gotFenced > 0), `a proof got ${got} quotes (${gotFenced} EXPIRED)`);
       perProof.push(got);
     };
     // 20 proofs in flight at a time.
@@ -85,18 +90,19 @@ async function raceProofs(srv: ThreadedServer, PROOFS: number, COPIES = 4): Prom
     await Promise.all(Array.from({ length: 20 }, async () => {
       while (next++ < PROOFS) await one();
     }));
-    assert.equal(other, 0, "every answer is a quote or REPLAY");
-    assert.equal(quotes, PROOFS, "one quote per proof");
-    assert.equal(replays, PROOFS * (COPIES - 1));
-    assert.ok(perProof.every((g) => g === 1));
+    assert.deepEqual(other, [], "every answer is a quote or REPLAY (or, with a new Redis server, EXPIRED)");
+    const served = perProof.filter((g) => g === 1).length;
+    assert.equal(quotes, served, "one quote per proof, never two");
+    assert.equal(quotes + replays + fenced, PROOFS * COPIES);
+    assert.ok(fencedAllowed ? served >= PROOFS * 0.95 : served === PROOFS, `${served} of ${PROOFS} proofs served (${fenced} EXPIRED answers)`);
     const text = await scrape(srv);
     const byThread = [0, 1].map((i) => metric(text, new RegExp(`^wisdom_thread_connections_accepted_total\\{thread="${i}"\\} (\\d+)`, "m")));
     const total = PROOFS * (COPIES + 1);
     assert.equal(byThread[0]! + byThread[1]!, total, `accepts by thread: ${byThread}`);
     // The kernel spreads connections by their ports: each thread took a real share, so most proofs met both.
     assert.ok(byThread.every((n) => n > total * 0.2), `both threads served: ${byThread}`);
-    assert.equal(metric(text, /^wisdom_quotes_served_total\{source="embedded"\} (\d+)/m), PROOFS, "one /metrics adds the threads up");
-    assert.equal(metric(text, /^wisdom_proofs_failed_total\{reason="replay"\} (\d+)/m), PROOFS * (COPIES - 1));
+    assert.equal(metric(text, /^wisdom_quotes_served_total\{source="embedded"\} (\d+)/m), quotes, "one /metrics adds the threads up");
+    assert.equal(metric(text, /^wisdom_proofs_failed_total\{reason="replay"\} (\d+)/m), replays);
     assert.equal(metric(text, /^wisdom_threads (\d+)/m), 2);
 }
 
@@ -128,7 +134,10 @@ describe("wisdom serve with two gate threads", () => {
     const up = async () => metric(await scrape(srv), /^wisdom_store_up (\d+)/m) === 1;
     for (let i = 0; i < 100 && !(await up()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(await up(), "every thread's store is up");
-    await raceProofs(srv, 200);
+    // A fresh Redis server is a new server to the store's failover fence (store/redis-spent.ts): a proof
+    // whose challenge one thread issued before another thread's first script found the server may be
+    // refused as EXPIRED (seen once on Deno under a full test run). That is a refusal, never a second quote.
+    await raceProofs(srv, 200, 4, true);
   });
 
   test("a thread that fails is started again and counted, its connections leave the caps, and the server keeps serving", async () => {
