@@ -13,3 +13,24 @@ export function threadCpuNs(): number {
     return NaN;
   }
 }
+
+/**
+ * Start one Worker per message from `url`, let them all go at once (they raise start[1] when ready and
+ * wait for start[0]), and add up the work ({ n, cpuNs }) each posts back after `ms`: per second and per
+ * CPU second.
+ */
+export async function raceWorkers(url: URL, messages: ((start: Int32Array) => unknown)[], ms: number): Promise<{ perS: number; perCpuS: number }> {
+  const start = new Int32Array(new SharedArrayBuffer(8));
+  const ws = messages.map(() => new Worker(url, { type: "module" }));
+  const done = ws.map((w, i) => new Promise<{ n: number; cpuNs: number }>((resolve, reject) => {
+    w.onmessage = (e: MessageEvent) => resolve(e.data as { n: number; cpuNs: number });
+    w.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
+    w.postMessage(messages[i]!(start));
+  }));
+  while (Atomics.load(start, 1) < ws.length) await new Promise((r) => setTimeout(r, 5));
+  Atomics.store(start, 0, 1);
+  const counts = await Promise.all(done);
+  for (const w of ws) w.terminate();
+  const total = counts.reduce((a, c) => a + c.n, 0), cpu = counts.reduce((a, c) => a + c.cpuNs, 0);
+  return { perS: total / (ms / 1000), perCpuS: total / (cpu / 1e9) };
+}

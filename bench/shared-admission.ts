@@ -15,7 +15,7 @@
  * On a machine with fewer free cores than --threads the ratio measures the machine, not the tables.
  */
 import { parseArgs } from "node:util";
-import { threadCpuNs } from "./_thread-cpu.ts";
+import { raceWorkers, threadCpuNs } from "./_thread-cpu.ts";
 import { Admission, type AdmissionSpec } from "../src/shared/defence/admission.ts";
 import { networkKey } from "../src/shared/defence/client-key.ts";
 import { type SharedAdmissionBuffers, SharedAdmissionState } from "../src/shared/store/shared-admission.ts";
@@ -70,19 +70,8 @@ export function work(loop: Loop, st: SharedAdmissionState | null, ms: number, se
 /** Connections per second, and per CPU second, of `n` worker threads on one shared state. */
 async function threads(loop: Loop, n: number, ms: number, round: number): Promise<{ perS: number; perCpuS: number }> {
   const st = SharedAdmissionState.create({ maxConnections: 100_000, maxKeys: 200_000 });
-  const start = new Int32Array(new SharedArrayBuffer(8));
-  const ws = Array.from({ length: n }, () => new Worker(new URL("./shared-admission-worker.ts", import.meta.url), { type: "module" }));
-  const done = ws.map((w, i) => new Promise<Done>((resolve, reject) => {
-    w.onmessage = (e: MessageEvent) => resolve(e.data as Done);
-    w.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
-    w.postMessage({ loop, buffers: st.buffers() satisfies SharedAdmissionBuffers, ms, seed: round * 8 + i, start });
-  }));
-  while (Atomics.load(start, 1) < n) await new Promise((r) => setTimeout(r, 5));
-  Atomics.store(start, 0, 1);
-  const counts = await Promise.all(done);
-  for (const w of ws) w.terminate();
-  const total = counts.reduce((a, c) => a + c.n, 0), cpu = counts.reduce((a, c) => a + c.cpuNs, 0);
-  return { perS: total / (ms / 1000), perCpuS: total / (cpu / 1e9) };
+  const buffers: SharedAdmissionBuffers = st.buffers();
+  return raceWorkers(new URL("./shared-admission-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ loop, buffers, ms, seed: round * 8 + i, start })), ms);
 }
 
 if (import.meta.main) {

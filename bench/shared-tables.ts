@@ -21,7 +21,7 @@ import { KeyRing } from "../src/shared/pow/keys.ts";
 import { MemorySpentStore } from "../src/shared/store/memory.ts";
 import { SharedSpentSet } from "../src/shared/store/shared-spent.ts";
 import type { SpentStore } from "../src/shared/store/types.ts";
-import { threadCpuNs } from "./_thread-cpu.ts";
+import { raceWorkers, threadCpuNs } from "./_thread-cpu.ts";
 
 const SECRET = new TextEncoder().encode("bench-shared-tables-secret-0123456789");
 const COUNTER = bytesToHex(encodeCounter(0));
@@ -51,19 +51,7 @@ export function work(store: SpentStore, ms: number, seed: number): { n: number; 
 /** Handshakes per second, and per CPU second, of `n` threads on one shared set. */
 async function threads(n: number, ms: number, round: number, prefault: boolean): Promise<{ perS: number; perCpuS: number }> {
   const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000, prefault });
-  const start = new Int32Array(new SharedArrayBuffer(8));
-  const ws = Array.from({ length: n }, () => new Worker(new URL("./shared-tables-worker.ts", import.meta.url), { type: "module" }));
-  const done = ws.map((w, i) => new Promise<{ n: number; cpuNs: number }>((resolve, reject) => {
-    w.onmessage = (e: MessageEvent) => resolve(e.data as { n: number; cpuNs: number });
-    w.onerror = (e) => reject(new Error(String((e as ErrorEvent).message ?? e)));
-    w.postMessage({ buffer: set.buffer, ms, seed: round * 64 + i, start });
-  }));
-  while (Atomics.load(start, 1) < n) await new Promise((r) => setTimeout(r, 5));
-  Atomics.store(start, 0, 1);
-  const counts = await Promise.all(done);
-  for (const w of ws) w.terminate();
-  const total = counts.reduce((a, c) => a + c.n, 0), cpu = counts.reduce((a, c) => a + c.cpuNs, 0);
-  return { perS: total / (ms / 1000), perCpuS: total / (cpu / 1e9) };
+  return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start })), ms);
 }
 
 if (import.meta.main) {
