@@ -111,6 +111,24 @@ describe("SharedConnectionCounts", () => {
       }
     }
   });
+  test("stripes grow with their entries: few slots in use for few keys, every count kept across growth", () => {
+    const t = SharedConnectionCounts.create({ maxConnections: 50_000 });
+    const addrs = Array.from({ length: 3000 }, (_, i) => `198.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    const first = t.slotsInUse();
+    assert.ok(first * 16 <= t.totalSlots, `an empty table uses ${first} of ${t.totalSlots} slots`);
+    for (const a of addrs) assert.equal(t.tryOpen(a, networkKey(a), BIG), OPEN_OK);
+    for (const a of addrs.slice(0, 1000)) assert.equal(t.tryOpen(a, networkKey(a), BIG), OPEN_OK);
+    // 3,000 addresses and their 12 networks: about 3,000 entries, stripes at most 3/4 full, so 4,000 to 12,000 slots.
+    const used = t.slotsInUse();
+    assert.ok(used >= (t.size() * 4) / 3 && used <= first + 4 * t.size(), `${used} slots in use for ${t.size()} entries (of ${t.totalSlots})`);
+    for (const [i, a] of addrs.entries()) assert.equal(t.perAddr(a), i < 1000 ? 2 : 1, a);
+    assert.equal(t.open, 4000);
+    for (const a of addrs) t.close(a, networkKey(a));
+    for (const a of addrs.slice(0, 1000)) t.close(a, networkKey(a));
+    assert.equal(t.size(), 0);
+    assert.equal(t.open, 0);
+    assert.equal(t.perAddr(addrs[0]!), 0);
+  });
   test("a stripe at its limit refuses a new key (TABLE_FULL) and never evicts a live count; the global count is rolled back", () => {
     const t = SharedConnectionCounts.create({ maxConnections: 4, stripes: 1 });
     let i = 0;

@@ -78,19 +78,25 @@ export class SharedConnectionCounts extends SharedTable {
         if (was === g) break;
         g = was;
       }
-      // Inserting never moves other entries, so sN stays valid across the address's insert.
-      let newA = false;
-      if (sA < 0) {
+      // An insert may grow its stripe (shared-table.ts), which moves that stripe's entries: after one, the
+      // other key's slot is found again (both keys may live in one stripe).
+      const newA = sA < 0, newN = sN < 0;
+      if (newA) {
         this.h[0] = a0; this.h[1] = a1;
         sA = this.insert(baseA, 0);
-        newA = true;
       }
-      if (sA >= 0 && sN < 0) {
+      if (sA >= 0 && newN) {
         this.h[0] = n0; this.h[1] = n1;
         sN = this.insert(baseN, 0);
-        if (sN < 0 && newA) this.remove(baseA, sA);
+      }
+      if (newA || newN) {
+        this.h[0] = a0; this.h[1] = a1;
+        sA = this.find(baseA);
+        this.h[0] = n0; this.h[1] = n1;
+        sN = this.find(baseN);
       }
       if (sA < 0 || sN < 0) {
+        if (sA >= 0 && newA) this.remove(baseA, sA); // the network's insert failed: the new address entry goes too
         Atomics.sub(w, G_OPEN, 1);
         return TABLE_FULL;
       }

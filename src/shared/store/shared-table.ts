@@ -14,7 +14,12 @@
  *
  * Stripes. The table is `stripes` independent open-addressing tables (linear probing), each behind its
  * own spin lock; a key's stripe comes from its first hash word (multiply-shift: any stripe count), its
- * home slot from the second. A critical
+ * home slot from the second, modulo the stripe's capacity. A stripe uses a prefix of its slots: its
+ * capacity starts at MIN_CAPACITY and doubles (a rehash of that prefix, under the lock) before an insert
+ * would fill it past 3/4, up to all its slots. So the pages a table makes resident follow the entries it
+ * holds (about 2-3 slots an entry), not its size: spread over every slot, 1,000 addresses touched 1,000
+ * pages of each table (5 to 8 MB for the admission bundle), and an attack from a few thousand addresses
+ * made all of the default bundle's 28 MB resident in every `serve --threads` process. A critical
  * section is a probe plus a few loads and stores (no allocation, no call out), so a lock is held for well
  * under a microsecond; a thread that finds it taken spins briefly (test-and-test-and-set on Atomics.load),
  * then sleeps on the lock word (Atomics.wait; the unlock wakes one sleeper), and gives up after SPIN_MS
@@ -28,7 +33,8 @@
  *     (entries a stripe holds at most), 6-7 hash key, 8 next owner id, 9-15 kind-specific, 16-31 one
  *     cache line of kind-specific shared words (shared-conns.ts keeps the global open count at 16).
  *   stripe s at 32 + s * (16 + slots * slotWords): 0 lock (0 free, else holder's owner id), 1 entries,
- *     2 threads sleeping on the lock, 3-15 padding; then its slots.
+ *     2 threads sleeping on the lock, 3 capacity in use (a power of two; 0 = MIN_CAPACITY), 4-15
+ *     padding; then its slots.
  *   slot, `slotWords` (even) words: 0-1 the key's hash (0, 0 = empty), 2.. the kind's value fields
  *     (Float64 fields at even offsets).
  *
@@ -54,6 +60,10 @@ export const SPIN_MS = 250;
 const SPINS = 128;
 /** Stripe header word: threads sleeping on its lock. */
 const S_WAITERS = 2;
+/** Stripe header word: the slots in use, a power of two (0: MIN_CAPACITY; never written at creation, so a new table's pages stay untouched). */
+const S_CAPACITY = 3;
+/** A stripe's first capacity, slots. */
+const MIN_CAPACITY = 16;
 /** Atomics.wait is refused on some main threads (browsers'); there a waiting thread spins. */
 const CAN_WAIT = (() => {
   try {
@@ -85,8 +95,14 @@ export interface TableGeometry {
   readonly hashKey?: Int32Array;
 }
 
-/** Slots per stripe unless the caller picks the stripes: 1,024 (a stripe of 64-byte slots is 64 KB). */
-const SLOTS = 1024;
+/**
+ * Stripes unless the caller picks them or the table needs more: 64. Enough that threads rarely meet on
+ * one lock (a critical section is well under a microsecond), and few enough that an almost empty table
+ * touches few pages: each stripe in use makes at least its first page resident.
+ */
+const STRIPES = 64;
+/** Most slots a stripe may have (a growth rehashes at most half of them under the lock: 2,048 slots, about 20 us). */
+const MAX_STRIPE_SLOTS = 4096;
 
 /** The stripe limit for `mean` entries a stripe (see TableGeometry.noEvict). */
 function stripeLimit(mean: number, noEvict: boolean): number {
@@ -104,9 +120,9 @@ export function createTableBuffer(kind: number, g: TableGeometry): SharedArrayBu
   if (!(g.entries >= 1) || !Number.isFinite(g.entries)) throw new RangeError(`Shared table: entries ${g.entries} must be a positive number`);
   let stripes = g.stripes ?? 0;
   if (stripes === 0) {
-    // The fewest stripes of SLOTS slots that keep every stripe's limit within 3/4 of its slots.
-    stripes = 1;
-    while (stripeLimit(g.entries / stripes, g.noEvict) > SLOTS * 0.75) stripes++;
+    // STRIPES, or more where a stripe's limit would pass 3/4 of MAX_STRIPE_SLOTS.
+    stripes = STRIPES;
+    while (stripeLimit(g.entries / stripes, g.noEvict) > MAX_STRIPE_SLOTS * 0.75) stripes++;
   }
   if (!Number.isInteger(stripes) || stripes < 1 || stripes > 1 << 20) throw new RangeError(`Shared table: stripes ${stripes} must be an integer in 1..2^20`);
   const limit = stripeLimit(g.entries / stripes, g.noEvict);
@@ -147,6 +163,8 @@ export abstract class SharedTable {
   private readonly _stripeWords: number;
   /** The last hash (hashKey's output): [stripe's word, home slot's word]. */
   protected readonly h = new Int32Array(2);
+  /** A stripe's entries while it grows (made on the first growth). */
+  private _scratch: Int32Array | null = null;
 
   protected constructor(w: Int32Array) {
     this.w = w;
@@ -166,6 +184,18 @@ export abstract class SharedTable {
     let n = 0;
     for (let s = 0; s < this.stripes; s++) n += Atomics.load(this.w, this.stripeBase(s) + 1);
     return n;
+  }
+
+  /** Slots the stripes use now (their capacities summed): what the entries can have made resident, at most. */
+  slotsInUse(): number {
+    let n = 0;
+    for (let s = 0; s < this.stripes; s++) n += Atomics.load(this.w, this.stripeBase(s) + S_CAPACITY) || Math.min(MIN_CAPACITY, this.slots);
+    return n;
+  }
+
+  /** Slots the table has (stripes x slots a stripe). */
+  get totalSlots(): number {
+    return this.stripes * this.slots;
   }
 
   /** Most entries the table can hold (stripes x stripe limit). */
@@ -246,11 +276,16 @@ export abstract class SharedTable {
     return n;
   }
 
+  /** The capacity in use of the locked stripe at `base`, slots (a power of two). */
+  private _capacity(base: number): number {
+    return this.w[base + S_CAPACITY] || Math.min(MIN_CAPACITY, this.slots);
+  }
+
   /** The slot word of the key in this.h in the locked stripe at `base`, or -1. */
   protected find(base: number): number {
-    const w = this.w, h0 = this.h[0]!, h1 = this.h[1]!, sw = this.slotWords, mask = this.slots - 1;
+    const w = this.w, h0 = this.h[0]!, h1 = this.h[1]!, sw = this.slotWords, cap = this._capacity(base), mask = cap - 1;
     const first = base + STRIPE_HEADER_WORDS;
-    for (let i = (h1 >>> 0) & mask, n = 0; n < this.slots; n++, i = (i + 1) & mask) {
+    for (let i = (h1 >>> 0) & mask, n = 0; n < cap; n++, i = (i + 1) & mask) {
       const s = first + i * sw;
       const a = w[s]!, b = w[s + 1]!;
       if (a === h0 && b === h1) return s;
@@ -266,22 +301,49 @@ export abstract class SharedTable {
   protected insert(base: number, nowMs: number): number {
     const w = this.w;
     if (w[base + 1]! >= this.limit && !this._evict(base, nowMs)) return -1;
-    const h0 = this.h[0]!, h1 = this.h[1]!, sw = this.slotWords, mask = this.slots - 1;
-    const first = base + STRIPE_HEADER_WORDS;
-    for (let i = (h1 >>> 0) & mask; ; i = (i + 1) & mask) { // below the limit: an empty slot exists
+    let cap = this._capacity(base);
+    if ((w[base + 1]! + 1) * 4 > cap * 3 && cap < this.slots) cap = this._grow(base, cap);
+    const s = this._place(base, cap - 1, this.h[0]!, this.h[1]!);
+    w.fill(0, s + 2, s + this.slotWords);
+    w[base + 1] = w[base + 1]! + 1;
+    return s;
+  }
+
+  /** Put a key's two hash words in the first free slot from its home in the locked stripe at `base`; returns the slot word (an empty slot must exist). */
+  private _place(base: number, mask: number, h0: number, h1: number): number {
+    const w = this.w, sw = this.slotWords, first = base + STRIPE_HEADER_WORDS;
+    for (let i = (h1 >>> 0) & mask; ; i = (i + 1) & mask) {
       const s = first + i * sw;
       if (w[s] === 0 && w[s + 1] === 0) {
-        w.fill(0, s + 2, s + sw);
         w[s] = h0; w[s + 1] = h1;
-        w[base + 1] = w[base + 1]! + 1;
         return s;
       }
     }
   }
 
+  /**
+   * Double the capacity of the locked stripe at `base` from `cap`: its entries are copied out, its first
+   * `cap` slots cleared, and each entry placed again from its home under the new mask. Returns the new
+   * capacity. At most log2(slots / MIN_CAPACITY) times a stripe, each O(cap) under the lock (1,024 slots
+   * of 16 words: about 10 us).
+   */
+  private _grow(base: number, cap: number): number {
+    const w = this.w, sw = this.slotWords, first = base + STRIPE_HEADER_WORDS, next = cap * 2;
+    const scratch = (this._scratch ??= new Int32Array((this.slots / 2) * sw));
+    scratch.set(w.subarray(first, first + cap * sw));
+    w.fill(0, first, first + cap * sw);
+    w[base + S_CAPACITY] = next;
+    for (let o = 0, end = cap * sw; o < end; o += sw) {
+      if (scratch[o] === 0 && scratch[o + 1] === 0) continue;
+      const s = this._place(base, next - 1, scratch[o]!, scratch[o + 1]!);
+      for (let k = 2; k < sw; k++) w[s + k] = scratch[o + k]!;
+    }
+    return next;
+  }
+
   /** Remove the entry at slot word `s` of the locked stripe at `base` (backward-shift deletion). */
   protected remove(base: number, s: number): void {
-    const w = this.w, sw = this.slotWords, mask = this.slots - 1;
+    const w = this.w, sw = this.slotWords, mask = this._capacity(base) - 1;
     const first = base + STRIPE_HEADER_WORDS;
     let hole = (s - first) / sw;
     for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
@@ -312,9 +374,9 @@ export abstract class SharedTable {
    * home slot of the key in this.h (a random place: the hash key is secret); false if none may go.
    */
   private _evict(base: number, nowMs: number): boolean {
-    const first = base + STRIPE_HEADER_WORDS, sw = this.slotWords, w = this.w, mask = this.slots - 1;
+    const first = base + STRIPE_HEADER_WORDS, sw = this.slotWords, w = this.w, cap = this._capacity(base), mask = cap - 1;
     let best = -1, bestScore = -1;
-    for (let i = (this.h[1]! >>> 0) & mask, n = 0, seen = 0; n < this.slots && seen < EVICT_SCAN; n++, i = (i + 1) & mask) {
+    for (let i = (this.h[1]! >>> 0) & mask, n = 0, seen = 0; n < cap && seen < EVICT_SCAN; n++, i = (i + 1) & mask) {
       const s = first + i * sw;
       if (w[s] === 0 && w[s + 1] === 0) continue;
       seen++;
@@ -330,12 +392,16 @@ export abstract class SharedTable {
     return true;
   }
 
-  /** Empty every stripe (each under its lock). */
+  /** Empty every stripe (each under its lock), back to its first capacity; only the slots in use are written. */
   protected clear(): void {
     for (let st = 0; st < this.stripes; st++) {
       const base = this.lockStripe(st);
-      this.w.fill(0, base + STRIPE_HEADER_WORDS, base + this._stripeWords);
-      this.w[base + 1] = 0;
+      const used = this._capacity(base);
+      if (this.w[base + 1] !== 0 || this.w[base + S_CAPACITY] !== 0) {
+        this.w.fill(0, base + STRIPE_HEADER_WORDS, base + STRIPE_HEADER_WORDS + used * this.slotWords);
+        this.w[base + 1] = 0;
+        this.w[base + S_CAPACITY] = 0;
+      }
       this.unlockStripe(base);
     }
   }
