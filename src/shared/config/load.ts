@@ -5,16 +5,10 @@
  */
 import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
+import { ConfigError } from "./errors.ts";
 import { CONFIG_KEYS, NUMERIC_KEYS, SERVE_DEFAULTS, type ServeConfig, ServeConfigSchema } from "./schema.ts";
 
-/** Bad configuration; `problems` lists every one, each naming its key and origin. Exit code 2. */
-export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID";
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 export type Origin = "default" | "file" | "env" | "flag";
 

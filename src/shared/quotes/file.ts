@@ -15,18 +15,12 @@ import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { isMap, isSeq, LineCounter, parseDocument } from "yaml";
 import { _checkQuote, _sourceName, MAX_SOURCE_NAME_CHARS } from "./_check.ts";
+import { QuoteFileError } from "./file-error.ts";
 import type { Quote, QuoteSource } from "./types.ts";
 
 export type QuoteFileFormat = "yaml" | "json" | "text";
 
-/** A quote file that cannot be used at all (unreadable, unparsable, no valid quote, or a bad entry with `strict`). */
-export class QuoteFileError extends Error {
-  readonly code = "QUOTE_FILE_INVALID";
-  constructor(readonly path: string, readonly problems: readonly string[]) {
-    super(`Cannot load quotes from ${path}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "QuoteFileError";
-  }
-}
+export { QuoteFileError };
 
 export interface FileQuoteSourceOptions {
   /** Source name reported with each quote (default `file:<basename>`). */

@@ -21,7 +21,7 @@
  */
 import { resolve } from "node:path";
 import { EmbeddedQuoteSource } from "./embedded.ts";
-import { FileQuoteSource, QuoteFileError } from "./file.ts";
+import { QuoteFileError } from "./file-error.ts";
 import { HttpQuoteSource } from "./http.ts";
 import { type QuoteSourceObserver, RESILIENT_DEFAULTS, type ResilientMember, ResilientQuoteSource } from "./resilient.ts";
 import { DEFAULT_QUOTE_SOURCES, parseQuoteSources, type QuoteSourceSpec, type QuoteSourcesSpec } from "./spec.ts";
@@ -98,6 +98,7 @@ async function _build(e: QuoteSourceSpec, s: QuoteSourcesSpec, deps: QuoteSource
     case "embedded":
       return new EmbeddedQuoteSource(random);
     case "file": {
+      const { FileQuoteSource } = await import("./file.ts"); // and the YAML parser with it, only for a quote file
       const src = await FileQuoteSource.load(resolve(deps.baseDir ?? ".", e.path), { name: e.name, format: e.format, strict: e.strict, random });
       for (const p of src.problems) warn(`${src.name}: skipped ${p}`);
       return src;

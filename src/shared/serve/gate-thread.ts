@@ -5,7 +5,7 @@
  * The main thread supervises it (serve/threads.ts).
  * @module
  */
-import { startServer, type RunningServer } from "../../server.ts";
+import { startServer, type RunningServer } from "./start-server.ts";
 import { createLogger, type Fields, type Logger } from "../observe/logger.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-messages.ts";
 import { attachThreadState } from "./thread-state.ts";

@@ -3,7 +3,7 @@
  * start and again on every reload (so edited quote files are read again); a bad spec is a ConfigError.
  * @module
  */
-import { ConfigError } from "../config/load.ts";
+import { ConfigError } from "../config/errors.ts";
 import type { ServeConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";

@@ -18,7 +18,7 @@ import { sharedPortProblem } from "../transport/index.ts";
 import type { ReloadReport } from "./reload-diff.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-messages.ts";
 import { createThreadState, releaseDeadThread, spentHorizonMs } from "./thread-state.ts";
-import type { RunningServer, ServerOptions } from "../../server.ts";
+import type { RunningServer, ServerOptions } from "./start-server.ts";
 
 /** How many gate threads to run, and why fewer than asked for. */
 export interface ThreadPlan {
