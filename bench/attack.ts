@@ -150,7 +150,7 @@ function pollServer(srv: Server): { stop(): { t: number; valid_per_s: number; di
 
 /** Peaks of the server's memory by kind, from /proc/PID/smaps_rollup every 200 ms (Linux). */
 function pollSmaps(pid: number): { stop(): Record<string, number | null> } {
-  let peakRss = 0, peakAnon = 0, fileAtPeak = 0, anonAtPeak = 0, privAtPeak = 0, peakPriv = 0;
+  let peakRss = 0, peakAnon = 0, fileAtPeak = 0, anonAtPeak = 0, privAtPeak = 0, peakPriv = 0, firstRss = 0, peakHuge = 0;
   const poll = () => {
     let text: string;
     try {
@@ -160,6 +160,8 @@ function pollSmaps(pid: number): { stop(): Record<string, number | null> } {
     }
     const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
     const rss = kb("Rss"), anon = kb("Anonymous"), priv = kb("Private_Clean") + kb("Private_Dirty");
+    if (firstRss === 0) firstRss = rss;
+    peakHuge = Math.max(peakHuge, kb("AnonHugePages"));
     peakAnon = Math.max(peakAnon, anon);
     peakPriv = Math.max(peakPriv, priv);
     if (rss > peakRss) [peakRss, anonAtPeak, fileAtPeak, privAtPeak] = [rss, anon, rss - anon, priv];
@@ -173,6 +175,8 @@ function pollSmaps(pid: number): { stop(): Record<string, number | null> } {
       return {
         server_smaps_rss_max_mb: mb(peakRss), server_anon_max_mb: mb(peakAnon), server_private_max_mb: mb(peakPriv),
         server_anon_at_peak_mb: mb(anonAtPeak), server_file_at_peak_mb: mb(fileAtPeak), server_private_at_peak_mb: mb(privAtPeak),
+        // Its RSS when it began listening, and the most of it in transparent huge pages (0 unless the kernel's THP collapses the runtime's heaps).
+        server_rss_start_mb: mb(firstRss), server_anon_huge_max_mb: peakHuge > 0 ? mb(peakHuge) : 0,
       };
     },
   };
@@ -225,7 +229,7 @@ const keys = [
   "server_served_p99_rest_ms", "server_served_p99_ms", "server_difficulty_min", "server_difficulty_max", "difficulty_changes", "server_valid_per_s_last10",
   "attack_accepted", "replays_accepted", "forgeries_accepted", "wrong_accepted",
   ...(spamThreads > 0 ? ["spam_quotes", "legit_quotes", "spam_share_of_quotes", "spam_share_of_hashes", "spam_solver_hps", "legit_solver_hps", "spam_difficulty_min", "spam_difficulty_max"] : []),
-  "server_rss_rest_mb", "server_rss_max_mb", "server_smaps_rss_max_mb", "server_anon_at_peak_mb", "server_file_at_peak_mb", "server_anon_max_mb", "server_private_max_mb",
+  "server_rss_start_mb", "server_rss_rest_mb", "server_rss_max_mb", "server_smaps_rss_max_mb", "server_anon_at_peak_mb", "server_file_at_peak_mb", "server_anon_max_mb", "server_private_max_mb",
 ];
 console.log(`\n| metric | ${rows.map((r) => `defence ${r.defence}`).join(" | ")} |\n|---|${rows.map(() => "---").join("|")}|`);
 for (const k of keys) console.log(`| ${k} | ${rows.map((r) => (typeof r[k] === "number" ? Math.round((r[k] as number) * 1000) / 1000 : JSON.stringify(r[k]))).join(" | ")} |`);
