@@ -19,7 +19,10 @@
  * would fill it past 3/4, up to all its slots. So the pages a table makes resident follow the entries it
  * holds (about 2-3 slots an entry), not its size: spread over every slot, 1,000 addresses touched 1,000
  * pages of each table (5 to 8 MB for the admission bundle), and an attack from a few thousand addresses
- * made all of the default bundle's 28 MB resident in every `serve --threads` process. A critical
+ * made all of the default bundle's 28 MB resident in every `serve --threads` process. (A thread that
+ * dies inside a growth leaves its stripe without the entries it had not placed back: they are forgotten,
+ * as if evicted; for connection counts that is a cap lenient for those addresses until they reconnect.)
+ * A critical
  * section is a probe plus a few loads and stores (no allocation, no call out), so a lock is held for well
  * under a microsecond; a thread that finds it taken spins briefly (test-and-test-and-set on Atomics.load),
  * then sleeps on the lock word (Atomics.wait; the unlock wakes one sleeper), and gives up after SPIN_MS
