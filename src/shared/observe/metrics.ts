@@ -4,7 +4,8 @@
  * metrics` is part of the tests). Alert rules in deploy/prometheus/alerts.yml use these names.
  * @module
  */
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, type Metric, type MetricObjectWithValues, type MetricValue as PromValue, Registry } from "prom-client";
+import type { Metric, MetricObjectWithValues, MetricValue as PromValue } from "prom-client";
+import { aggregatorRegistry, Counter, defaultMetrics, Gauge, Registry } from "./prom.ts";
 import { LocalHistogram } from "./local-histogram.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import type { CloseReason, GateObserver } from "../gate/types.ts";
@@ -16,8 +17,9 @@ export interface MetricsInfo {
   readonly commit: string;
   readonly runtime: string;
   /**
-   * prom-client's process and runtime metrics (default true). A gate thread other than the main one
-   * leaves them out: they describe the process, which the main thread reports once.
+   * prom-client's process and runtime metrics (default true; with Metrics.create). A gate thread other
+   * than the main one leaves them out: they describe the process, which the main thread reports once
+   * (a Worker never loads them: observe/prom.ts).
    */
   readonly defaults?: boolean;
   /** The gate thread these metrics are of (serve --threads): adds its accepts, labelled by thread. */
@@ -96,9 +98,15 @@ export class Metrics implements GateObserver {
 
   private _peers: (() => Promise<MetricsSnapshot[]>) | null = null;
 
-  constructor(info: MetricsInfo) {
+  /** Metrics with prom-client's default process metrics unless `info.defaults` is false (loaded for it: prom.ts). */
+  static async create(info: MetricsInfo): Promise<Metrics> {
+    return new Metrics(info, info.defaults === false ? null : await defaultMetrics());
+  }
+
+  /** `collectDefaults`: prom-client's collectDefaultMetrics, or null for none (create() picks it from `info`). */
+  constructor(info: MetricsInfo, collectDefaults: ((o: { register: Registry }) => void) | null = null) {
     const r = [this.registry];
-    if (info.defaults !== false) collectDefaultMetrics({ register: this.registry });
+    collectDefaults?.({ register: this.registry });
     // A few of prom-client's defaults (nodejs_active_*_total) are gauges named like counters, which
     // promtool rightly reports; they duplicate the un-suffixed gauges, so they are left out.
     // The per-heap-space sizes cost about 5 ms per scrape on Bun (emulated V8 statistics) and repeat
@@ -318,7 +326,7 @@ export class Metrics implements GateObserver {
   async render(): Promise<string> {
     if (!this._peers) return this.registry.metrics();
     const [own, peers] = await Promise.all([this.snapshot(), this._peers()]);
-    return AggregatorRegistry.aggregate([own, ...peers]).metrics();
+    return (await aggregatorRegistry()).aggregate([own, ...peers]).metrics();
   }
 
   get contentType(): string {

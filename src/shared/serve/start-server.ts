@@ -123,7 +123,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const caps = fdCaps(c, log);
   if ((opts.thread?.index ?? 0) === 0) caps.logFit(c); // once per process
   const state: ServeState = { config: c, defence: createDefence(caps.fitted(c), redis?.limiter, opts.thread?.admission) };
-  const metrics = (eventMetrics = new Metrics({ version: VERSION, commit: COMMIT, runtime: runtimeName(), defaults: (opts.thread?.index ?? 0) === 0, thread: opts.thread?.index }));
+  const metrics = (eventMetrics = await Metrics.create({ version: VERSION, commit: COMMIT, runtime: runtimeName(), defaults: (opts.thread?.index ?? 0) === 0, thread: opts.thread?.index }));
   metrics.bindFds(() => fdUsage(caps.fdLimit));
   const buildQuotes = quoteBuilder({ baseDir: opts.configDir, log, metrics });
   const quotes = opts.quotes ?? (await buildQuotes(c));
