@@ -67,7 +67,7 @@ async function serve(kind: string, store = "memory", threads = 1): Promise<void>
     });
     console.log(l.port);
   } else {
-    const start = threads > 1 ? (o: ServerOptions) => startThreads({ ...o, threads, writeLog: (l) => void process.stderr.write(l), logger: createLogger({ format: "json", level: "warn", write: (l) => void process.stderr.write(l) }) }, startServer) : startServer;
+    const start = threads > 1 ? (o: ServerOptions) => startThreads({ ...o, threads, logger: createLogger({ format: "json", level: "warn", write: (l) => void process.stderr.write(l) }) }, startServer) : startServer;
     const s = await start({
       config: {
         ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 1, difficulty_max: 1, log_level: "silent",

@@ -140,7 +140,7 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
   const serverOptions: ServerOptions = { config, keys: secrets.keys, signingId: secrets.signingId, storePasswords, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() };
   const plan = planThreads(config);
   if (plan.reason) log.warn("running one gate thread", { threads_asked: config.threads === 0 ? "0 (one per core)" : config.threads, reason: plan.reason });
-  const server = plan.threads > 1 ? await startThreads({ ...serverOptions, threads: plan.threads, writeLog: io.stderr }, startServer) : await startServer(serverOptions);
+  const server = plan.threads > 1 ? await startThreads({ ...serverOptions, threads: plan.threads }, startServer) : await startServer(serverOptions);
   log.info("listening", {
     address: formatHostPort(server.host, server.port),
     metrics: server.http ? formatHostPort(server.http.host, server.http.port) : "off",

@@ -32,7 +32,6 @@ async function threaded(config: Partial<ServeConfig>, threads = 2, keys = [{ id:
       keys,
       logger: createLogger({ format: "json", level: "info", write }),
       threads,
-      writeLog: write,
     },
     startServer,
   );

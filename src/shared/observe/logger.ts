@@ -5,19 +5,10 @@
  */
 import { createConsola, type ConsolaInstance, type LogObject } from "consola/core";
 
-export type LogFormat = "pretty" | "json";
-export type LogLevelName = "silent" | "error" | "warn" | "info" | "debug";
-const LEVELS: Record<LogLevelName, number> = { silent: -999, error: 0, warn: 1, info: 3, debug: 4 };
+import { type Fields, LEVELS, type LogFormat, type Logger, type LogLevelName, silentLogger } from "./log.ts";
+
+export { type Fields, type LogFormat, type Logger, type LogLevelName, silentLogger };
 const TYPE_TO_NAME: Record<string, string> = { fatal: "error", error: "error", warn: "warn", log: "info", info: "info", success: "info", ready: "info", start: "info", box: "info", debug: "debug", trace: "debug", verbose: "debug" };
-
-export type Fields = Record<string, string | number | boolean | null | undefined>;
-
-export interface Logger {
-  error(msg: string, fields?: Fields): void;
-  warn(msg: string, fields?: Fields): void;
-  info(msg: string, fields?: Fields): void;
-  debug(msg: string, fields?: Fields): void;
-}
 
 export interface LoggerOptions {
   readonly format: LogFormat;
@@ -57,6 +48,3 @@ export function createLogger(o: LoggerOptions): Logger {
     debug: (m, f) => c.debug(m, f),
   };
 }
-
-/** A logger that drops everything (tests, library use). */
-export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} };

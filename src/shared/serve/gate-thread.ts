@@ -1,27 +1,27 @@
 /**
  * A gate thread of `wisdom serve --threads N` (a Worker module): one more server on the shared port,
- * built by startServer() like the main thread's, attached to the shared state. Its log lines go to the
- * main thread (one writer for stderr); it answers the main thread's reload, metrics and close requests.
+ * built by startServer() like the main thread's, attached to the shared state. Its log records go to the
+ * main thread (one logger, one writer for stderr); it answers the main thread's reload, metrics and close requests.
  * The main thread supervises it (serve/threads.ts).
  * @module
  */
 import { startServer, type RunningServer } from "./start-server.ts";
-import { createLogger, type Fields, type Logger } from "../observe/logger.ts";
+import { type Fields, LEVELS, type Logger, type LogLevelName } from "../observe/log.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-messages.ts";
 import { attachThreadState } from "./thread-state.ts";
 
 const post = (m: FromThread) => (globalThis as unknown as { postMessage(m: unknown): void }).postMessage(m);
 
-/** Every line says which thread wrote it. */
+/**
+ * Each record goes to the main thread, which formats and writes it with its own logger (so a Worker loads
+ * no formatter); every record says which thread wrote it. Records below the configured level stay here.
+ */
 function threadLogger(init: ThreadInit): Logger {
-  const base = createLogger({ format: init.config.log_format, level: init.config.log_level, write: (line) => post({ type: "log", line }), color: false });
-  const tag = (f?: Fields): Fields => ({ thread: init.index, ...f });
-  return {
-    error: (m, f) => base.error(m, tag(f)),
-    warn: (m, f) => base.warn(m, tag(f)),
-    info: (m, f) => base.info(m, tag(f)),
-    debug: (m, f) => base.debug(m, tag(f)),
+  const max = LEVELS[init.config.log_level];
+  const send = (level: Exclude<LogLevelName, "silent">) => (msg: string, f?: Fields) => {
+    if (LEVELS[level] <= max) post({ type: "log", level, msg, fields: { thread: init.index, ...f } });
   };
+  return { error: send("error"), warn: send("warn"), info: send("info"), debug: send("debug") };
 }
 
 let server: RunningServer | null = null;

@@ -15,7 +15,7 @@ import { GateConnections } from "../gate/connections.ts";
 import { Gate } from "../gate/gate.ts";
 import type { GateObserver, Passages } from "../gate/types.ts";
 import type { Readiness } from "../observe/http.ts";
-import { type Logger, silentLogger } from "../observe/logger.ts";
+import { type Logger, silentLogger } from "../observe/log.ts";
 import { Metrics } from "../observe/metrics.ts";
 import { profileDirProblems } from "../observe/profile-file.ts";
 import type { Profiles } from "../observe/profiles.ts";

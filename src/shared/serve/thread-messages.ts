@@ -4,6 +4,7 @@
  * @module
  */
 import type { ServeConfig } from "../config/schema.ts";
+import type { Fields } from "../observe/log.ts";
 import type { MetricsSnapshot } from "../observe/metrics.ts";
 import type { KeySpec } from "../pow/keys.ts";
 import type { Passwords } from "../store/redis-connection.ts";
@@ -45,7 +46,8 @@ export type FromThread =
   /** `owners`: the thread's owner id in each shared admission table, to free its locks if it dies. */
   | { readonly type: "ready"; readonly port: number; readonly owners: readonly number[] }
   | { readonly type: "start-failed"; readonly error: string }
-  | { readonly type: "log"; readonly line: string }
+  /** A log record, for the main thread's logger (fields include `thread`). */
+  | { readonly type: "log"; readonly level: "error" | "warn" | "info" | "debug"; readonly msg: string; readonly fields: Fields }
   | { readonly type: "reloaded"; readonly id: number; readonly report?: ReloadReport; readonly error?: string }
   | { readonly type: "metrics"; readonly id: number; readonly snapshot: MetricsSnapshot | null }
   | { readonly type: "closed" };

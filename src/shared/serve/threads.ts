@@ -10,7 +10,7 @@
 import { availableParallelism } from "node:os";
 import type { ServeConfig } from "../config/schema.ts";
 import { formatHostPort } from "../net/address.ts";
-import type { Logger } from "../observe/logger.ts";
+import { type Logger, silentLogger } from "../observe/log.ts";
 import type { MetricsSnapshot } from "../observe/metrics.ts";
 import type { KeySpec } from "../pow/keys.ts";
 import { workerUrls } from "../runtime/worker-urls.ts";
@@ -54,8 +54,6 @@ interface _Thread {
 
 export interface ThreadsOptions extends ServerOptions {
   readonly threads: number;
-  /** Writes the gate threads' log lines (already formatted), e.g. to stderr. */
-  readonly writeLog: (line: string) => void;
 }
 
 export interface ThreadedServer extends RunningServer {
@@ -69,7 +67,7 @@ export interface ThreadedServer extends RunningServer {
 
 /** Start the main gate thread and the others; resolves once every one listens. */
 export async function startThreads(o: ThreadsOptions, startServer: (opts: ServerOptions) => Promise<RunningServer>): Promise<ThreadedServer> {
-  const log: Logger = o.logger!;
+  const log: Logger = o.logger ?? silentLogger;
   const n = o.threads;
   const state = createThreadState(o.config, n);
   const main = await startServer({ ...o, ...(state.store ? { store: state.store } : {}), thread: { index: 0, board: state.board, admission: state.admission } });
@@ -153,7 +151,7 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
           t.ready = true;
           resolve();
         } else if (m.type === "start-failed") fail(m.error);
-        else if (m.type === "log") o.writeLog(m.line);
+        else if (m.type === "log") log[m.level](m.msg, m.fields);
         else if (m.type === "reloaded" || m.type === "metrics") waiting.get(m.id)?.(m);
         else if (m.type === "closed") waiting.get(-t.index)?.(m);
       };
