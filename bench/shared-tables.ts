@@ -50,7 +50,7 @@ export function work(store: SpentStore, ms: number, seed: number): { n: number; 
 }
 
 /** Handshakes per second, and per CPU second, of `n` threads on one shared set. */
-async function threads(n: number, ms: number, round: number, prefault: boolean): Promise<{ perS: number; perCpuS: number }> {
+async function threads(n: number, ms: number, round: number, prefault: boolean): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
   const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000, prefault });
   return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start })), ms);
 }
@@ -61,12 +61,12 @@ if (import.meta.main) {
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
   if (!(n >= 2 && rounds >= 1 && ms >= 100)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [];
+  const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [], oneHelp: number[] = [], manyHelp: number[] = [];
   for (let r = 0; r < rounds; r++) {
     mem.push(work(new MemorySpentStore(), ms, r).n / (ms / 1000));
     const o = await threads(1, ms, r, values.prefault), m = await threads(n, ms, r, values.prefault);
-    one.push(o.perS); oneCpu.push(o.perCpuS);
-    many.push(m.perS); manyCpu.push(m.perCpuS);
+    one.push(o.perS); oneCpu.push(o.perCpuS); oneHelp.push(o.helperCpu);
+    many.push(m.perS); manyCpu.push(m.perCpuS); manyHelp.push(m.helperCpu);
   }
   const ratios = one.map((o, i) => many[i]! / o);
   const cpuRatios = oneCpu.map((o, i) => manyCpu[i]! / o);
@@ -82,5 +82,7 @@ if (import.meta.main) {
     per_cpu_s_one: Math.round(median(oneCpu)), per_cpu_s_n: Math.round(median(manyCpu)),
     cpu_efficiency_median: Number(median(cpuRatios).toFixed(2)),
     cpu_efficiency_min: Number(Math.min(...cpuRatios).toFixed(2)), cpu_efficiency_max: Number(Math.max(...cpuRatios).toFixed(2)),
+    // the process's CPU beyond the busy threads' own (GC, JIT, the waiting main thread), as a share of theirs
+    helper_cpu_one_median: Number(median(oneHelp).toFixed(2)), helper_cpu_n_median: Number(median(manyHelp).toFixed(2)),
   }));
 }
