@@ -85,7 +85,7 @@ if (import.meta.main) {
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
   if (!(n >= 2 && rounds >= 1 && ms >= 100)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [], oneHelp: number[] = [], manyHelp: number[] = [], controlRatios: number[] = [];
+  const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [], oneHelp: number[] = [], manyHelp: number[] = [], controlRatios: number[] = [], overControl: number[] = [];
   for (let r = 0; r < rounds; r++) {
     mem.push(work(new MemorySpentStore(), ms, r).n / (ms / 1000));
     const o = await threads(1, ms, r, values.prefault), m = await threads(n, ms, r, values.prefault);
@@ -94,6 +94,7 @@ if (import.meta.main) {
     if (values.control) {
       const co = await controlThreads(1, ms, r), cm = await controlThreads(n, ms, r);
       controlRatios.push(cm.perS / co.perS);
+      overControl.push((m.perS / o.perS) / (cm.perS / co.perS)); // the round's ratio against the machine's, seconds apart
     }
   }
   const ratios = one.map((o, i) => many[i]! / o);
@@ -115,6 +116,9 @@ if (import.meta.main) {
     ...(values.control ? {
       control_ratio_median: Number(median(controlRatios).toFixed(2)),
       control_ratio_min: Number(Math.min(...controlRatios).toFixed(2)), control_ratio_max: Number(Math.max(...controlRatios).toFixed(2)),
+      // each round's ratio over that round's control ratio (1.0: the table scales as well as code that shares nothing)
+      over_control_median: Number(median(overControl).toFixed(2)),
+      over_control_min: Number(Math.min(...overControl).toFixed(2)), over_control_max: Number(Math.max(...overControl).toFixed(2)),
     } : {}),
   }));
 }
