@@ -5,6 +5,7 @@
  * over one thread's is the cost of sharing (1.0: none), which a loaded 2-core VM cannot show by throughput.
  */
 import { readFileSync } from "node:fs";
+import process from "node:process";
 
 export function threadCpuNs(): number {
   try {
@@ -17,9 +18,10 @@ export function threadCpuNs(): number {
 /**
  * Start one Worker per message from `url`, let them all go at once (they raise start[1] when ready and
  * wait for start[0]), and add up the work ({ n, cpuNs }) each posts back after `ms`: per second and per
- * CPU second.
+ * CPU second. `helperCpu`: the whole process's CPU time over the race (process.cpuUsage) beyond the
+ * workers' own, as a share of theirs: the runtime's GC and JIT threads (and the idle main thread).
  */
-export async function raceWorkers(url: URL, messages: ((start: Int32Array) => unknown)[], ms: number): Promise<{ perS: number; perCpuS: number }> {
+export async function raceWorkers(url: URL, messages: ((start: Int32Array) => unknown)[], ms: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
   const start = new Int32Array(new SharedArrayBuffer(8));
   const ws = messages.map(() => new Worker(url, { type: "module" }));
   const done = ws.map((w, i) => new Promise<{ n: number; cpuNs: number }>((resolve, reject) => {
@@ -28,9 +30,12 @@ export async function raceWorkers(url: URL, messages: ((start: Int32Array) => un
     w.postMessage(messages[i]!(start));
   }));
   while (Atomics.load(start, 1) < ws.length) await new Promise((r) => setTimeout(r, 5));
+  const p0 = process.cpuUsage();
   Atomics.store(start, 0, 1);
   const counts = await Promise.all(done);
+  const p1 = process.cpuUsage(p0);
   for (const w of ws) w.terminate();
   const total = counts.reduce((a, c) => a + c.n, 0), cpu = counts.reduce((a, c) => a + c.cpuNs, 0);
-  return { perS: total / (ms / 1000), perCpuS: total / (cpu / 1e9) };
+  const procNs = (p1.user + p1.system) * 1000;
+  return { perS: total / (ms / 1000), perCpuS: total / (cpu / 1e9), helperCpu: (procNs - cpu) / cpu };
 }

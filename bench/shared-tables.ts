@@ -12,11 +12,15 @@
  * (SharedSpentSet's `prefault`), as a long-running server's set is once it has been used.
  *
  * On a machine with fewer free cores than --threads the ratio measures the machine, not the table.
+ * --control also races a loop that shares nothing and allocates nothing (one SHA-256 of 72 bytes a
+ * turn, as verification's last step) on 1 and N threads, in the same rounds: its ratio is what this
+ * machine gives N threads at the moment, the ceiling for the table's ratio.
  */
 import { parseArgs } from "node:util";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { mintChallenge, verifySolution } from "../src/shared/pow/challenge.ts";
-import { encodeCounter } from "../src/shared/pow/hashcash.ts";
+import { buildPrefix, encodeCounter } from "../src/shared/pow/hashcash.ts";
+import { workFirstWord } from "../src/shared/pow/sha256-fast.ts";
 import { KeyRing } from "../src/shared/pow/keys.ts";
 import { MemorySpentStore } from "../src/shared/store/memory.ts";
 import { SharedSpentSet } from "../src/shared/store/shared-spent.ts";
@@ -31,41 +35,67 @@ export function work(store: SpentStore, ms: number, seed: number): { n: number; 
   const cpu0 = threadCpuNs();
   const ring = new KeyRing([{ id: "b", secret: SECRET }]);
   const nonce = new Uint8Array(16);
-  new DataView(nonce.buffer).setUint32(0, seed);
+  const nonceView = new DataView(nonce.buffer); // one view, not three a handshake: the server's nonce is random bytes
+  nonceView.setUint32(0, seed);
   let n = 0;
   const t0 = performance.now();
   const ctx = { nowMs: 0, addr: "192.0.2.1", skewMs: 2000, maxTtlMs: 60_000 };
-  while ((n & 255) !== 0 || performance.now() - t0 < ms) {
-    new DataView(nonce.buffer).setUint32(4, n); // a distinct challenge per handshake
-    new DataView(nonce.buffer).setUint32(8, Math.floor(t0));
+  do {
+    nonceView.setUint32(4, n); // a distinct challenge per handshake
+    nonceView.setUint32(8, Math.floor(t0));
     const now = Date.now();
     const ch = mintChallenge(ring, { bits: 0, nowMs: now, ttlMs: 60_000, addr: "192.0.2.1", nonce });
     ctx.nowMs = now;
     const v = verifySolution(ring, { challenge: ch, counter: COUNTER }, ctx);
     if (!v.ok || !store.markSpent(v.spentKey, v.expiresAtMs, now, ch.iat)) throw new Error("bench: a fresh proof was refused");
     n++;
-  }
+  } while ((n & 255) !== 0 || performance.now() - t0 < ms);
   return { n, cpuNs: threadCpuNs() - cpu0 };
 }
 
+/** The control: SHA-256 digests for `ms` with nothing shared and nothing allocated per digest. */
+export function control(ms: number, seed: number): { n: number; cpuNs: number } {
+  const cpu0 = threadCpuNs();
+  const prefix = buildPrefix(8, new Uint8Array(32).fill(seed & 255)), counter = new Uint8Array(8);
+  let n = 0, x = 0;
+  const t0 = performance.now();
+  do {
+    for (let i = 0; i < 256; i++, n++) {
+      counter[0] = n; counter[1] = n >>> 8; counter[2] = n >>> 16;
+      x ^= workFirstWord(prefix, counter);
+    }
+  } while (performance.now() - t0 < ms);
+  if (x === 0x1234_5678) console.log("(control digest)"); // keep the digests observable
+  return { n, cpuNs: threadCpuNs() - cpu0 };
+}
+
+async function controlThreads(n: number, ms: number, round: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
+  return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ control: true, ms, seed: round * 64 + i, start })), ms);
+}
+
 /** Handshakes per second, and per CPU second, of `n` threads on one shared set. */
-async function threads(n: number, ms: number, round: number, prefault: boolean): Promise<{ perS: number; perCpuS: number }> {
+async function threads(n: number, ms: number, round: number, prefault: boolean): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
   const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000, prefault });
   return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start })), ms);
 }
 
 if (import.meta.main) {
   // (at 1 s a turn the set holds every proof of a turn within one generation's share of maxEntries)
-  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "1" } } });
+  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "1" } } });
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
   if (!(n >= 2 && rounds >= 1 && ms >= 100)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [];
+  const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [], oneHelp: number[] = [], manyHelp: number[] = [], controlRatios: number[] = [], overControl: number[] = [];
   for (let r = 0; r < rounds; r++) {
     mem.push(work(new MemorySpentStore(), ms, r).n / (ms / 1000));
     const o = await threads(1, ms, r, values.prefault), m = await threads(n, ms, r, values.prefault);
-    one.push(o.perS); oneCpu.push(o.perCpuS);
-    many.push(m.perS); manyCpu.push(m.perCpuS);
+    one.push(o.perS); oneCpu.push(o.perCpuS); oneHelp.push(o.helperCpu);
+    many.push(m.perS); manyCpu.push(m.perCpuS); manyHelp.push(m.helperCpu);
+    if (values.control) {
+      const co = await controlThreads(1, ms, r), cm = await controlThreads(n, ms, r);
+      controlRatios.push(cm.perS / co.perS);
+      overControl.push((m.perS / o.perS) / (cm.perS / co.perS)); // the round's ratio against the machine's, seconds apart
+    }
   }
   const ratios = one.map((o, i) => many[i]! / o);
   const cpuRatios = oneCpu.map((o, i) => manyCpu[i]! / o);
@@ -81,5 +111,14 @@ if (import.meta.main) {
     per_cpu_s_one: Math.round(median(oneCpu)), per_cpu_s_n: Math.round(median(manyCpu)),
     cpu_efficiency_median: Number(median(cpuRatios).toFixed(2)),
     cpu_efficiency_min: Number(Math.min(...cpuRatios).toFixed(2)), cpu_efficiency_max: Number(Math.max(...cpuRatios).toFixed(2)),
+    // the process's CPU beyond the busy threads' own (GC, JIT, the waiting main thread), as a share of theirs
+    helper_cpu_one_median: Number(median(oneHelp).toFixed(2)), helper_cpu_n_median: Number(median(manyHelp).toFixed(2)),
+    ...(values.control ? {
+      control_ratio_median: Number(median(controlRatios).toFixed(2)),
+      control_ratio_min: Number(Math.min(...controlRatios).toFixed(2)), control_ratio_max: Number(Math.max(...controlRatios).toFixed(2)),
+      // each round's ratio over that round's control ratio (1.0: the table scales as well as code that shares nothing)
+      over_control_median: Number(median(overControl).toFixed(2)),
+      over_control_min: Number(Math.min(...overControl).toFixed(2)), over_control_max: Number(Math.max(...overControl).toFixed(2)),
+    } : {}),
   }));
 }

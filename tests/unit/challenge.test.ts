@@ -1,7 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bytesToHex } from "@noble/hashes/utils.js";
-import { challengePrefix, mintChallenge, verifySolution, type VerifyContext } from "../../src/shared/pow/challenge.ts";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { challengePrefix, mintChallenge, signedBytes, verifySolution, type VerifyContext } from "../../src/shared/pow/challenge.ts";
 import { encodeCounter, solveReference } from "../../src/shared/pow/hashcash.ts";
 import { KeyRing, KeyError, timingSafeEqual, deriveKeyId } from "../../src/shared/pow/keys.ts";
 import type { Challenge, Solution } from "../../src/shared/protocol/messages.ts";
@@ -153,5 +155,40 @@ describe("mintChallenge()", () => {
     const a = mintChallenge(ring, { bits: 1, nowMs: T0, ttlMs: 1000, addr: "x", nonce });
     const b = mintChallenge(ring, { bits: 1, nowMs: T0, ttlMs: 1000, addr: "x", nonce: new Uint8Array(16) });
     assert.notEqual(a.mac, b.mac);
+  });
+  test("scratch reused between calls and keys leaks nothing: each tag is its own key's over its own fields", () => {
+    // mintChallenge and verifySolution share module scratch (the signed fields, the tag buffer) across calls.
+    // Interleave two rings with different secrets and one shared kid, and check every tag against an
+    // HMAC computed from scratch-free reference bytes.
+    const ringA = new KeyRing([{ id: "k", secret: enc.encode("secret-one-0123456789abcdef") }]);
+    const ringB = new KeyRing([{ id: "k", secret: enc.encode("secret-two-0123456789abcdef") }]);
+    const nA = new Uint8Array(16).fill(1), nB = new Uint8Array(16).fill(2);
+    const a = mintChallenge(ringA, { bits: 4, nowMs: T0, ttlMs: 60_000, addr: "192.0.2.1", nonce: nA });
+    const b = mintChallenge(ringB, { bits: 4, nowMs: T0 + 7, ttlMs: 60_000, addr: "192.0.2.9", nonce: nB, windowMs: 5000 });
+    const refTag = (secret: string, c: Challenge) =>
+      bytesToHex(hmac(sha256, enc.encode(secret), signedBytes({ v: 1, alg: c.alg, bits: c.bits, iat: c.iat, exp: c.exp, nonce: hexToBytes(c.nonce), addr: c.addr, kid: c.kid })));
+    assert.equal(a.mac, refTag("secret-one-0123456789abcdef", a));
+    assert.equal(b.mac, refTag("secret-two-0123456789abcdef", b));
+    assert.equal(a.nonce, bytesToHex(nA)); // the hex was copied out, not a view of scratch later overwritten
+    assert.equal(b.window_ms, 5000);
+    assert.equal(a.window_ms, undefined);
+    const sa = solved(a), sb = solved(b);
+    const ctxA = ctx({ addr: "192.0.2.1" }), ctxB = ctx({ addr: "192.0.2.9" });
+    for (let i = 0; i < 3; i++) { // alternating: a verification never sees the previous call's fields or key
+      assert.equal(verifySolution(ringA, sa, ctxA).ok, true);
+      assert.equal(verifySolution(ringB, sb, ctxB).ok, true);
+      const crossA = verifySolution(ringB, sa, ctxA), crossB = verifySolution(ringA, sb, ctxB);
+      assert.equal(crossA.ok || crossB.ok, false, "a tag of one secret accepted under the other (same kid)");
+      if (!crossA.ok) assert.equal(crossA.code, "BAD_SIGNATURE");
+      if (!crossB.ok) assert.equal(crossB.code, "BAD_SIGNATURE");
+      // An attacker splices b's tag onto a's fields right after b was verified (its fields in scratch): refused.
+      const spliced = verifySolution(ringB, { ...sa, challenge: { ...a, mac: b.mac } }, ctxA);
+      assert.equal(spliced.ok, false);
+      if (!spliced.ok) assert.equal(spliced.code, "BAD_SIGNATURE");
+    }
+    // A mint between a mint and its use does not change the first challenge's tag or validity.
+    mintChallenge(ringA, { bits: 4, nowMs: T0 + 1, ttlMs: 60_000, addr: "192.0.2.3", nonce: nB });
+    assert.equal(a.mac, refTag("secret-one-0123456789abcdef", a));
+    assert.equal(verifySolution(ringA, sa, ctxA).ok, true);
   });
 });

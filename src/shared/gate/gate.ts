@@ -5,7 +5,7 @@
  */
 import { type Challenge, encodeError, encodeQuote, type Solution } from "../protocol/messages.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
-import { mintChallenge, NONCE_BYTES, verifySolution } from "../pow/challenge.ts";
+import { mintChallenge, NONCE_BYTES, type VerifyContext, verifySolution } from "../pow/challenge.ts";
 import type { KeyRing } from "../pow/keys.ts";
 import type { Quote, QuoteSource } from "../quotes/types.ts";
 import { ChallengeFencedError, type SpentStore } from "../store/types.ts";
@@ -63,6 +63,8 @@ export class Gate {
   private readonly _random: (n: number) => Uint8Array;
   /** Encoded Quote frames by quote object (see _quote). Sent frames are never written to, so sharing is safe. */
   private readonly _frames = new WeakMap<Quote, Uint8Array>();
+  /** verifySolution's context, refilled per proof rather than a new object each (it is only read during the call). */
+  private readonly _ctx: { -readonly [K in keyof VerifyContext]: VerifyContext[K] } = { nowMs: 0, addr: "", skewMs: 0, maxTtlMs: 0 };
 
   constructor(d: GateDeps) {
     this.ring = d.ring;
@@ -104,7 +106,9 @@ export class Gate {
     const t0 = this.mono();
     const now = this.now();
     const s_ = this.settings;
-    const verdict = verifySolution(this.ring, s, { nowMs: now, addr, skewMs: s_.skewMs, maxTtlMs: s_.maxTtlMs });
+    const ctx = this._ctx;
+    ctx.nowMs = now; ctx.addr = addr; ctx.skewMs = s_.skewMs; ctx.maxTtlMs = s_.maxTtlMs;
+    const verdict = verifySolution(this.ring, s, ctx);
     if (!verdict.ok) return this._reject(verdict.code, verdict.message);
     let fresh: boolean | Promise<boolean>;
     try {

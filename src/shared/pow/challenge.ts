@@ -101,13 +101,12 @@ export function signedBytes(c: SignedFields): Uint8Array {
 export function mintChallenge(ring: KeyRing, p: MintParams): Challenge {
   if (!Number.isInteger(p.bits) || p.bits < 0 || p.bits > MAX_BITS) throw new RangeError(`Cannot mint: difficulty ${p.bits} outside 0..${MAX_BITS}`);
   if (p.nonce.length !== NONCE_BYTES) throw new RangeError(`Cannot mint: nonce is ${p.nonce.length} bytes, expected ${NONCE_BYTES}`);
-  const iat = Math.floor(p.nowMs);
-  const fields = { v: CHALLENGE_VERSION, alg: ALG_SHA256_HASHCASH, bits: p.bits, iat, exp: iat + p.ttlMs, nonce: p.nonce, addr: p.addr, kid: ring.signingId };
-  const mac = new Uint8Array(32);
-  ring.tagInto(ring.signingId, _mintSigned, mac, writeSignedBytes(_mintSigned, fields));
+  const iat = Math.floor(p.nowMs), exp = iat + p.ttlMs, kid = ring.signingId;
+  const len = writeSignedBytes(_mintSigned, _fields(CHALLENGE_VERSION, ALG_SHA256_HASHCASH, p.bits, iat, exp, p.nonce, p.addr, kid));
+  ring.tagInto(kid, _mintSigned, _mintMac, len);
   const c: Challenge = {
-    v: 1, alg: fields.alg, bits: fields.bits, iat: fields.iat, exp: fields.exp,
-    nonce: bytesToHex(p.nonce), addr: p.addr, kid: fields.kid, mac: bytesToHex(mac),
+    v: 1, alg: ALG_SHA256_HASHCASH, bits: p.bits, iat, exp,
+    nonce: bytesToHex(p.nonce), addr: p.addr, kid, mac: bytesToHex(_mintMac),
   };
   if (p.windowMs !== undefined) c.window_ms = Math.max(0, Math.floor(p.windowMs));
   return c;
@@ -133,7 +132,18 @@ export type Verdict =
   | { readonly ok: true; readonly spentKey: string; readonly expiresAtMs: number; readonly bits: number; readonly work: number }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
+// Scratch for mint and verify: per-handshake garbage is work for the runtime's GC threads, which
+// compete with the gate threads for cores (bench/shared-tables.ts). Safe because both are synchronous
+// and nothing here is handed out: the Challenge carries hex copies, the Verdict a substring.
 const _mintSigned = new Uint8Array(MAX_SIGNED_BYTES);
+const _mintMac = new Uint8Array(32);
+/** One SignedFields object refilled per call instead of a fresh one (it holds the last call's strings until the next). */
+const _signedFields: SignedFields = { v: 0, alg: "", bits: 0, iat: 0, exp: 0, nonce: _mintMac, addr: "", kid: "" };
+function _fields(v: number, alg: string, bits: number, iat: number, exp: number, nonce: Uint8Array, addr: string, kid: string): SignedFields {
+  const f = _signedFields;
+  f.v = v; f.alg = alg; f.bits = bits; f.iat = iat; f.exp = exp; f.nonce = nonce; f.addr = addr; f.kid = kid;
+  return f;
+}
 const _given = new Uint8Array(32);
 const _expected = new Uint8Array(32);
 const _nonce = new Uint8Array(NONCE_BYTES);
@@ -168,7 +178,7 @@ export function verifySolution(ring: KeyRing, s: Solution, ctx: VerifyContext): 
   hexInto(c.nonce, _nonce, 0, 16);
   let len: number;
   try {
-    len = writeSignedBytes(_signed, { v: c.v, alg: c.alg, bits: c.bits, iat: c.iat, exp: c.exp, nonce: _nonce, addr: c.addr, kid: c.kid });
+    len = writeSignedBytes(_signed, _fields(c.v, c.alg, c.bits, c.iat, c.exp, _nonce, c.addr, c.kid));
   } catch {
     return fail("BAD_SIGNATURE", "Challenge fields cannot be encoded");
   }
