@@ -14,9 +14,11 @@
 // {per_s, failed, total, cpu_s, sys_s}, cpu_s being this process's CPU seconds (utime + stime of every
 // thread, /proc/self/stat) spent in each target's measured slices, sys_s the stime part.
 //
-// One event loop on raw non-blocking sockets and epoll (stdlib syscall only, Linux): no goroutine, no
-// allocation per connection, no netpoller hand-off; GOMAXPROCS defaults to 1 (set it in the
-// environment to change). A connection without its answer after 10 s counts as failed.
+// One event loop on raw non-blocking sockets and epoll (stdlib syscall only, Linux; sys.go): no
+// goroutine, no allocation per connection, no netpoller hand-off, and raw system calls that skip the Go
+// scheduler's bookkeeping (nothing else runs here); the garbage collector is off (a few kB per slice are
+// allocated, for /proc reads). GOMAXPROCS defaults to 1 (set it in the environment to change). A
+// connection without its answer after 10 s counts as failed.
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -54,8 +57,9 @@ type gen struct {
 	free   []*conn
 	byFd   []*conn
 	events []syscall.EpollEvent
+	ev     syscall.EpollEvent
 	ans    *answerer
-	addrs  map[int]*syscall.SockaddrInet4
+	addrs  map[int]*syscall.RawSockaddrInet4
 	bare   bool
 	// per slice
 	inflight, done, failed int
@@ -70,6 +74,7 @@ func main() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+	debug.SetGCPercent(-1)
 	a := os.Args[1:]
 	if len(a) < 5 || len(a) > 6 {
 		fail("usage: loadgen TARGETS_JSON SLICE_MS ROUNDS WIDTH WARMUP_S [RATE]")
@@ -111,13 +116,13 @@ func main() {
 	if err != nil {
 		fail("epoll_create1: " + err.Error())
 	}
-	g := &gen{ep: ep, width: width, events: make([]syscall.EpollEvent, width), ans: newAnswerer(), addrs: map[int]*syscall.SockaddrInet4{}}
+	g := &gen{ep: ep, width: width, events: make([]syscall.EpollEvent, width), ans: newAnswerer(), addrs: map[int]*syscall.RawSockaddrInet4{}}
 	for i := 0; i < width; i++ {
 		g.free = append(g.free, &conn{fd: -1, out: make([]byte, 0, headerBytes+maxPayload)})
 	}
 	for _, t := range targets {
 		for _, p := range t.Ports {
-			g.addrs[p] = &syscall.SockaddrInet4{Port: p, Addr: [4]byte{127, 0, 0, 1}}
+			g.addrs[p] = loopback(p)
 		}
 	}
 	slice := time.Duration(sliceMs * float64(time.Millisecond))
@@ -202,12 +207,12 @@ func (g *gen) slice(t *target, length time.Duration, rate float64) float64 {
 		if ms < 0 {
 			ms = 0
 		}
-		n, err := syscall.EpollWait(g.ep, g.events, ms)
-		if err != nil && err != syscall.EINTR {
+		n, err := epollWait(g.ep, g.events, ms)
+		if err != 0 && err != syscall.EINTR {
 			fail("epoll_wait: " + err.Error())
 		}
 		for i := 0; i < n; i++ {
-			g.readable(g.byFd[g.events[i].Fd])
+			g.readable(g.byFd[g.events[i].Fd], g.events[i].Events)
 		}
 		if now.Sub(lastSweep) >= 100*time.Millisecond {
 			lastSweep = now
@@ -223,21 +228,21 @@ func (g *gen) slice(t *target, length time.Duration, rate float64) float64 {
 
 // start opens one non-blocking connection; it completes (or fails) in readable().
 func (g *gen) start(port int, now time.Time) {
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
+	fd, err := socket()
+	if err != 0 {
 		g.failed++
 		return
 	}
-	if err := syscall.Connect(fd, g.addrs[port]); err != nil && err != syscall.EINPROGRESS {
-		syscall.Close(fd)
+	if err := connect(fd, g.addrs[port]); err != 0 && err != syscall.EINPROGRESS {
+		closeFd(fd)
 		g.failed++
 		return
 	}
 	// Only readability matters: the server speaks first (a Challenge, or the bare server's line), and
 	// a refused or reset connection wakes the reader too (EPOLLERR, EPOLLHUP).
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
-	if err := syscall.EpollCtl(g.ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		syscall.Close(fd)
+	g.ev = syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+	if err := epollAdd(g.ep, fd, &g.ev); err != 0 {
+		closeFd(fd)
 		g.failed++
 		return
 	}
@@ -252,19 +257,23 @@ func (g *gen) start(port int, now time.Time) {
 }
 
 // readable reads what the socket has, answers a Challenge, notes a Quote, and finishes at the close.
-func (g *gen) readable(c *conn) {
+// One read per wake-up unless it filled the buffer (epoll is level-triggered: bytes left wake it again),
+// and none to see the end of the stream when epoll already said the peer closed (EPOLLRDHUP: the bytes
+// before the FIN are all in this read), so a handshake costs no read that returns EAGAIN.
+func (g *gen) readable(c *conn, events uint32) {
 	if c == nil || c.fd < 0 {
 		return
 	}
 	for {
-		n, err := syscall.Read(c.fd, c.buf[c.n:])
+		space := len(c.buf) - c.n
+		n, err := read(c.fd, c.buf[c.n:])
 		if err == syscall.EAGAIN {
 			return
 		}
 		if err == syscall.EINTR {
 			continue
 		}
-		if err != nil {
+		if err != 0 {
 			g.finish(c, false)
 			return
 		}
@@ -273,12 +282,18 @@ func (g *gen) readable(c *conn) {
 			return
 		}
 		if g.bare {
-			c.ok = true
-			continue // c.n stays 0: the bytes are not kept
+			c.ok = true // c.n stays 0: the bytes are not kept
+		} else {
+			c.n += n
+			if !g.frames(c) {
+				g.finish(c, false)
+				return
+			}
 		}
-		c.n += n
-		if !g.frames(c) {
-			g.finish(c, false)
+		if n < space {
+			if events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP) != 0 {
+				g.finish(c, c.ok)
+			}
 			return
 		}
 	}
@@ -308,7 +323,7 @@ func (g *gen) frames(c *conn) bool {
 			}
 			c.out = out
 			// A fresh socket's send buffer takes a few hundred bytes whole.
-			if w, err := syscall.Write(c.fd, out); err != nil || w != len(out) {
+			if w, err := write(c.fd, out); err != 0 || w != len(out) {
 				return false
 			}
 		} else {
@@ -321,7 +336,7 @@ func (g *gen) frames(c *conn) bool {
 }
 
 func (g *gen) finish(c *conn, ok bool) {
-	syscall.Close(c.fd) // closing the only descriptor also takes it out of the epoll set
+	closeFd(c.fd) // closing the only descriptor also takes it out of the epoll set
 	g.byFd[c.fd] = nil
 	c.fd = -1
 	g.free = append(g.free, c)
