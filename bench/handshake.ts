@@ -282,6 +282,7 @@ async function orchestrate(): Promise<void> {
   };
   let out: { per_s: Record<string, number[]>; failed: Record<string, number>; total: Record<string, number>; cpu_s?: Record<string, number>; sys_s?: Record<string, number> };
   const cpu0: Record<string, ReturnType<typeof _proc>> = {};
+  let machine0: ReturnType<typeof _machineBusy> = null, machine1: ReturnType<typeof _machineBusy> = null, serversAll = 0;
   const procs: Record<string, { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number }> = {};
   try {
     const targets: Target[] = [
@@ -297,7 +298,12 @@ async function orchestrate(): Promise<void> {
     const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup), String(rate)], clientRuntime);
     await cli.line(0); // "warm": the JITs have compiled the hot paths; count CPU from here
     for (const [k, pid] of Object.entries(pids)) cpu0[k] = _proc(pid);
+    const serversCpu = () => started.reduce((a, x) => a + (x.child.pid ? _proc(x.child.pid).cpu_s : 0), 0) + _selfCpu()[0];
+    machine0 = _machineBusy();
+    const servers0 = serversCpu();
     out = JSON.parse(await cli.line(1));
+    machine1 = _machineBusy();
+    serversAll = serversCpu() - servers0;
     for (const [k, pid] of Object.entries(pids)) {
       const p = _proc(pid);
       procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches };
@@ -309,6 +315,13 @@ async function orchestrate(): Promise<void> {
   const per = out.per_s;
   const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
   const round2 = (x: number) => Math.round(x * 100) / 100;
+  // How busy the whole machine was over the measured rounds, in cores: this benchmark's processes (every
+  // server, the generator, this one) and everything else on it (other jobs on a shared VM): a run whose
+  // "others" is far from 0 compared configurations that shared their cores with strangers.
+  const ours = serversAll + Object.values(out.cpu_s ?? {}).reduce((a, b) => a + b, 0);
+  const noise = machine0 && machine1 && machine1.s > machine0.s ? ((busy: number, wall: number) => ({
+    all: Math.round((busy / wall) * 100) / 100, measured: Math.round((ours / wall) * 100) / 100, others: Math.round(((busy - ours) / wall) * 100) / 100,
+  }))(machine1.busy_s - machine0.busy_s, machine1.s - machine0.s) : undefined;
   const perHandshake = (secs: Record<string, number>) => Object.fromEntries(Object.entries(secs).map(([k, s]) => [k, Math.round((s * 1e6) / Math.max(1, out.total[k] ?? 0))]));
   const vs = (k: string, base: string) => per[k]!.map((x, i) => round2(x / per[base]![i]!));
   for (const [k, xs] of Object.entries(per)) console.error(`${k}: median ${median(xs)} handshakes/s over ${xs.length} slices (${out.failed[k]} failed)`);
@@ -319,6 +332,7 @@ async function orchestrate(): Promise<void> {
     // The generator's own CPU per handshake (or per bare connection), over each target's measured slices.
     ...(out.cpu_s ? { client_cpu_us_per_handshake: perHandshake(out.cpu_s) } : {}),
     ...(out.sys_s ? { client_sys_us_per_handshake: perHandshake(out.sys_s) } : {}),
+    ...(noise ? { machine_cores_busy: noise } : {}),
     ...(shape ? { shape_per_s: median(per.shape!), shape_vs_bare: median(vs("shape", "bare")), gate_vs_shape: median(vs("gate", "shape")) } : {}),
     ...(threads > 1 ? {
       threads, [`gate_t${threads}_per_s`]: median(per[`gate_t${threads}`]!), threads_vs_one: median(vs(`gate_t${threads}`, "gate")), threads_vs_one_rounds: vs(`gate_t${threads}`, "gate"),
@@ -332,6 +346,17 @@ async function orchestrate(): Promise<void> {
       redis_two_instances_per_s: median(per.gate_redis_x2!), redis_vs_memory: median(vs("gate_redis_x2", "gate")), redis_vs_memory_rounds: vs("gate_redis_x2", "gate"),
     } : {}),
   }));
+}
+
+/** CPU seconds every core of the machine has been busy (not idle, not waiting for I/O), from /proc/stat, with a wall-clock time; null without /proc. */
+function _machineBusy(): { busy_s: number; s: number } | null {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
+    return { busy_s: (total - f[3]! - f[4]!) / 100, s: performance.now() / 1000 };
+  } catch {
+    return null;
+  }
 }
 
 /** CPU seconds (every thread) and peak RSS of a process, from /proc (Linux). */
