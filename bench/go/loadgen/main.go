@@ -24,6 +24,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -133,7 +134,7 @@ func main() {
 		return rate
 	}
 
-	warmSlices := int((warmupS*1000 + sliceMs - 1) / sliceMs) // Math.ceil, as client() in bench/handshake.ts
+	warmSlices := int(math.Ceil(warmupS * 1000 / sliceMs)) // as client() in bench/handshake.ts
 	for i := 0; i < warmSlices; i++ {
 		for k := range targets {
 			g.slice(&targets[k], slice, rateOf(&targets[k]))
