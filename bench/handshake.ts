@@ -5,7 +5,7 @@
  *
  *   npx bun bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
  *   npx deno run -A bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
- *   npx bun bench/handshake.ts --threads 2 [--rate 1500 | --rate-per-thread 1500] [--client-runtime bun|deno] [...]   # also `serve --threads 2` vs one thread (issue 15)
+ *   npx bun bench/handshake.ts --threads 2 [--rate 1500 | --rate-per-thread 1500] [--client-runtime bun|deno|go] [...]   # also `serve --threads 2` vs one thread (issue 15)
  *
  * All servers start at once; one generator process takes them in turns (see client()): --seconds is
  * the length of one turn, --rounds how many turns each gets after --warmup seconds of uncounted load
@@ -28,6 +28,16 @@
  * rises: fewer wake-ups per handshake), so the two CPU figures differ only by what threads cost each
  * other (the shared tables, the cache lines they share): the case of a host with a core per thread.
  *
+ * --client-runtime go runs the native generator bench/go/loadgen (Go standard library, one epoll loop
+ * on raw sockets; built here with `go build`, Debian package golang-go) instead of client(): the same
+ * contract, at a fraction of the CPU per handshake, so that a server sharing the generator's cores is
+ * measured rather than the generator. Every run reports the generator's own CPU per handshake
+ * (client_cpu_us_per_handshake: utime + stime from its /proc/self/stat over each target's measured
+ * slices). With server CPU S and generator CPU G per handshake (G <= S) on this 2-core VM, one server
+ * thread tops out at 1/S handshakes/s and the whole machine at 2/(S + G), so two threads can beat one
+ * by at most 2S/(S + G): only a generator with G well below S lets `--threads 2` show what a second
+ * thread buys.
+ *
  * Internally: `bench/handshake.ts server bare|shape|gate [STORE] [THREADS]` runs a server and prints its port;
  * `bench/handshake.ts client TARGETS_JSON SLICE_MS ROUNDS WIDTH WARMUP_S` runs the generator and prints one JSON line.
  */
@@ -45,6 +55,7 @@ import { createLogger } from "../src/shared/observe/logger.ts";
 import { startThreads } from "../src/shared/serve/threads.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { answerChallenge } from "./answer.ts";
+import { buildLoadgen } from "./go/loadgen.ts";
 
 const self = fileURLToPath(import.meta.url);
 const [mode, ...rest] = process.argv.slice(2); // see the end of the file
@@ -164,18 +175,33 @@ async function client(targets: Target[], sliceMs: number, rounds: number, width:
   for (let i = 0; i < warmSlices; i++) for (const target of targets) await slice(target);
   for (const k of Object.keys(total)) delete total[k]; // totals count the measured rounds only
   console.log("warm"); // the orchestrator reads the servers' CPU time from here on
-  const perS: Record<string, number[]> = {}, failed: Record<string, number> = {};
-  for (const target of targets) (perS[target.label] = []), (failed[target.label] = 0);
+  const perS: Record<string, number[]> = {}, failed: Record<string, number> = {}, cpuS: Record<string, number> = {}, sysS: Record<string, number> = {};
+  for (const target of targets) (perS[target.label] = []), (failed[target.label] = 0), (cpuS[target.label] = 0), (sysS[target.label] = 0);
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < targets.length; k++) {
       const target = targets[(r + k) % targets.length]!;
+      const c0 = _selfCpu();
       const [rate, bad] = await slice(target);
+      const c1 = _selfCpu();
+      cpuS[target.label]! += c1[0] - c0[0];
+      sysS[target.label]! += c1[1] - c0[1];
       perS[target.label]!.push(Math.round(rate));
       failed[target.label]! += bad;
     }
   }
-  console.log(JSON.stringify({ per_s: perS, failed, total }));
+  console.log(JSON.stringify({ per_s: perS, failed, total, cpu_s: cpuS, sys_s: sysS }));
   process.exit(0);
+}
+
+/** This process's CPU seconds [utime + stime, stime] (every thread) from /proc/self/stat, as _proc() reads a server's; 0 without /proc. */
+function _selfCpu(): [number, number] {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return [(Number(f[11]) + Number(f[12])) / 100, Number(f[12]) / 100];
+  } catch {
+    return [0, 0];
+  }
 }
 
 async function startRedis(): Promise<{ url: string; stop(): void }> {
@@ -199,8 +225,9 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
 }
 
 function run(args: string[], runtime: string = runtimeName()): { child: ReturnType<typeof spawn>; firstLine: Promise<string>; line: (n: number) => Promise<string> } {
-  const exe = runtime === runtimeName() ? process.execPath : fileURLToPath(new URL(`../node_modules/.bin/${runtime}`, import.meta.url));
-  const cmd = runtime === "deno" ? [exe, ["run", "-A", self, ...args]] : [exe, [self, ...args]];
+  const exe = runtime === "go" ? "" : runtime === runtimeName() ? process.execPath : fileURLToPath(new URL(`../node_modules/.bin/${runtime}`, import.meta.url));
+  // The Go generator takes the client's arguments without the "client" mode word.
+  const cmd = runtime === "go" ? [buildLoadgen(), args.slice(1)] : runtime === "deno" ? [exe, ["run", "-A", self, ...args]] : [exe, [self, ...args]];
   const child = spawn(cmd[0] as string, cmd[1] as string[], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const waiters: { n: number; resolve: (s: string) => void }[] = [];
@@ -237,11 +264,13 @@ async function orchestrate(): Promise<void> {
   // --rate-per-thread R: the one-thread gate gets R/s and the N-thread gate N x R/s, so that every event
   // loop runs at the same rate in both: CPU per handshake then compares what threads cost each other.
   const perThread = num("--rate-per-thread", 0, (x) => x >= 0, "a number of handshakes per second >= 0");
-  // --client-runtime bun|deno: the load generator's runtime (default: the servers'). A Deno server next
-  // to a Deno generator on two cores is bound by the generator's core; Bun's generator leaves it more.
+  // --client-runtime bun|deno|go: the load generator's runtime (default: the servers'). A Deno server next
+  // to a Deno generator on two cores is bound by the generator's core; Bun's generator leaves it more,
+  // the native Go generator (bench/go/loadgen) most.
   const ci = args.indexOf("--client-runtime");
   const clientRuntime = ci < 0 ? runtimeName() : args[ci + 1]!;
-  if (clientRuntime !== "bun" && clientRuntime !== "deno") throw new RangeError("--client-runtime must be bun or deno");
+  if (clientRuntime !== "bun" && clientRuntime !== "deno" && clientRuntime !== "go") throw new RangeError("--client-runtime must be bun, deno or go");
+  if (clientRuntime === "go") buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
   const pids: Record<string, number> = {};
@@ -251,8 +280,9 @@ async function orchestrate(): Promise<void> {
     if (label && x.child.pid) pids[label] = x.child.pid;
     return Number(await x.firstLine);
   };
-  let out: { per_s: Record<string, number[]>; failed: Record<string, number>; total: Record<string, number> };
+  let out: { per_s: Record<string, number[]>; failed: Record<string, number>; total: Record<string, number>; cpu_s?: Record<string, number>; sys_s?: Record<string, number> };
   const cpu0: Record<string, ReturnType<typeof _proc>> = {};
+  let machine0: ReturnType<typeof _machineBusy> = null, machine1: ReturnType<typeof _machineBusy> = null, serversAll = 0;
   const procs: Record<string, { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number }> = {};
   try {
     const targets: Target[] = [
@@ -268,7 +298,12 @@ async function orchestrate(): Promise<void> {
     const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup), String(rate)], clientRuntime);
     await cli.line(0); // "warm": the JITs have compiled the hot paths; count CPU from here
     for (const [k, pid] of Object.entries(pids)) cpu0[k] = _proc(pid);
+    const serversCpu = () => started.reduce((a, x) => a + (x.child.pid ? _proc(x.child.pid).cpu_s : 0), 0) + _selfCpu()[0];
+    machine0 = _machineBusy();
+    const servers0 = serversCpu();
     out = JSON.parse(await cli.line(1));
+    machine1 = _machineBusy();
+    serversAll = serversCpu() - servers0;
     for (const [k, pid] of Object.entries(pids)) {
       const p = _proc(pid);
       procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches };
@@ -280,12 +315,24 @@ async function orchestrate(): Promise<void> {
   const per = out.per_s;
   const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
   const round2 = (x: number) => Math.round(x * 100) / 100;
+  // How busy the whole machine was over the measured rounds, in cores: this benchmark's processes (every
+  // server, the generator, this one) and everything else on it (other jobs on a shared VM): a run whose
+  // "others" is far from 0 compared configurations that shared their cores with strangers.
+  const ours = serversAll + Object.values(out.cpu_s ?? {}).reduce((a, b) => a + b, 0);
+  const noise = machine0 && machine1 && machine1.s > machine0.s ? ((busy: number, wall: number) => ({
+    all: Math.round((busy / wall) * 100) / 100, measured: Math.round((ours / wall) * 100) / 100, others: Math.round(((busy - ours) / wall) * 100) / 100,
+  }))(machine1.busy_s - machine0.busy_s, machine1.s - machine0.s) : undefined;
+  const perHandshake = (secs: Record<string, number>) => Object.fromEntries(Object.entries(secs).map(([k, s]) => [k, Math.round((s * 1e6) / Math.max(1, out.total[k] ?? 0))]));
   const vs = (k: string, base: string) => per[k]!.map((x, i) => round2(x / per[base]![i]!));
   for (const [k, xs] of Object.entries(per)) console.error(`${k}: median ${median(xs)} handshakes/s over ${xs.length} slices (${out.failed[k]} failed)`);
   const ratios = vs("gate", "bare");
   console.log(JSON.stringify({
-    runtime: runtimeName(), runtime_version: runtimeVersion(), slice_s: seconds, warmup, width, rounds,
+    runtime: runtimeName(), runtime_version: runtimeVersion(), client_runtime: clientRuntime, slice_s: seconds, warmup, width, rounds,
     bare_per_s: median(per.bare!), gate_handshakes_per_s: median(per.gate!), ratio: median(ratios), ratios, failed: out.failed,
+    // The generator's own CPU per handshake (or per bare connection), over each target's measured slices.
+    ...(out.cpu_s ? { client_cpu_us_per_handshake: perHandshake(out.cpu_s) } : {}),
+    ...(out.sys_s ? { client_sys_us_per_handshake: perHandshake(out.sys_s) } : {}),
+    ...(noise ? { machine_cores_busy: noise } : {}),
     ...(shape ? { shape_per_s: median(per.shape!), shape_vs_bare: median(vs("shape", "bare")), gate_vs_shape: median(vs("gate", "shape")) } : {}),
     ...(threads > 1 ? {
       threads, [`gate_t${threads}_per_s`]: median(per[`gate_t${threads}`]!), threads_vs_one: median(vs(`gate_t${threads}`, "gate")), threads_vs_one_rounds: vs(`gate_t${threads}`, "gate"),
@@ -299,6 +346,17 @@ async function orchestrate(): Promise<void> {
       redis_two_instances_per_s: median(per.gate_redis_x2!), redis_vs_memory: median(vs("gate_redis_x2", "gate")), redis_vs_memory_rounds: vs("gate_redis_x2", "gate"),
     } : {}),
   }));
+}
+
+/** CPU seconds every core of the machine has been busy (not idle, not waiting for I/O), from /proc/stat, with a wall-clock time; null without /proc. */
+function _machineBusy(): { busy_s: number; s: number } | null {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
+    return { busy_s: (total - f[3]! - f[4]!) / 100, s: performance.now() / 1000 };
+  } catch {
+    return null;
+  }
 }
 
 /** CPU seconds (every thread) and peak RSS of a process, from /proc (Linux). */

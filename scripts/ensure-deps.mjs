@@ -25,7 +25,7 @@ export const NEEDED = [
   { bin: "setpriv", pkg: "util-linux", why: "the nft firewall test without CAP_NET_ADMIN (NFT_DENIED)" },
   { bin: "ip", pkg: "iproute2", why: "bringing up loopback and IPv6 addresses in the nft firewall test's namespace" },
   { lib: "libcrypto.so.3", pkg: "libssl3", why: "the solver's native kernel (OpenSSL's SHA-256 through the runtime's FFI)" },
-  { bin: "go", pkg: "golang-go", why: "go tool pprof opens the /debug/pprof/ profiles (tests/integration/pprof.test.ts)" },
+  { bin: "go", pkg: "golang-go", why: "go tool pprof opens the /debug/pprof/ profiles (tests/integration/pprof.test.ts); go build of the handshake benchmark's native load generator (tests/integration/bench-loadgen.test.ts)" },
 ];
 
 const has = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" }).status === 0;

@@ -1,0 +1,3 @@
+module wisdom/bench/loadgen
+
+go 1.19
