@@ -119,8 +119,11 @@ export class RedisRateLimiter implements RateLimiter {
       const args = () => {
         // The request goes out now: a take from here on starts the next one instead of joining this.
         if (lease.waiters === waiters) lease.waiters = null;
-        const need = waiters.reduce((s, x) => s + x.n, 0) - lease.tokens;
-        least = Math.max(1, Math.min(...waiters.map((x) => x.n)) - lease.tokens);
+        // Its takes get their own tokens: any leased here now are not theirs to count on, since takes
+        // answered at once may spend them before this grant comes back (with a full bucket, some of these
+        // takes were then refused for 1 ms: tests/unit/redis-limiter-lease.test.ts).
+        const need = waiters.reduce((s, x) => s + x.n, 0);
+        least = Math.min(...waiters.map((x) => x.n));
         // Tokens beyond the need only from one request at a time and while Redis answers: a request
         // that times out may still be applied later, and its tokens would be lost to everyone.
         const extra = lease.inFlight === 0 && this._link.up ? lease.size : 0;
