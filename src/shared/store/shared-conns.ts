@@ -78,18 +78,21 @@ export class SharedConnectionCounts extends SharedTable {
         if (was === g) break;
         g = was;
       }
-      // An insert may grow its stripe (shared-table.ts), which moves that stripe's entries: after one, the
-      // other key's slot is found again (both keys may live in one stripe).
+      // An insert may grow its stripe (shared-table.ts), which moves that stripe's entries: after one that
+      // did, both keys' slots are found again (both keys may live in one stripe).
       const newA = sA < 0, newN = sN < 0;
+      let moved = false;
       if (newA) {
         this.h[0] = a0; this.h[1] = a1;
         sA = this.insert(baseA, 0);
+        moved = this.grew;
       }
       if (sA >= 0 && newN) {
         this.h[0] = n0; this.h[1] = n1;
         sN = this.insert(baseN, 0);
+        moved ||= this.grew;
       }
-      if (newA || newN) {
+      if (moved) {
         this.h[0] = a0; this.h[1] = a1;
         sA = this.find(baseA);
         this.h[0] = n0; this.h[1] = n1;

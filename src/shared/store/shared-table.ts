@@ -168,6 +168,8 @@ export abstract class SharedTable {
   protected readonly h = new Int32Array(2);
   /** A stripe's entries while it grows (made on the first growth). */
   private _scratch: Int32Array | null = null;
+  /** Whether the last insert() grew its stripe (which moves that stripe's entries: slot words found before are stale). */
+  protected grew = false;
 
   protected constructor(w: Int32Array) {
     this.w = w;
@@ -303,9 +305,11 @@ export abstract class SharedTable {
    */
   protected insert(base: number, nowMs: number): number {
     const w = this.w;
+    this.grew = false;
     if (w[base + 1]! >= this.limit && !this._evict(base, nowMs)) return -1;
     let cap = this._capacity(base);
-    if ((w[base + 1]! + 1) * 4 > cap * 3 && cap < this.slots) cap = this._grow(base, cap);
+    this.grew = (w[base + 1]! + 1) * 4 > cap * 3 && cap < this.slots;
+    if (this.grew) cap = this._grow(base, cap);
     const s = this._place(base, cap - 1, this.h[0]!, this.h[1]!);
     w.fill(0, s + 2, s + this.slotWords);
     w[base + 1] = w[base + 1]! + 1;
