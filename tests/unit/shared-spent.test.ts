@@ -164,29 +164,29 @@ async function race(s: SharedSpentSet, keys: string[], expiresAtMs: number, nowM
   }
 }
 
+/** After a race with no refusal: every key won by exactly one worker, and every worker won some. */
+function assertEachWonOnce(s: SharedSpentSet, keys: string[], won: string[][], refused: string[][]): void {
+  const all = won.flat();
+  assert.equal(refused.flat().length, 0);
+  assert.equal(all.length, keys.length, `wins per worker: ${won.map((w) => w.length).join(",")}`);
+  assert.equal(new Set(all).size, keys.length, "no key won twice");
+  assert.equal(s.size(), keys.length);
+  assert.ok(won.every((w) => w.length > 0), "every worker won some: they really raced");
+}
+
 describe("SharedSpentSet raced by threads", () => {
   test("4 workers each mark the same 20,000 keys at once: every key is won exactly once", async () => {
     const s = SharedSpentSet.create({ maxEntries: 1_000_000, maxTtlMs: 60_000, nowMs: T0 });
     const keys = Array.from({ length: 20_000 }, (_, i) => key(i));
     const { won, refused } = await race(s, keys, T0 + 60_000, T0);
-    const all = won.flat();
-    assert.equal(refused.flat().length, 0);
-    assert.equal(all.length, keys.length, `wins per worker: ${won.map((w) => w.length).join(",")}`);
-    assert.equal(new Set(all).size, keys.length, "no key won twice");
-    assert.equal(s.size(), keys.length);
-    assert.ok(won.every((w) => w.length > 0), "every worker won some: they really raced");
+    assertEachWonOnce(s, keys, won, refused);
     assert.ok(s.allocatedBytes() <= 20 * (keys.length + 5 * 32), `entry area: ${s.allocatedBytes()} bytes for ${keys.length} keys`);
   });
   test("4 workers on 8 buckets (chains of ~500, every insert races at a tail): every key is won exactly once", async () => {
     const s = SharedSpentSet.create({ maxEntries: 100_000, maxTtlMs: 60_000, nowMs: T0, buckets: 8 });
     const keys = Array.from({ length: 4_000 }, (_, i) => key(i));
     const { won, refused } = await race(s, keys, T0 + 60_000, T0);
-    const all = won.flat();
-    assert.equal(refused.flat().length, 0);
-    assert.equal(all.length, keys.length, `wins per worker: ${won.map((w) => w.length).join(",")}`);
-    assert.equal(new Set(all).size, keys.length, "no key won twice");
-    assert.equal(s.size(), keys.length);
-    assert.ok(won.every((w) => w.length > 0), "every worker won some: they really raced");
+    assertEachWonOnce(s, keys, won, refused);
     for (const k of keys) assert.equal(s.markSpent(k, T0 + 60_000, T0 + 1), false);
   });
   test("4 workers through 100 generations (every table reclaimed under them), 2 a table cycle behind replaying the others' keys: none won twice", async () => {

@@ -123,6 +123,10 @@ describe("SharedConnectionCounts", () => {
     assert.ok(used >= (t.size() * 4) / 3 && used <= first + 4 * t.size(), `${used} slots in use for ${t.size()} entries (of ${t.totalSlots})`);
     for (const [i, a] of addrs.entries()) assert.equal(t.perAddr(a), i < 1000 ? 2 : 1, a);
     assert.equal(t.open, 4000);
+    // The caps hold on grown stripes: an address at its cap is refused, whichever insert grew its stripe.
+    const capped = { maxConnections: 1e9, maxConnectionsPerAddr: 2, maxConnectionsPerNet: 1e9 };
+    for (const a of addrs.slice(0, 1000)) assert.equal(t.tryOpen(a, networkKey(a), capped), ADDR_CAP, `${a} at its cap`);
+    assert.equal(t.open, 4000, "refusals count nothing");
     for (const a of addrs) t.close(a, networkKey(a));
     for (const a of addrs.slice(0, 1000)) t.close(a, networkKey(a));
     assert.equal(t.size(), 0);
