@@ -10,6 +10,7 @@
  * is gone. The thread's own Map finds a key's record; the records it frees are reused.
  * @module
  */
+import { zeroedSharedBuffer } from "./shared-buffer.ts";
 
 const MAX_KEY = 120;
 const RECORD_WORDS = 2 + MAX_KEY;
@@ -29,7 +30,7 @@ export class ConnLedger<C> implements ConnCounts<C> {
   /** A ledger for up to `capacity` distinct address-network pairs at once (max_connections is enough). */
   static buffer(capacity: number): SharedArrayBuffer {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`ConnLedger: capacity ${capacity} must be a positive integer`);
-    return new SharedArrayBuffer(4 * RECORD_WORDS * capacity);
+    return zeroedSharedBuffer(4 * RECORD_WORDS * capacity);
   }
 
   constructor(buffer: SharedArrayBuffer, private readonly _conns: ConnCounts<C>) {

@@ -35,6 +35,7 @@
  * Words of the header (the layout is read from it, so tests may poke it): see the H_ constants.
  * @module
  */
+import { zeroedSharedBuffer } from "./shared-buffer.ts";
 import { ChallengeFencedError, type SpentStore, StoreUnavailableError } from "./types.ts";
 
 const MAGIC = 0x57495345; // "WISE": the chained layout (was "WISD", open addressing)
@@ -115,7 +116,7 @@ export class SharedSpentSet implements SpentStore {
     const tableStride = Math.ceil((T_DIR + buckets + perGen * ENTRY_WORDS) / 32) * 32;
     const words = tablesAt + tables * tableStride;
     if (words > 2 ** 30) throw new RangeError(`SharedSpentSet: maxEntries ${o.maxEntries} needs more than 4 GiB of address space`);
-    const buffer = new SharedArrayBuffer(words * 4);
+    const buffer = zeroedSharedBuffer(words * 4);
     const w = new Int32Array(buffer);
     w[H_TABLES] = tables; w[H_BUCKETS] = buckets; w[H_PER_GEN] = perGen; w[H_WINDOW] = window; w[H_BLOCK] = block;
     w[H_BASE] = Math.floor((o.nowMs ?? Date.now()) / window) - tables; // generations stored relative to it (fit in Int32)

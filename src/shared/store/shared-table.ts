@@ -45,6 +45,7 @@
  * happens at the limit is the kind's policy: a subclass either evicts (evictScore) or refuses the insert.
  * @module
  */
+import { zeroedSharedBuffer } from "./shared-buffer.ts";
 import { halfSipHash64 } from "./halfsiphash.ts";
 import { StoreUnavailableError } from "./types.ts";
 
@@ -132,7 +133,7 @@ export function createTableBuffer(kind: number, g: TableGeometry): SharedArrayBu
   const slots = Math.max(16, pow2(Math.ceil(limit * 4 / 3)));
   const slotWords = 2 + g.valueWords + (g.valueWords & 1);
   const words = HEADER_WORDS + stripes * (STRIPE_HEADER_WORDS + slots * slotWords);
-  const w = new Int32Array(new SharedArrayBuffer(words * 4));
+  const w = new Int32Array(zeroedSharedBuffer(words * 4));
   const seed = g.hashKey ?? crypto.getRandomValues(new Int32Array(2));
   w[H_KIND] = kind; w[H_STRIPES] = stripes; w[H_SLOTS] = slots; w[H_SLOT_WORDS] = slotWords; w[H_LIMIT] = limit;
   w[H_K0] = seed[0]!; w[H_K1] = seed[1]!; w[H_OWNER] = 1;
