@@ -10,7 +10,7 @@
  * is gone. The thread's own Map finds a key's record; the records it frees are reused.
  * @module
  */
-import { zeroedSharedBuffer } from "./shared-buffer.ts";
+import { zeroedSharedBuffer } from "../runtime/shared-buffer.ts";
 
 const MAX_KEY = 120;
 const RECORD_WORDS = 2 + MAX_KEY;

@@ -35,7 +35,7 @@
  * Words of the header (the layout is read from it, so tests may poke it): see the H_ constants.
  * @module
  */
-import { zeroedSharedBuffer } from "./shared-buffer.ts";
+import { zeroedSharedBuffer } from "../runtime/shared-buffer.ts";
 import { ChallengeFencedError, type SpentStore, StoreUnavailableError } from "./types.ts";
 
 const MAGIC = 0x57495345; // "WISE": the chained layout (was "WISD", open addressing)

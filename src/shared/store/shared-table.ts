@@ -45,7 +45,7 @@
  * happens at the limit is the kind's policy: a subclass either evicts (evictScore) or refuses the insert.
  * @module
  */
-import { zeroedSharedBuffer } from "./shared-buffer.ts";
+import { zeroedSharedBuffer } from "../runtime/shared-buffer.ts";
 import { halfSipHash64 } from "./halfsiphash.ts";
 import { StoreUnavailableError } from "./types.ts";
 
