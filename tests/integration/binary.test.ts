@@ -44,7 +44,12 @@ async function serveAndFetch(prefix: string[], bin: string, env: Record<string, 
     assert.equal(f.code, 0, f.stderr);
     return JSON.parse(f.stdout);
   } finally {
-    if (child.pid && child.exitCode === null) process.kill(child.pid, "SIGKILL");
+    // spawnSync above blocks the loop, so an exit may not be seen yet: a server that died must not hide why
+    try {
+      if (child.pid && child.exitCode === null) process.kill(child.pid, "SIGKILL");
+    } catch {
+      // it had exited already
+    }
   }
 }
 

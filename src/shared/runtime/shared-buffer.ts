@@ -8,15 +8,20 @@
  * written; with `maxByteLength` equal to its length it is a fixed-size buffer read and posted like any
  * other (bench/shared-tables.ts: the same speed on Bun). Deno (V8) gets large buffers from the system
  * already, and reads typed arrays over growable buffers 10-15 % slower (the same bench), so it keeps the
- * plain kind.
+ * plain kind. Only on Linux x64, where it is tested: Bun 1.4.5's linux-arm64 build under
+ * qemu-aarch64-static aborts the process ("mprotect failed: Cannot allocate memory") on any growable
+ * SharedArrayBuffer, 64 KB included, and an abort cannot be caught to fall back.
  * @module
  */
 
 declare const Bun: unknown;
 
+/** Where a growable buffer is used: Bun on Linux x64 (see above). */
+const GROWABLE = typeof Bun !== "undefined" && globalThis.process?.platform === "linux" && globalThis.process?.arch === "x64";
+
 /** A SharedArrayBuffer of `bytes` zero bytes, resident only where written. */
 export function zeroedSharedBuffer(bytes: number): SharedArrayBuffer {
-  if (typeof Bun !== "undefined") {
+  if (GROWABLE) {
     const Growable = SharedArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => SharedArrayBuffer;
     try {
       const b = new Growable(bytes, { maxByteLength: bytes });
