@@ -2,8 +2,8 @@
  * RSS of an idle `wisdom serve`, start after start: starts the server --starts times (loopback, metrics
  * listener on, as bench/attack.ts starts it), reads its RSS and anonymous memory 1.5 s after it listens,
  * stops it, and prints each start and the range. A fixed figure should come out the same every start;
- * a spread shows memory that depends on where the allocator put things (see store/shared-buffer.ts:
- * before it, `serve --threads 2` idled at 65 to 124 MB from one start to the next).
+ * a spread shows memory that depends on where the allocator put things (see
+ * src/shared/runtime/shared-buffer.ts; README has the figures before and after it).
  *
  *   npx bun bench/idle-rss.ts [--starts 8] [--runtime bun|deno] [--serve-bin dist/wisdom] [--serve-args="--threads 2"]
  */

@@ -47,8 +47,8 @@ async function serveAndFetch(prefix: string[], bin: string, env: Record<string, 
     // spawnSync above blocks the loop, so an exit may not be seen yet: a server that died must not hide why
     try {
       if (child.pid && child.exitCode === null) process.kill(child.pid, "SIGKILL");
-    } catch {
-      // it had exited already
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ESRCH") throw e; // ESRCH: it had exited already
     }
   }
 }

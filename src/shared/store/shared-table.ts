@@ -143,7 +143,8 @@ export function createTableBuffer(kind: number, g: TableGeometry): SharedArrayBu
 
 /** Checks that `buffer` holds a table of `kind`; returns its words. */
 export function tableWords(buffer: SharedArrayBuffer, kind: number, what: string): Int32Array {
-  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < HEADER_WORDS * 4) throw new TypeError(`${what}.attach: not a SharedArrayBuffer`);
+  // whole 8-byte words: the Float64Array view over it must cover it (a view over a growable buffer would not check)
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < HEADER_WORDS * 4 || buffer.byteLength % 8 !== 0) throw new TypeError(`${what}.attach: not a SharedArrayBuffer`);
   const w = new Int32Array(buffer);
   if (Atomics.load(w, H_MAGIC) !== MAGIC || w[H_KIND] !== kind) throw new TypeError(`${what}.attach: not a shared ${what} table`);
   return w;
