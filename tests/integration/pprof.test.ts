@@ -12,13 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { Profile } from "pprof-format";
-import { fetchQuote } from "../../src/shared/client/fetch.ts";
 import { runtimeName } from "../../src/shared/runtime/name.ts";
-import { pickTransport } from "../../src/shared/transport/index.ts";
-import { cliCommand, ROOT, signal } from "../helpers/cli.ts";
-import { NO_LIMITS, referenceSolver, testServer } from "../helpers/server.ts";
+import { cliCommand, ROOT, signal, spawnCli } from "../helpers/cli.ts";
+import { NO_LIMITS, testServer } from "../helpers/server.ts";
 
-const t = await pickTransport();
 const work = mkdtempSync(join(tmpdir(), "wisdom-pprof-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -46,43 +43,31 @@ function samples(p: Profile) {
   }));
 }
 
-/** Keeps `n` clients fetching quotes until stopped; counts them. */
-function busyGate(port: number, n: number) {
-  let running = true;
-  let served = 0;
-  const loops = Array.from({ length: n }, async () => {
-    while (running) {
-      await fetchQuote("127.0.0.1", port, { transport: t, solver: referenceSolver, timeoutMs: 10_000, mode: "same" });
-      served++;
-    }
-  });
-  return {
-    get served() {
-      return served;
-    },
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-    },
-  };
-}
-
 describe("/debug/pprof/ (debug_runtime: on)", () => {
   test("a 4 s CPU profile of a busy gate decodes, names verifySolution and the gate's handlers, and go tool pprof -top opens it", async () => {
     await using srv = await testServer({ metrics_listen: "127.0.0.1:0", debug_runtime: "on", difficulty: 2, ...NO_LIMITS });
-    const load = busyGate(srv.port, 8);
-    let r;
+    // The load comes from another process (`wisdom load`'s solving flood), so the profile of this one is
+    // the server's: with the clients in this process too, the gate took 2-3 % of the samples and
+    // verifySolution 1 to 18 of about 1,900 in 4 s, and a loaded CI run caught none.
+    const flood = spawnCli(["load", `127.0.0.1:${srv.port}`, "--profile", "spam", "--spam-threads", "1", "--rest", "0", "--duration", "20", "--json"]);
+    let r, served = 0;
     try {
-      await new Promise((res) => setTimeout(res, 300));
-      // 4 s: checking proofs is under 1 % of this process's samples (about 6 of 900 in 2 s since the
-      // handshake path allocates less), so 2 s could catch none of them on a loaded machine.
+      const t0 = performance.now();
+      while (srv.stats.proofsOk < 50) {
+        assert.ok(performance.now() - t0 < 15_000, `the flood got ${srv.stats.proofsOk} proofs accepted in 15 s`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const before = srv.stats.proofsOk;
       r = await get(srv.http!.port, "/debug/pprof/profile?seconds=4");
+      served = srv.stats.proofsOk - before;
     } finally {
-      await load.stop();
+      const exited = new Promise((res) => flood.once("exit", res));
+      signal(flood, "SIGKILL");
+      await exited;
     }
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("content-type"), "application/octet-stream");
-    assert.ok(load.served > 50, `only ${load.served} quotes served while profiling`);
+    assert.ok(served > 50, `only ${served} proofs accepted while profiling`);
     const raw = gunzipSync(r.body);
     const p = Profile.decode(raw);
     const types = p.sampleType.map((x) => p.stringTable.strings[Number(x.type)]);
@@ -90,9 +75,10 @@ describe("/debug/pprof/ (debug_runtime: on)", () => {
     assert.ok(Number(p.durationNanos) >= 3.5e9 && Number(p.durationNanos) < 7e9, `duration ${p.durationNanos} ns`);
     const all = samples(p);
     const total = all.reduce((a, s) => a + s.value[0]!, 0);
-    assert.ok(total > 400, `only ${total} samples in 4 s`);
+    assert.ok(total > 200, `only ${total} samples in 4 s`); // 560-590 here with the server alone busy
     const on = (name: string, file: string) => all.filter((s) => s.frames.some((f) => f.name === name && f.file.includes(file))).reduce((a, s) => a + s.value[0]!, 0);
     // The gate's own work: checking proofs (HMAC, then one SHA-256) inside its connection handlers.
+    console.error(`pprof test: verifySolution on ${on("verifySolution", "shared/pow/challenge.ts")} of ${total} samples; ${served} proofs`);
     assert.ok(on("verifySolution", "shared/pow/challenge.ts") > 0, "verifySolution (shared/pow/challenge.ts) is on no sampled stack");
     assert.ok(all.some((s) => s.frames.some((f) => f.file.includes("shared/gate/"))), "no sampled stack passes through shared/gate/");
     const file = join(work, "cpu.pb.gz");
