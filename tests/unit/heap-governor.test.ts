@@ -1,9 +1,11 @@
 /**
  * The heap governor collects on Bun once the RSS is over budget and the heap grew, or the RSS grew by its
- * step (memory outside the heap's figures); below the budget it never does; Deno has none.
+ * step (memory outside the heap's figures), or its period has passed; below the budget it never does;
+ * Deno has none.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { Metrics } from "../../src/shared/observe/metrics.ts";
 import { startHeapGovernor } from "../../src/shared/runtime/heap-governor.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
 
@@ -16,11 +18,11 @@ function grow(mb: number, into: unknown[]): void {
 describe("startHeapGovernor()", () => {
   test("on Bun: collects when over budget and the heap grew; never under budget. Elsewhere: null", async () => {
     if (runtimeName() !== "bun") {
-      assert.equal(startHeapGovernor(0, 1, 20), null);
+      assert.equal(startHeapGovernor({ budgetBytes: 0, growthBytes: 1, everyMs: 20 }), null);
       return;
     }
-    const over = startHeapGovernor(0, 1024 * 1024, 20)!;
-    const under = startHeapGovernor(Number.MAX_SAFE_INTEGER, 1024 * 1024, 20)!;
+    const over = startHeapGovernor({ budgetBytes: 0, growthBytes: 1024 * 1024, everyMs: 20, periodMs: 0 })!;
+    const under = startHeapGovernor({ budgetBytes: Number.MAX_SAFE_INTEGER, growthBytes: 1024 * 1024, everyMs: 20, periodMs: 1 })!;
     const held: unknown[] = [];
     try {
       // The governor waits for growth of a quarter of the heap it last saw: in a long test run that heap
@@ -42,12 +44,12 @@ describe("startHeapGovernor()", () => {
 
   test("on Bun: RSS growth alone (memory the heap's figures do not count) triggers a collection over budget", async () => {
     if (runtimeName() !== "bun") {
-      assert.equal(startHeapGovernor(0, 1, 20, 1), null);
+      assert.equal(startHeapGovernor({ budgetBytes: 0, growthBytes: 1, everyMs: 20, rssStepBytes: 1 }), null);
       return;
     }
-    // The heap trigger can never fire here (growth of 2^53 bytes), so only the 1 MB RSS step can.
-    const rssOnly = startHeapGovernor(0, Number.MAX_SAFE_INTEGER, 20, 1024 * 1024)!;
-    const under = startHeapGovernor(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 20, 1024 * 1024)!;
+    // The heap trigger can never fire here (growth of 2^53 bytes) and there is no period, so only the 1 MB RSS step can.
+    const rssOnly = startHeapGovernor({ budgetBytes: 0, growthBytes: Number.MAX_SAFE_INTEGER, everyMs: 20, rssStepBytes: 1024 * 1024, periodMs: 0 })!;
+    const under = startHeapGovernor({ budgetBytes: Number.MAX_SAFE_INTEGER, growthBytes: Number.MAX_SAFE_INTEGER, everyMs: 20, rssStepBytes: 1024 * 1024, periodMs: 1 })!;
     const held: Uint8Array[] = [];
     try {
       // Array buffers' bytes live outside the JS heap: written (so resident), they raise the RSS.
@@ -61,6 +63,56 @@ describe("startHeapGovernor()", () => {
     } finally {
       rssOnly.stop();
       under.stop();
+    }
+  });
+
+  test("on Bun: over budget, the period alone (no growth at all) collects, no more often than the period; never under budget", async () => {
+    if (runtimeName() !== "bun") {
+      assert.equal(startHeapGovernor({ budgetBytes: 0, periodMs: 1 }), null);
+      return;
+    }
+    // Neither the heap nor the RSS trigger can fire (steps of 2^53 bytes): only the 30 ms period can.
+    const never = Number.MAX_SAFE_INTEGER;
+    const periodic = startHeapGovernor({ budgetBytes: 0, growthBytes: never, rssStepBytes: never, everyMs: 10, periodMs: 30 })!;
+    const noPeriod = startHeapGovernor({ budgetBytes: 0, growthBytes: never, rssStepBytes: never, everyMs: 10, periodMs: 0 })!;
+    const under = startHeapGovernor({ budgetBytes: never, growthBytes: never, rssStepBytes: never, everyMs: 10, periodMs: 1 })!;
+    try {
+      const t0 = performance.now();
+      while (periodic.collections < 3 && performance.now() - t0 < 5_000) await sleep(20);
+      const elapsed = performance.now() - t0;
+      assert.ok(periodic.collections >= 3, `collected on its period (${periodic.collections} in ${elapsed.toFixed(0)} ms)`);
+      // One per 30 ms at most (the period counts from the start, then from the last collection).
+      assert.ok(periodic.collections <= Math.floor(elapsed / 30) + 1, `${periodic.collections} collections in ${elapsed.toFixed(0)} ms (pauses ${periodic.pausedMs.toFixed(1)} ms)`);
+      assert.equal(noPeriod.collections, 0, "no trigger, no period: none");
+      assert.equal(under.collections, 0, "never under budget");
+    } finally {
+      periodic.stop();
+      noPeriod.stop();
+      under.stop();
+    }
+  });
+
+  test("/metrics: wisdom_forced_gc_total and _seconds_total report the governor's collections (0 without one)", async () => {
+    const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    const m = new Metrics({ version: "t", commit: "t", runtime: "t" });
+    m.bindGovernor(null);
+    let text = await m.render();
+    assert.equal(value(text, "wisdom_forced_gc_total"), 0);
+    assert.equal(value(text, "wisdom_forced_gc_seconds_total"), 0);
+    const g = startHeapGovernor({ budgetBytes: 0, everyMs: 10, periodMs: 20 });
+    if (g === null) {
+      assert.notEqual(runtimeName(), "bun");
+      return;
+    }
+    try {
+      m.bindGovernor(g);
+      for (let i = 0; i < 250 && g.collections < 2; i++) await sleep(20);
+      g.stop();
+      text = await m.render();
+      assert.equal(value(text, "wisdom_forced_gc_total"), g.collections);
+      assert.ok(Math.abs(value(text, "wisdom_forced_gc_seconds_total") - g.pausedMs / 1000) < 1e-9, text.match(/^wisdom_forced_gc.*$/gm)?.join("; ") ?? "");
+    } finally {
+      g.stop();
     }
   });
 });

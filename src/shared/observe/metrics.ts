@@ -95,6 +95,7 @@ export class Metrics implements GateObserver {
   readonly maxFds: Gauge;
   readonly acceptErrors: Counter<"code">;
   private _fds: (() => { open: number; max: number } | null) | null = null;
+  private _gc: { readonly collections: number; readonly pausedMs: number } | null = null;
 
   private _peers: (() => Promise<MetricsSnapshot[]>) | null = null;
 
@@ -238,6 +239,8 @@ export class Metrics implements GateObserver {
     this.maxFds = new Gauge({ name: "wisdom_max_fds", help: "Open-file limit of this process, the one connection caps are fitted to (0 where unknown).", registers: r, aggregator: "first" });
     this.acceptErrors = new Counter({ name: "wisdom_accept_errors_total", help: "Failed accepts, by errno (EMFILE: no descriptor free; on Bun and node:net, found by a probe once a second).", labelNames: ["code"], registers: r });
     this.acceptErrors.inc({ code: "EMFILE" }, 0);
+    new Counter({ name: "wisdom_forced_gc_total", help: "Collections the heap governor forced while the RSS was over its budget (Bun; 0 elsewhere).", registers: r, collect: total(() => self._gc?.collections ?? 0) });
+    new Counter({ name: "wisdom_forced_gc_seconds_total", help: "Event-loop time those collections took.", registers: r, collect: total(() => (self._gc?.pausedMs ?? 0) / 1000) });
   }
 
   /** Read the firewall's numbers at scrape time (firewall: nft). */
@@ -302,6 +305,11 @@ export class Metrics implements GateObserver {
   /** Where wisdom_open_fds and wisdom_max_fds read at scrape time (runtime/fd-limits.ts fdUsage). */
   bindFds(read: () => { open: number; max: number } | null): void {
     this._fds = read;
+  }
+
+  /** Where wisdom_forced_gc_total and wisdom_forced_gc_seconds_total read (runtime/heap-governor.ts). */
+  bindGovernor(g: { readonly collections: number; readonly pausedMs: number } | null): void {
+    this._gc = g;
   }
 
   /**
