@@ -3,7 +3,9 @@
  * and the configuration to apply, which keeps the running value of every restart key.
  * @module
  */
-import { CONFIG_KEYS, type ServeConfig } from "../config/schema.ts";
+// Type only: the schema's module builds every validator (valibot) when loaded, which a gate thread,
+// given an already checked configuration, never needs (serve/gate-thread.ts).
+import type { ServeConfig } from "../config/schema.ts";
 
 /** Keys whose change takes a restart; a reload reports them and keeps the running value. */
 export const RESTART_KEYS: readonly (keyof ServeConfig)[] = [
@@ -22,8 +24,10 @@ export interface ReloadDiff extends ReloadReport {
   readonly applied: ServeConfig;
 }
 
+/** Both configurations are whole (every key, defaults filled in): the keys of either are every key. */
 export function reloadDiff(running: ServeConfig, next: ServeConfig): ReloadDiff {
-  const changed = [...CONFIG_KEYS, "quotes"].filter((k) => JSON.stringify((running as Record<string, unknown>)[k]) !== JSON.stringify((next as Record<string, unknown>)[k]));
+  const keys = new Set([...Object.keys(running), ...Object.keys(next)]);
+  const changed = [...keys].filter((k) => JSON.stringify((running as Record<string, unknown>)[k]) !== JSON.stringify((next as Record<string, unknown>)[k]));
   const needRestart = changed.filter((k) => (RESTART_KEYS as readonly string[]).includes(k));
   const applied: ServeConfig = { ...next };
   for (const k of needRestart) (applied as Record<string, unknown>)[k] = (running as Record<string, unknown>)[k];

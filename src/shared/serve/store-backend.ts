@@ -6,10 +6,11 @@
 import type { ServeConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/logger.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import { redisClients } from "../runtime/redis-clients.ts";
 import { MemoryRateLimiter } from "../defence/rate-limiter.ts";
 import { MemorySpentStore } from "../store/memory.ts";
-import { createRedisBackend, type Passwords, type RedisBackend } from "../store/redis.ts";
+// Types only: the Redis backend's modules load with `store: redis://` (every gate thread pays, in
+// resident memory, for each module it loads).
+import type { Passwords, RedisBackend } from "../store/redis.ts";
 import type { SpentStore } from "../store/types.ts";
 import { redactUrl } from "../store/redis-url.ts";
 
@@ -36,8 +37,8 @@ export async function openStoreBackend(c: ServeConfig, o: StoreBackendOptions): 
   const log = o.log;
   const redis =
     !o.store && c.store !== "memory"
-      ? await createRedisBackend(c.store, {
-          connect: redisClients,
+      ? await (await import("../store/redis.ts")).createRedisBackend(c.store, {
+          connect: (await import("../runtime/redis-clients.ts")).redisClients,
           failMode: c.store_failure,
           commandTimeoutMs: c.store_timeout_ms,
           instanceId: o.instanceId,
