@@ -66,29 +66,36 @@ describe("startHeapGovernor()", () => {
     }
   });
 
-  test("on Bun: over budget, the period alone (no growth at all) collects, no more often than the period; never under budget", async () => {
+  test("on Bun: over budget, the period collects (with churn, only while connections keep coming), no more often than the period; never under budget", async () => {
     if (runtimeName() !== "bun") {
       assert.equal(startHeapGovernor({ budgetBytes: 0, periodMs: 1 }), null);
       return;
     }
     // Neither the heap nor the RSS trigger can fire (steps of 2^53 bytes): only the 30 ms period can.
     const never = Number.MAX_SAFE_INTEGER;
-    const periodic = startHeapGovernor({ budgetBytes: 0, growthBytes: never, rssStepBytes: never, everyMs: 10, periodMs: 30 })!;
-    const noPeriod = startHeapGovernor({ budgetBytes: 0, growthBytes: never, rssStepBytes: never, everyMs: 10, periodMs: 0 })!;
-    const under = startHeapGovernor({ budgetBytes: never, growthBytes: never, rssStepBytes: never, everyMs: 10, periodMs: 1 })!;
+    const quiet = { budgetBytes: 0, growthBytes: never, rssStepBytes: never, everyMs: 10 };
+    let accepted = 0;
+    const periodic = startHeapGovernor({ ...quiet, periodMs: 30 })!;
+    const churning = startHeapGovernor({ ...quiet, periodMs: 30, churn: () => accepted, periodChurn: 100 })!;
+    const idle = startHeapGovernor({ ...quiet, periodMs: 30, churn: () => 0, periodChurn: 100 })!;
+    const noPeriod = startHeapGovernor({ ...quiet, periodMs: 0 })!;
+    const under = startHeapGovernor({ ...quiet, budgetBytes: never, periodMs: 1 })!;
     try {
       const t0 = performance.now();
-      while (periodic.collections < 3 && performance.now() - t0 < 5_000) await sleep(20);
+      while ((periodic.collections < 3 || churning.collections < 3) && performance.now() - t0 < 5_000) {
+        accepted += 100;
+        await sleep(20);
+      }
       const elapsed = performance.now() - t0;
       assert.ok(periodic.collections >= 3, `collected on its period (${periodic.collections} in ${elapsed.toFixed(0)} ms)`);
-      // One per 30 ms at most (the period counts from the start, then from the last collection).
-      assert.ok(periodic.collections <= Math.floor(elapsed / 30) + 1, `${periodic.collections} collections in ${elapsed.toFixed(0)} ms (pauses ${periodic.pausedMs.toFixed(1)} ms)`);
+      assert.ok(churning.collections >= 3, `collected on its period while connections came (${churning.collections})`);
+      // One per 30 ms at most (less half a tick's jitter: 25 ms), the period counted from the start and then from each collection.
+      for (const g of [periodic, churning]) assert.ok(g.collections <= Math.floor(elapsed / 25) + 1, `${g.collections} collections in ${elapsed.toFixed(0)} ms`);
+      assert.equal(idle.collections, 0, "no connections, no collection");
       assert.equal(noPeriod.collections, 0, "no trigger, no period: none");
       assert.equal(under.collections, 0, "never under budget");
     } finally {
-      periodic.stop();
-      noPeriod.stop();
-      under.stop();
+      for (const g of [periodic, churning, idle, noPeriod, under]) g.stop();
     }
   });
 
@@ -108,6 +115,7 @@ describe("startHeapGovernor()", () => {
       m.bindGovernor(g);
       for (let i = 0; i < 250 && g.collections < 2; i++) await sleep(20);
       g.stop();
+      assert.ok(g.collections >= 2, `collected ${g.collections} times`);
       text = await m.render();
       assert.equal(value(text, "wisdom_forced_gc_total"), g.collections);
       assert.ok(Math.abs(value(text, "wisdom_forced_gc_seconds_total") - g.pausedMs / 1000) < 1e-9, text.match(/^wisdom_forced_gc.*$/gm)?.join("; ") ?? "");

@@ -13,13 +13,12 @@
  * throughput and honest p99. The RSS trigger keeps the collections' share of loop time under about 10 %
  * (a live heap that grows, a filling spent set, makes each collection longer). Checked every `everyMs`:
  * 100 ms rather than 250 answers the climb sooner (peaks of 89-96 MB against 94-98 MB in alternating
- * runs, the 96 at the highest attack rate measured, 120k handshakes in 30 s). Both triggers wait for new
- * growth, so over the budget the RSS still ratcheted up from one peak to the next: with two gate threads
- * the same attack peaked at 108.9-114.5 MB. Over the budget it now also collects once `periodMs` has
- * passed since the last collection: 98-103 MB in alternating runs (a connect flood alone on one thread,
- * collected every 250 ms: +9 MB of anonymous memory instead of +22). The RSS and period triggers wait ten
- * times the last collection's pause after it; /metrics counts the collections (wisdom_forced_gc_total,
- * wisdom_forced_gc_seconds_total). Below the
+ * runs, the 96 at the highest attack rate measured, 120k handshakes in 30 s). Both triggers answer only
+ * new highs, so over the budget the RSS still ratcheted up from peak to peak (issue 14, two gate threads).
+ * So over the budget it also collects `periodMs` after the last collection if `periodChurn` connections
+ * were accepted since (an idle server over the budget, a full spent set, is left alone). No
+ * collection comes sooner than ten times the last one's pause after it. /metrics counts them
+ * (wisdom_forced_gc_total, wisdom_forced_gc_seconds_total); docs/OPERATIONS.md has the figures. Below the
  * budget nothing runs: a forced collection costs about 10 ms of loop time, and at 10,000 handshakes/s
  * collecting regardless cut the throughput by 8-15 % (bench/handshake.ts). Bun only: Deno (V8)
  * exposes no collection call without flags, and its collector is more eager.
@@ -45,32 +44,44 @@ export interface HeapGovernorOptions {
   readonly everyMs?: number;
   /** RSS growth since the last collection that triggers one. */
   readonly rssStepBytes?: number;
-  /** Over the budget, the longest time between two collections, ms (0: none). */
+  /** Over the budget, collect this long after the last collection (0: never on time alone)... */
   readonly periodMs?: number;
+  /**
+   * ...if `churn` (a count that only grows: connections accepted) has grown by `periodChurn` since then:
+   * an idle server is left alone. Bun's heap figures cannot say it instead: they change only when a
+   * collection runs. Without `churn`, time alone.
+   */
+  readonly churn?: () => number;
+  readonly periodChurn?: number;
 }
 
 export function startHeapGovernor(o: HeapGovernorOptions = {}): HeapGovernor | null {
   if (typeof Bun === "undefined" || typeof Bun.gc !== "function") return null;
-  const { budgetBytes = 80 * 1024 * 1024, growthBytes = 2 * 1024 * 1024, everyMs = 100, rssStepBytes = 1024 * 1024, periodMs = 200 } = o;
+  const { budgetBytes = 80 * 1024 * 1024, growthBytes = 2 * 1024 * 1024, everyMs = 100, rssStepBytes = 1024 * 1024, periodMs = 200, churn, periodChurn = 100 } = o;
   const gc = Bun.gc;
   let base = process.memoryUsage().heapUsed;
   let rssBase = budgetBytes;
+  /** When the last collection began: the period counts from there, as the ticks do (a tick early by a little jitter still counts). */
   let last = performance.now();
-  /** When the RSS and period triggers may fire again: ten times the last collection's pause after it. */
+  let churnAtLast = churn?.() ?? 0;
+  /** No collection before this: ten times the last collection's pause after it (at most about a tenth of loop time). */
   let notBefore = 0;
   const g = { collections: 0, pausedMs: 0, stop: () => clearInterval(timer) };
   const timer = setInterval(() => {
     const m = process.memoryUsage();
     if (m.rss < budgetBytes) return void (rssBase = budgetBytes);
     const t0 = performance.now();
-    const heapGrew = m.heapUsed - base >= Math.max(growthBytes, base / 4);
-    const due = t0 >= notBefore && (m.rss - rssBase >= rssStepBytes || (periodMs > 0 && t0 - last >= periodMs));
-    if (!heapGrew && !due) return;
+    if (t0 < notBefore) return;
+    const grown = m.rss - rssBase;
+    const due = m.heapUsed - base >= Math.max(growthBytes, base / 4) || grown >= rssStepBytes ||
+      (periodMs > 0 && t0 - last >= periodMs - everyMs / 2 && (!churn || churn() - churnAtLast >= periodChurn));
+    if (!due) return;
     gc(true);
     const t1 = performance.now();
     g.collections++;
     g.pausedMs += t1 - t0;
-    last = t1;
+    last = t0;
+    churnAtLast = churn?.() ?? 0;
     notBefore = t1 + 10 * (t1 - t0);
     const after = process.memoryUsage();
     base = after.heapUsed;

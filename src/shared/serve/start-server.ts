@@ -145,7 +145,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const board = redis?.pressure ?? opts.thread?.board ?? null;
   const shared = board ? { board, instanceId } : null;
   const adaptive = serving.use(startAdaptiveLoop({ state, gate, stats, openConnections: () => connections.openCount, metrics, observer, log, shared }));
-  const heap = opts.heapGovernor === false ? null : startHeapGovernor();
+  const heap = opts.heapGovernor === false ? null : startHeapGovernor({ churn: () => stats.accepted });
   metrics.bindGovernor(heap);
   serving.defer(() => heap?.stop());
   const reload = reloader({ state, gate, connections, caps, limiter: redis?.limiter, shared: opts.thread?.admission ?? null, firewall: fw, metrics, buildQuotes: opts.quotes ? null : buildQuotes });
