@@ -7,6 +7,7 @@
 import type { Metric, MetricObjectWithValues, MetricValue as PromValue } from "prom-client";
 import { aggregatorRegistry, Counter, defaultMetrics, Gauge, Registry } from "./prom.ts";
 import { LocalHistogram } from "./local-histogram.ts";
+import type { HeapGovernor } from "../runtime/heap-governor.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import type { CloseReason, GateObserver } from "../gate/types.ts";
 
@@ -46,6 +47,9 @@ export interface FirewallNumbers {
   /** Refusals from trusted networks (proxy_trusted), which are never banned. */
   readonly spared?: number;
 }
+
+/** What /metrics reads of the heap governor. */
+type GovernorCounts = Pick<HeapGovernor, "collections" | "pausedMs">;
 
 export class Metrics implements GateObserver {
   readonly registry = new Registry();
@@ -95,7 +99,7 @@ export class Metrics implements GateObserver {
   readonly maxFds: Gauge;
   readonly acceptErrors: Counter<"code">;
   private _fds: (() => { open: number; max: number } | null) | null = null;
-  private _gc: { readonly collections: number; readonly pausedMs: number } | null = null;
+  private _gc: GovernorCounts | null = null;
 
   private _peers: (() => Promise<MetricsSnapshot[]>) | null = null;
 
@@ -308,7 +312,7 @@ export class Metrics implements GateObserver {
   }
 
   /** Where wisdom_forced_gc_total and wisdom_forced_gc_seconds_total read (runtime/heap-governor.ts). */
-  bindGovernor(g: { readonly collections: number; readonly pausedMs: number } | null): void {
+  bindGovernor(g: GovernorCounts | null): void {
     this._gc = g;
   }
 

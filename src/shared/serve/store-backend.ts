@@ -35,10 +35,12 @@ export interface StoreBackend {
 
 export async function openStoreBackend(c: ServeConfig, o: StoreBackendOptions): Promise<StoreBackend> {
   const log = o.log;
+  const useRedis = !o.store && c.store !== "memory";
+  const [backend, clients] = useRedis ? await Promise.all([import("../store/redis.ts"), import("../runtime/redis-clients.ts")]) : [null, null];
   const redis =
-    !o.store && c.store !== "memory"
-      ? await (await import("../store/redis.ts")).createRedisBackend(c.store, {
-          connect: (await import("../runtime/redis-clients.ts")).redisClients,
+    backend && clients
+      ? await backend.createRedisBackend(c.store, {
+          connect: clients.redisClients,
           failMode: c.store_failure,
           commandTimeoutMs: c.store_timeout_ms,
           instanceId: o.instanceId,
