@@ -62,13 +62,14 @@ const alerts = (): AlertRule[] => rules().groups.flatMap((g) => g.rules.filter((
 // ---------------------------------------------------------------------------------------- metric names
 
 /**
- * Names the registry of metrics.ts holds (prom-client's defaults included), and which of the
- * application's (wisdom_*) are histograms (they also have _bucket, _sum, _count).
+ * Names of the metrics metrics.ts defines (prom-client's process_* and nodejs_* are known by their
+ * prefix: unknownMetrics), and which of them are histograms (they also have _bucket, _sum, _count).
  */
-function definedMetrics(): { names: Set<string>; histograms: Set<string> } {
-  const all = new Metrics({ version: "test", commit: "test", runtime: "test" }).registry.getMetricsAsArray() as unknown as { name: string; type: string }[];
-  return { names: new Set(all.map((m) => m.name)), histograms: new Set(all.filter((m) => m.type === "histogram" && m.name.startsWith("wisdom_")).map((m) => m.name)) };
-}
+const DEFINED = await (async () => {
+  const all = await new Metrics({ version: "test", commit: "test", runtime: "test" }).snapshot();
+  return { names: new Set(all.map((m) => m.name)), histograms: new Set(all.filter((m) => String(m.type) === "histogram" && m.name.startsWith("wisdom_")).map((m) => m.name)) };
+})();
+const definedMetrics = (): { names: Set<string>; histograms: Set<string> } => DEFINED;
 
 const PROMQL_KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"]);
 

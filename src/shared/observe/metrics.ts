@@ -1,12 +1,16 @@
 /**
- * Prometheus metrics (prom-client, its own registry, default runtime metrics included). Subscribes to the
- * gate's events like any other observer; names and units follow Prometheus conventions (`promtool check
- * metrics` is part of the tests). Alert rules in deploy/prometheus/alerts.yml use these names.
+ * Prometheus metrics. Subscribes to the gate's events like any other observer; names and units follow
+ * Prometheus conventions (`promtool check metrics` is part of the tests). Alert rules in
+ * deploy/prometheus/alerts.yml use these names. The server's own metrics are plain numbers
+ * (local-metrics.ts, local-histogram.ts). prom-client writes the text, adds its default process metrics
+ * and sums the gate threads' values (serve --threads); it is loaded only where /metrics is rendered,
+ * the main thread. A gate thread reports its values (snapshot) without it: see local-metrics.ts.
  * @module
  */
 import type { Metric, MetricObjectWithValues, MetricValue as PromValue } from "prom-client";
-import { aggregatorRegistry, Counter, defaultMetrics, Gauge, Registry } from "./prom.ts";
+import type { Registry } from "./prom.ts";
 import { LocalHistogram } from "./local-histogram.ts";
+import { LocalCounter as Counter, LocalGauge as Gauge, type LocalMetric } from "./local-metrics.ts";
 import type { HeapGovernor } from "../runtime/heap-governor.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import type { CloseReason, GateObserver } from "../gate/types.ts";
@@ -52,7 +56,10 @@ export interface FirewallNumbers {
 type GovernorCounts = Pick<HeapGovernor, "collections" | "pausedMs">;
 
 export class Metrics implements GateObserver {
-  readonly registry = new Registry();
+  /** The server's own metrics, in the order a scrape lists them. */
+  readonly #own: LocalMetric[] = [];
+  /** prom-client's registry, with them and its default metrics: made by create() or the first render. */
+  #registry: Registry | null = null;
   private _live: LiveValues | null = null;
   readonly accepted: Counter;
   readonly open: Gauge;
@@ -103,23 +110,19 @@ export class Metrics implements GateObserver {
 
   private _peers: (() => Promise<MetricsSnapshot[]>) | null = null;
 
-  /** Metrics with prom-client's default process metrics unless `info.defaults` is false (loaded for it: prom.ts). */
+  /**
+   * Metrics with prom-client's registry and its default process metrics, unless `info.defaults` is
+   * false: then prom-client is not loaded (a gate thread; see snapshot()).
+   */
   static async create(info: MetricsInfo): Promise<Metrics> {
-    return new Metrics(info, info.defaults === false ? null : await defaultMetrics());
+    const m = new Metrics(info);
+    if (info.defaults !== false) await m.#promRegistry(true);
+    return m;
   }
 
-  /** `collectDefaults`: prom-client's collectDefaultMetrics, or null for none (create() picks it from `info`). */
-  constructor(info: MetricsInfo, collectDefaults: ((o: { register: Registry }) => void) | null = null) {
-    const r = [this.registry];
-    collectDefaults?.({ register: this.registry });
-    // A few of prom-client's defaults (nodejs_active_*_total) are gauges named like counters, which
-    // promtool rightly reports; they duplicate the un-suffixed gauges, so they are left out.
-    // The per-heap-space sizes cost about 5 ms per scrape on Bun (emulated V8 statistics) and repeat
-    // what nodejs_heap_size_* say; they are left out too (bench/scrape.ts measures the scrape cost).
-    for (const m of this.registry.getMetricsAsArray()) {
-      if (m.name.endsWith("_total") && (m as { type?: unknown }).type !== "counter") this.registry.removeSingleMetric(m.name);
-      else if (m.name.startsWith("nodejs_heap_space_size_")) this.registry.removeSingleMetric(m.name);
-    }
+  /** Metrics without prom-client's default metrics; prom-client is loaded by the first render(). */
+  constructor(info: MetricsInfo) {
+    const r = [this.#own];
     new Gauge({ name: "wisdom_build_info", help: "Version, commit and runtime of this process (always 1).", labelNames: ["version", "commit", "runtime"], registers: r, aggregator: "first" }).set(
       { version: info.version, commit: info.commit, runtime: info.runtime },
       1,
@@ -154,7 +157,7 @@ export class Metrics implements GateObserver {
     this.quoteSourceBreaker = new Gauge({ name: "wisdom_quote_source_breaker_open", help: "1 while a quote source's circuit breaker is open (or half open), else 0.", labelNames: ["source"], registers: r, aggregator: "max" });
     const histogram = (name: string, help: string, buckets: number[]) => {
       const h = new LocalHistogram(name, help, buckets);
-      this.registry.registerMetric(h as unknown as Metric);
+      this.#own.push(h);
       return h;
     };
     this.handshake = histogram("wisdom_handshake_duration_seconds", "Connection lifetime from accept to close.", [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
@@ -226,11 +229,7 @@ export class Metrics implements GateObserver {
         this.set(v ? v.entries : 0);
       },
     });
-    // In place of prom-client's process_open_fds and process_max_fds: that pair lists /proc/self/fd on
-    // its own (tens of ms at 20,000 descriptors, per list) and keeps its last value once no descriptor is
-    // left to list with, just when it matters. One read per scrape serves both gauges here.
-    this.registry.removeSingleMetric("process_open_fds");
-    this.registry.removeSingleMetric("process_max_fds");
+    // In place of prom-client's process_open_fds and process_max_fds (left out: #promRegistry).
     this.openFds = new Gauge({
       name: "wisdom_open_fds", help: "File descriptors open in this process (0 where unknown).", registers: r, aggregator: "first",
       collect() {
@@ -330,18 +329,54 @@ export class Metrics implements GateObserver {
     this._running = running;
   }
 
-  /** This registry's values, for the main thread to add up (a gate thread's side of bindPeers). */
-  snapshot(): Promise<MetricsSnapshot> {
-    return this.registry.getMetricsAsJSON() as Promise<MetricsSnapshot>;
+  /**
+   * These metrics' values, in the form of prom-client's Registry.getMetricsAsJSON, for the main thread to
+   * add up (a gate thread's side of bindPeers). With prom-client's registry, its default metrics too.
+   */
+  async snapshot(): Promise<MetricsSnapshot> {
+    if (this.#registry) return (await this.#registry.getMetricsAsJSON()) as MetricsSnapshot;
+    return (await Promise.all(this.#own.map((m) => m.get()))) as unknown as MetricsSnapshot;
   }
 
+  /** The Prometheus text of these metrics (with bindPeers, of every gate thread's, added up). */
   async render(): Promise<string> {
-    if (!this._peers) return this.registry.metrics();
+    const registry = await this.#promRegistry(false);
+    if (!this._peers) return registry.metrics();
     const [own, peers] = await Promise.all([this.snapshot(), this._peers()]);
+    const { aggregatorRegistry } = await import("./prom.ts");
     return (await aggregatorRegistry()).aggregate([own, ...peers]).metrics();
   }
 
-  get contentType(): string {
-    return this.registry.contentType;
+  /** The text format's content type (prom-client's; the same for every version 0.0.4 registry). */
+  readonly contentType = "text/plain; version=0.0.4; charset=utf-8";
+
+  /** prom-client's registry holding these metrics, for commands that add their own (wisdom guard); after create(). */
+  get registry(): Registry {
+    if (!this.#registry) throw new Error("Metrics.registry: made by Metrics.create() or the first render()");
+    return this.#registry;
+  }
+
+  /** Loads prom-client and makes its registry of these metrics, the first time; `defaults`: with its process metrics. */
+  async #promRegistry(defaults: boolean): Promise<Registry> {
+    if (this.#registry) return this.#registry;
+    const prom = await import("./prom.ts");
+    if (this.#registry) return this.#registry;
+    const registry = new prom.Registry();
+    if (defaults) {
+      (await prom.defaultMetrics())({ register: registry });
+      // A few of prom-client's defaults (nodejs_active_*_total) are gauges named like counters, which
+      // promtool rightly reports; they duplicate the un-suffixed gauges, so they are left out.
+      // The per-heap-space sizes cost about 5 ms per scrape on Bun (emulated V8 statistics) and repeat
+      // what nodejs_heap_size_* say; they are left out too (bench/scrape.ts measures the scrape cost).
+      // process_open_fds and process_max_fds list /proc/self/fd on their own (tens of ms at 20,000
+      // descriptors, per list) and keep their last value once no descriptor is left to list with, just
+      // when it matters: wisdom_open_fds and wisdom_max_fds stand in, one read per scrape for both.
+      for (const m of registry.getMetricsAsArray()) {
+        if (m.name.endsWith("_total") && (m as { type?: unknown }).type !== "counter") registry.removeSingleMetric(m.name);
+        else if (m.name.startsWith("nodejs_heap_space_size_") || m.name === "process_open_fds" || m.name === "process_max_fds") registry.removeSingleMetric(m.name);
+      }
+    }
+    for (const m of this.#own) registry.registerMetric(m as unknown as Metric);
+    return (this.#registry = registry);
   }
 }
