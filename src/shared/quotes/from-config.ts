@@ -19,7 +19,6 @@
  * ```
  * @module
  */
-import { resolve } from "node:path";
 import { EmbeddedQuoteSource } from "./embedded.ts";
 import { QuoteFileError } from "./file-error.ts";
 import { HttpQuoteSource } from "./http.ts";
@@ -98,7 +97,9 @@ async function _build(e: QuoteSourceSpec, s: QuoteSourcesSpec, deps: QuoteSource
     case "embedded":
       return new EmbeddedQuoteSource(random);
     case "file": {
-      const { FileQuoteSource } = await import("./file.ts"); // and the YAML parser with it, only for a quote file
+      // Loaded only for a quote file: the YAML parser, and node:fs and node:path, which would bring Deno's
+      // Node layer into every gate thread (runtime/process-info.ts).
+      const [{ FileQuoteSource }, { resolve }] = await Promise.all([import("./file.ts"), import("node:path")]);
       const src = await FileQuoteSource.load(resolve(deps.baseDir ?? ".", e.path), { name: e.name, format: e.format, strict: e.strict, random });
       for (const p of src.problems) warn(`${src.name}: skipped ${p}`);
       return src;

@@ -3,9 +3,9 @@
  * `quotes:` (see from-config.ts for an example and the factory). Pure: no I/O.
  * @module
  */
-import { basename } from "node:path";
 import * as v from "valibot";
 import { MAX_SOURCE_NAME_CHARS } from "./_check.ts";
+import { osPlatform } from "../runtime/process-info.ts";
 import { parsePath } from "./json-path.ts";
 import { int, parsedBy } from "../config/checks.ts";
 
@@ -57,7 +57,7 @@ export type QuoteSourceSpec = v.InferOutput<typeof QuoteSourceSchema>;
 /** The name a spec entry's source will report (must be unique). */
 export function specName(s: QuoteSourceSpec): string {
   if (s.type === "embedded") return "embedded";
-  if (s.type === "file") return s.name ?? `file:${basename(s.path)}`.slice(0, MAX_SOURCE_NAME_CHARS);
+  if (s.type === "file") return s.name ?? `file:${_fileName(s.path)}`.slice(0, MAX_SOURCE_NAME_CHARS);
   let host = s.url;
   try {
     host = new URL(s.url).host;
@@ -109,4 +109,14 @@ export function parseQuoteSources(input: unknown, prefix = "quotes"): { ok: true
       return `${path}: ${unknownKey ? "unknown key" : i.input === undefined ? "missing" : i.message}`;
     }),
   };
+}
+
+/**
+ * The last part of a path, as node:path's basename (trailing separators ignored; on Windows `\\` is one
+ * too), written here because node:path would bring Deno's Node layer into every gate thread
+ * (runtime/process-info.ts).
+ */
+export function _fileName(path: string, windows = osPlatform() === "win32"): string {
+  const parts = path.split(windows ? /[\\/]/ : "/").filter((p) => p !== "");
+  return parts.at(-1) ?? "";
 }

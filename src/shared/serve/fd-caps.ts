@@ -2,6 +2,8 @@
  * Connection caps that fit the open-file limit: read once, after the runtime raised the soft limit to the
  * hard one (without /proc, as on Deno, it probes); a reload fits its new caps to the same numbers. The
  * configuration keeps the configured values; only what admission gets is clamped (defence/fd-budget.ts).
+ * Gate threads share the process's descriptors: serve/threads.ts measures them once and gives every
+ * thread the same numbers (a Worker then loads no node:fs for them; runtime/process-info.ts).
  * @module
  */
 import type { ServeConfig } from "../config/schema.ts";
@@ -20,9 +22,20 @@ export interface FdCaps {
   logFit(cfg: ServeConfig): void;
 }
 
-export function fdCaps(c: ServeConfig, log: Logger): FdCaps {
-  const fdLimit = readFdLimit();
-  const fds = startDescriptors(c.max_connections + c.fd_reserve);
+/** The open-file limit and the descriptors at start, as measured once per process. */
+export interface MeasuredFds {
+  readonly fdLimit: FdLimit | null;
+  readonly start: StartDescriptors;
+}
+
+/** Reads the limit and the descriptors in use, probing for `c`'s caps where /proc cannot be read. */
+export function measureFds(c: ServeConfig): MeasuredFds {
+  return { fdLimit: readFdLimit(), start: startDescriptors(c.max_connections + c.fd_reserve) };
+}
+
+/** The caps `c` gets from `measured` (measured now when not given). */
+export function fdCaps(c: ServeConfig, log: Logger, measured: MeasuredFds = measureFds(c)): FdCaps {
+  const { fdLimit, start: fds } = measured;
   const fit = (cfg: ServeConfig) => fitCaps(cfg, { limit: fds.limit, inUse: fds.inUse, reserve: cfg.fd_reserve });
   return {
     fdLimit,

@@ -7,7 +7,6 @@
  * it loads, in resident memory, once per thread.
  * @module
  */
-import { hostname } from "node:os";
 import { ConfigError } from "../config/errors.ts";
 import type { ServeConfig } from "../config/schema.ts";
 import { createDefence, type Defence, type SharedDefenceState } from "../defence/from-config.ts";
@@ -17,12 +16,12 @@ import type { GateObserver, Passages } from "../gate/types.ts";
 import type { Readiness } from "../observe/http.ts";
 import { type Logger, silentLogger } from "../observe/log.ts";
 import { Metrics } from "../observe/metrics.ts";
-import { profileDirProblems } from "../observe/profile-file.ts";
 import type { Profiles } from "../observe/profiles.ts";
 import { fanOut, GateStats } from "../observe/stats.ts";
 import { type KeySpec, KeyRing } from "../pow/keys.ts";
 import type { QuoteSource } from "../quotes/types.ts";
 import { fdUsage } from "../runtime/fd-limits.ts";
+import { hostName, processId } from "../runtime/process-info.ts";
 import { startHeapGovernor } from "../runtime/heap-governor.ts";
 import type { PressureBoard, SpentStore } from "../store/types.ts";
 import type { Passwords } from "../store/redis-connection.ts";
@@ -32,7 +31,7 @@ import type { Transport } from "../transport/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { startAdaptiveLoop } from "./adaptive.ts";
 import { debugSnapshot } from "./debug-snapshot.ts";
-import { fdCaps } from "./fd-caps.ts";
+import { fdCaps, type MeasuredFds } from "./fd-caps.ts";
 import { firewallSlot, startServeFirewall } from "./firewall.ts";
 import { gateSettings } from "./gate-settings.ts";
 import { openGateListener } from "./listener.ts";
@@ -75,9 +74,10 @@ export interface ServerOptions {
    * `serve --threads`: this server is one of several gate threads of the process (serve/threads.ts),
    * listening on a shared port. `index` 0 is the main thread, which alone reports the process's own
    * metrics; `board` is where the threads' controllers see their pressure summed (with a Redis store,
-   * the store's board, which every thread and instance shares, is used instead).
+   * the store's board, which every thread and instance shares, is used instead). `fds`: the process's
+   * descriptors as measured once for every thread (serve/fd-caps.ts); without them this thread measures.
    */
-  readonly thread?: { readonly index: number; readonly board: PressureBoard; readonly admission: SharedDefenceState | null };
+  readonly thread?: { readonly index: number; readonly board: PressureBoard; readonly admission: SharedDefenceState | null; readonly fds?: MeasuredFds };
 }
 
 export interface RunningServer {
@@ -106,7 +106,11 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger ?? silentLogger;
   const c = opts.config; // the configuration at start (state.config is the one in force)
-  if (c.profile_dir !== "" && profileDirProblems(c.profile_dir).length > 0) throw new ConfigError(profileDirProblems(c.profile_dir));
+  if (c.profile_dir !== "") {
+    // Loaded only for it: node:fs would bring Deno's Node layer into every gate thread (runtime/process-info.ts).
+    const problems = (await import("../observe/profile-file.ts")).profileDirProblems(c.profile_dir);
+    if (problems.length > 0) throw new ConfigError(problems);
+  }
   // Released by close() or by a failed start: `serving` first (the loops, then the listener drained),
   // then `parts` in the reverse of the order they were built, each step even when one before it failed.
   await using stack = new AsyncDisposableStack();
@@ -115,16 +119,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const release = (step: () => unknown) => parts.defer(releaseStep(log, step));
   const stats = new GateStats();
   const ring = new KeyRing(opts.keys, opts.signingId);
-  const instanceId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const instanceId = `${await hostName()}:${processId()}:${Math.random().toString(36).slice(2, 8)}`;
   let eventMetrics: Metrics | null = null; // store events during the connect are logged, not counted
   const { store, redis } = await openStoreBackend(c, { store: opts.store, storePasswords: opts.storePasswords, now: opts.now, instanceId, log, metrics: () => eventMetrics });
   release(() => redis?.close());
   release(() => store.close());
-  const caps = fdCaps(c, log);
+  const caps = fdCaps(c, log, opts.thread?.fds);
   if ((opts.thread?.index ?? 0) === 0) caps.logFit(c); // once per process
   const state: ServeState = { config: c, defence: createDefence(caps.fitted(c), redis?.limiter, opts.thread?.admission) };
   const metrics = (eventMetrics = await Metrics.create({ version: VERSION, commit: COMMIT, runtime: runtimeName(), defaults: (opts.thread?.index ?? 0) === 0, thread: opts.thread?.index }));
-  metrics.bindFds(() => fdUsage(caps.fdLimit));
+  if ((opts.thread?.index ?? 0) === 0) metrics.bindFds(() => fdUsage(caps.fdLimit)); // the process's: the main thread reports them
   const buildQuotes = quoteBuilder({ baseDir: opts.configDir, log, metrics });
   const quotes = opts.quotes ?? (await buildQuotes(c));
   const fw = firewallSlot();

@@ -10,6 +10,7 @@ import type { KeySpec } from "../pow/keys.ts";
 import type { Passwords } from "../store/redis-connection.ts";
 import type { SharedAdmissionBuffers } from "../store/shared-admission.ts";
 import type { ReloadReport } from "./reload-diff.ts";
+import type { MeasuredFds } from "./fd-caps.ts";
 
 /** The SharedArrayBuffers every gate thread attaches to (serve/thread-state.ts). */
 export interface SharedBuffers {
@@ -31,6 +32,8 @@ export interface ThreadInit {
   readonly storePasswords?: Passwords;
   readonly configDir?: string;
   readonly shared: SharedBuffers;
+  /** The process's descriptors, measured once by the main thread (serve/fd-caps.ts). */
+  readonly fds: MeasuredFds;
 }
 
 export type ToThread =

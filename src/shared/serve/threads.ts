@@ -15,6 +15,7 @@ import type { MetricsSnapshot } from "../observe/metrics.ts";
 import type { KeySpec } from "../pow/keys.ts";
 import { workerUrls } from "../runtime/worker-urls.ts";
 import { sharedPortProblem } from "../transport/index.ts";
+import { measureFds } from "./fd-caps.ts";
 import type { ReloadReport } from "./reload-diff.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-messages.ts";
 import { createThreadState, releaseDeadThread, spentHorizonMs } from "./thread-state.ts";
@@ -70,7 +71,8 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
   const log: Logger = o.logger ?? silentLogger;
   const n = o.threads;
   const state = createThreadState(o.config, n);
-  const main = await startServer({ ...o, ...(state.store ? { store: state.store } : {}), thread: { index: 0, board: state.board, admission: state.admission } });
+  const fds = measureFds(o.config); // once for the process: the threads share its descriptors
+  const main = await startServer({ ...o, ...(state.store ? { store: state.store } : {}), thread: { index: 0, board: state.board, admission: state.admission, fds } });
   let keys = o.keys, signingId = o.signingId;
   let config = main.config;
   const horizon = spentHorizonMs(o.config);
@@ -86,7 +88,7 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
     metrics_listen: "", debug_runtime: "off", profile_dir: "",
   });
   const initFor = (t: _Thread): ThreadInit => ({
-    index: t.index, config: threadConfig(config), keys, signingId, storePasswords: o.storePasswords, configDir: o.configDir, shared: state.buffers,
+    index: t.index, config: threadConfig(config), keys, signingId, storePasswords: o.storePasswords, configDir: o.configDir, shared: state.buffers, fds,
   });
 
   const onFailure = (t: _Thread, why: string) => {

@@ -5,6 +5,7 @@
  * @module
  */
 import { type RuntimeName, runtimeName } from "../runtime/name.ts";
+import { osPlatform } from "../runtime/process-info.ts";
 import type { Transport } from "./types.ts";
 
 export { type RuntimeName, runtimeName, runtimeVersion } from "../runtime/name.ts";
@@ -24,7 +25,7 @@ export async function pickTransport(prefer?: RuntimeName): Promise<Transport> {
  * (it cannot be caught), so that flag is looked for first: an unstable-net API is defined only with it.
  */
 export function sharedPortProblem(name: RuntimeName = runtimeName()): string | null {
-  const platform = (globalThis as { process?: { platform?: string } }).process?.platform ?? "unknown";
+  const platform = osPlatform();
   if (platform !== "linux") return `the kernel balances a shared port (SO_REUSEPORT) only on Linux, not on ${platform}`;
   if (name === "bun") return null;
   if (name === "deno") {
