@@ -135,3 +135,16 @@ describe("createQuoteSource()", () => {
     await assert.rejects(createQuoteSource({ sources: [] }), QuoteConfigError);
   });
 });
+
+describe("_fileName() (a file source's default name, file:<name>)", () => {
+  test("gives what node:path's basename gives, on POSIX and on Windows", async () => {
+    const { _fileName } = await import("../../src/shared/quotes/spec.ts");
+    const path = await import("node:path");
+    for (const p of ["q.txt", "dir/q.txt", "/abs/dir/q.yaml", "dir/sub/", "a//b.json", "/", "", "./x", "../y.txt"]) {
+      assert.equal(_fileName(p, false), path.posix.basename(p), `posix ${JSON.stringify(p)}`);
+    }
+    for (const p of ["q.txt", "dir\\q.txt", "C:\\quotes\\q.yaml", "dir/sub\\q.json", "dir\\sub\\"]) {
+      assert.equal(_fileName(p, true), path.win32.basename(p), `win32 ${JSON.stringify(p)}`);
+    }
+  });
+});
