@@ -63,7 +63,7 @@ describe("LocalCounter and LocalGauge", () => {
     assert.match(text, /^c_total 10$/m);
   });
 
-  test("refuse a counter going down, a missing or unknown label and a non-number (prom-client allows a missing label)", () => {
+  test("refuse what prom-client refuses (a counter going down, an unknown label, a non-number) and a missing label, which it allows", async () => {
     const c = new LocalCounter<"reason">({ name: "x_total", help: "h", labelNames: ["reason"] });
     const g = new LocalGauge({ name: "g", help: "h" });
     assert.throws(() => c.inc({ reason: "a" }, -1), RangeError);
@@ -71,8 +71,15 @@ describe("LocalCounter and LocalGauge", () => {
     assert.throws(() => c.inc({} as { reason: string }), /missing/);
     assert.throws(() => c.inc({ reason: "a", other: "b" } as { reason: string }), /labels must be/);
     assert.throws(() => g.set({ reason: "a" } as never, 1), /has no labels/);
-    assert.throws(() => g.set(Number.NaN), TypeError);
     assert.throws(() => g.set("1" as unknown as number), TypeError);
+    assert.throws(() => new LocalCounter({ name: "y_total", help: "h" }).inc(Infinity), TypeError);
+    // NaN, which prom-client's Gauge stores, is stored and written the same.
+    const { ours, theirs } = pair();
+    ours.registerMetric(g as unknown as Metric);
+    new Gauge({ name: "g", help: "h", registers: [theirs] }).set(Number.NaN);
+    g.set(Number.NaN);
+    assert.equal(await ours.metrics(), await theirs.metrics());
+    assert.match(await ours.metrics(), /^g Nan$/m); // prom-client's spelling
   });
 });
 

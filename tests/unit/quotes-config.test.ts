@@ -143,7 +143,7 @@ describe("_fileName() (a file source's default name, file:<name>)", () => {
     for (const p of ["q.txt", "dir/q.txt", "/abs/dir/q.yaml", "dir/sub/", "a//b.json", "/", "", "./x", "../y.txt"]) {
       assert.equal(_fileName(p, false), path.posix.basename(p), `posix ${JSON.stringify(p)}`);
     }
-    for (const p of ["q.txt", "dir\\q.txt", "C:\\quotes\\q.yaml", "dir/sub\\q.json", "dir\\sub\\"]) {
+    for (const p of ["q.txt", "dir\\q.txt", "C:\\quotes\\q.yaml", "dir/sub\\q.json", "dir\\sub\\", "C:foo", "C:\\", "C:", "\\\\srv\\share\\q.txt", "c:/x/y.json"]) {
       assert.equal(_fileName(p, true), path.win32.basename(p), `win32 ${JSON.stringify(p)}`);
     }
   });

@@ -96,20 +96,20 @@ abstract class LocalValues<L extends string> implements LocalMetric {
   }
 }
 
-function checkNumber(name: string, v: unknown): number {
-  if (typeof v !== "number" || Number.isNaN(v)) throw new TypeError(`${name}: value is not a number: ${String(v)}`);
-  return v;
-}
 
 export class LocalCounter<L extends string = string> extends LocalValues<L> {
   readonly type = "counter";
   constructor(o: LocalMetricOptions<L, LocalCounter<L>>) {
     super(o as LocalMetricOptions<L, unknown>, "sum");
   }
-  /** Adds `value` (default 1; never negative) to the counter, or to the label set's. */
+  /**
+   * Adds `value` (default 1) to the counter, or to the label set's. Refuses what prom-client refuses, and
+   * only that (it lets NaN through): a value that is not a finite number, a negative one.
+   */
   inc(labels?: Labels<L> | number, value?: number): void {
     const [l, v] = typeof labels === "object" ? [labels, value ?? 1] : [undefined, labels ?? 1];
-    if (checkNumber(this.name, v) < 0) throw new RangeError(`${this.name}: a counter cannot go down (${v})`);
+    if (v && !Number.isFinite(v)) throw new TypeError(`${this.name}: value is not a valid number: ${String(v)}`);
+    if (v < 0) throw new RangeError(`${this.name}: a counter cannot go down (${v})`);
     this._entry(l).value += v;
   }
 }
@@ -119,9 +119,10 @@ export class LocalGauge<L extends string = string> extends LocalValues<L> {
   constructor(o: LocalMetricOptions<L, LocalGauge<L>>) {
     super(o as LocalMetricOptions<L, unknown>, "sum");
   }
-  /** Sets the gauge, or the label set's, to `value`. */
+  /** Sets the gauge, or the label set's, to `value`: any number (NaN too, as prom-client). */
   set(labels: Labels<L> | number, value?: number): void {
     const [l, v] = typeof labels === "object" ? [labels, value] : [undefined, labels];
-    this._entry(l).value = checkNumber(this.name, v);
+    if (typeof v !== "number") throw new TypeError(`${this.name}: value is not a valid number: ${String(v)}`);
+    this._entry(l).value = v;
   }
 }

@@ -60,6 +60,7 @@ export class Metrics implements GateObserver {
   readonly #own: LocalMetric[] = [];
   /** prom-client's registry, with them and its default metrics: made by create() or the first render. */
   #registry: Registry | null = null;
+  #registryMade: Promise<Registry> | null = null;
   private _live: LiveValues | null = null;
   readonly accepted: Counter;
   readonly open: Gauge;
@@ -357,10 +358,12 @@ export class Metrics implements GateObserver {
   }
 
   /** Loads prom-client and makes its registry of these metrics, the first time; `defaults`: with its process metrics. */
-  async #promRegistry(defaults: boolean): Promise<Registry> {
-    if (this.#registry) return this.#registry;
+  #promRegistry(defaults: boolean): Promise<Registry> {
+    return (this.#registryMade ??= this.#makeRegistry(defaults)); // once, however many ask while it loads
+  }
+
+  async #makeRegistry(defaults: boolean): Promise<Registry> {
     const prom = await import("./prom.ts");
-    if (this.#registry) return this.#registry;
     const registry = new prom.Registry();
     if (defaults) {
       (await prom.defaultMetrics())({ register: registry });

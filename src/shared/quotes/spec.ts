@@ -117,6 +117,7 @@ export function parseQuoteSources(input: unknown, prefix = "quotes"): { ok: true
  * (runtime/process-info.ts).
  */
 export function _fileName(path: string, windows = osPlatform() === "win32"): string {
-  const parts = path.split(windows ? /[\\/]/ : "/").filter((p) => p !== "");
+  const rest = windows ? path.replace(/^[A-Za-z]:/, "") : path; // a drive letter is no part of the name
+  const parts = rest.split(windows ? /[\\/]/ : "/").filter((p) => p !== "");
   return parts.at(-1) ?? "";
 }
