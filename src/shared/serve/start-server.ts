@@ -23,6 +23,7 @@ import type { QuoteSource } from "../quotes/types.ts";
 import { fdUsage } from "../runtime/fd-limits.ts";
 import { hostName, processId } from "../runtime/process-info.ts";
 import { startHeapGovernor } from "../runtime/heap-governor.ts";
+import { GATE_JIT_SCALE, setJitPolicy } from "../runtime/jit-policy.ts";
 import type { PressureBoard, SpentStore } from "../store/types.ts";
 import type { Passwords } from "../store/redis-connection.ts";
 import { pickTransport, runtimeName } from "../transport/index.ts";
@@ -70,6 +71,12 @@ export interface ServerOptions {
    * and cost 20-30 % more CPU per GB relayed, for the same peak RSS (about 90 MB after 1 GB; bench/guard.ts).
    */
   readonly heapGovernor?: boolean;
+  /**
+   * How much slower JavaScriptCore's optimizing tiers are to compile this thread's functions
+   * (runtime/jit-policy.ts; Bun only; default GATE_JIT_SCALE, 1 for the runtime's own policy). The guard
+   * keeps 1: its relays were not measured with it.
+   */
+  readonly jitScale?: number;
   /**
    * `serve --threads`: this server is one of several gate threads of the process (serve/threads.ts),
    * listening on a shared port. `index` 0 is the main thread, which alone reports the process's own
@@ -150,6 +157,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const shared = board ? { board, instanceId } : null;
   const adaptive = serving.use(startAdaptiveLoop({ state, gate, stats, openConnections: () => connections.openCount, metrics, observer, log, shared }));
   const heap = opts.heapGovernor === false ? null : startHeapGovernor({ churn: () => stats.accepted });
+  setJitPolicy(opts.jitScale ?? GATE_JIT_SCALE);
   metrics.bindGovernor(heap);
   serving.defer(() => heap?.stop());
   const reload = reloader({ state, gate, connections, caps, limiter: redis?.limiter, shared: opts.thread?.admission ?? null, firewall: fw, metrics, buildQuotes: opts.quotes ? null : buildQuotes });
