@@ -1,10 +1,14 @@
 /**
- * `npm run build [-- --all | --target T ...] [--outdir DIR] [--no-deno]`
+ * `npm run build [-- --all | --target T ...] [--outdir DIR] [--no-deno] [--no-order]`
  *
  * Builds single-file binaries with `bun build --compile`: dist/wisdom for this machine, and with --all
  * one per release target (dist/wisdom-<os>-<arch>[.exe]), then writes dist/SHA256SUMS. The version and
  * commit are stamped in (`wisdom version --json`). The WebAssembly solver kernel is rebuilt from its
  * source first (scripts/build-wasm.ts), so the binary always carries the kernel the source describes.
+ * Two passes: the first binary is run (scripts/record-bytecode-order.ts: serve, fetch, a short attack)
+ * to record which functions it uses, and every binary is built again with that profile
+ * (--bytecode-order), so a process maps less of itself; --no-order builds once. Where the recording
+ * cannot run, the build says why and keeps the first pass.
  * Also tries `deno compile`, which needs the Deno runtime (denort) download; where that is out of reach
  * it says so plainly and carries on.
  */
@@ -13,6 +17,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { recordBytecodeOrder } from "./record-bytecode-order.ts";
 
 /**
  * `bun build` flags of every binary (bench/startup.ts builds its hello-world with the same). Minified
@@ -67,7 +72,7 @@ function hostSuffix(): string {
   return `${os}-${process.arch}`;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -75,11 +80,12 @@ export function main(argv: string[]): number {
       target: { type: "string", multiple: true },
       outdir: { type: "string" },
       "no-deno": { type: "boolean" },
+      "no-order": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
-    console.log("Usage: npm run build -- [--all | --target linux-x64 ...] [--outdir dist] [--no-deno]");
+    console.log("Usage: npm run build -- [--all | --target linux-x64 ...] [--outdir dist] [--no-deno] [--no-order]");
     return 0;
   }
   const outdir = resolve(root, values.outdir ?? "dist");
@@ -94,14 +100,14 @@ export function main(argv: string[]): number {
   const stamp = commit();
   const date = new Date().toISOString();
   const defines = ["--define", `WISDOM_COMMIT=${JSON.stringify(stamp)}`, "--define", `WISDOM_BUILD_DATE=${JSON.stringify(date)}`];
-  const common = ["build", ...BUILD_FLAGS, ...defines, ...ENTRYPOINTS];
+  let common = ["build", ...BUILD_FLAGS, ...defines, ...ENTRYPOINTS];
 
   const wanted = values.all ? Object.keys(TARGETS) : (values.target ?? []);
   for (const t of wanted) if (!TARGETS[t]) {
     console.error(`build: unknown target ${t}; known: ${Object.keys(TARGETS).join(", ")}`);
     return 2;
   }
-  const outputs: string[] = [];
+  let outputs: string[] = [];
   const build = (file: string, target?: string): boolean => {
     const t0 = performance.now();
     const args = [...common, "--outfile", join(outdir, file)];
@@ -117,6 +123,19 @@ export function main(argv: string[]): number {
     return true;
   };
   if (!build("wisdom")) return 1;
+  let ordered = false;
+  if (!values["no-order"]) {
+    const t0 = performance.now();
+    const rec = await recordBytecodeOrder(join(outdir, "wisdom"));
+    if ("error" in rec) console.log(`bytecode order not recorded (the binaries keep the plain layout): ${rec.error}`);
+    else {
+      console.log(`recorded the bytecode order (${rec.files.length} runs) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      common = [...common.slice(0, 1 + BUILD_FLAGS.length), `--bytecode-order=${rec.files.join(",")}`, ...common.slice(1 + BUILD_FLAGS.length)];
+      outputs = [];
+      if (!build("wisdom")) return 1;
+      ordered = true;
+    }
+  }
   for (const t of wanted) {
     const file = `wisdom-${t}${t.startsWith("windows") ? ".exe" : ""}`;
     if (!build(file, TARGETS[t])) return 1;
@@ -136,9 +155,9 @@ export function main(argv: string[]): number {
 
   const sums = outputs.map((f) => `${createHash("sha256").update(readFileSync(join(outdir, f))).digest("hex")}  ${f}`).join("\n");
   writeFileSync(join(outdir, "SHA256SUMS"), `${sums}\n`);
-  writeFileSync(join(outdir, "BUILD_INFO.json"), `${JSON.stringify({ commit: stamp, date, host: hostSuffix(), outputs }, null, 2)}\n`);
+  writeFileSync(join(outdir, "BUILD_INFO.json"), `${JSON.stringify({ commit: stamp, date, host: hostSuffix(), outputs, bytecode_order: ordered }, null, 2)}\n`);
   console.log(`wrote dist/SHA256SUMS (${outputs.length} files), commit ${stamp}`);
   return 0;
 }
 
-if (import.meta.main) process.exit(main(process.argv.slice(2)));
+if (import.meta.main) process.exit(await main(process.argv.slice(2)));

@@ -6,7 +6,7 @@
 import { describe, test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../helpers/cli.ts";
@@ -54,9 +54,18 @@ async function serveAndFetch(prefix: string[], bin: string, env: Record<string, 
 }
 
 describe("compiled binaries", () => {
+  let buildLog = "";
   before(() => {
     const b = run([bun, "scripts/build-binaries.ts", "--outdir", out, "--target", "linux-arm64", "--no-deno"], {}, 300_000);
     assert.equal(b.code, 0, `${b.stdout}${b.stderr}`);
+    buildLog = b.stdout;
+  });
+
+  test("every binary is laid out by the functions a recorded run of the first build used (--bytecode-order)", () => {
+    assert.match(buildLog, /recorded the bytecode order \(2 runs\)/, buildLog);
+    const info = JSON.parse(readFileSync(join(out, "BUILD_INFO.json"), "utf8")) as { bytecode_order: boolean; outputs: string[] };
+    assert.equal(info.bytecode_order, true);
+    assert.deepEqual(info.outputs, ["wisdom", "wisdom-linux-arm64"]);
   });
 
   test("SHA256SUMS verifies every file", () => {
