@@ -126,7 +126,8 @@ export async function main(argv: string[]): Promise<number> {
   let ordered = false;
   if (!values["no-order"]) {
     const t0 = performance.now();
-    const rec = await recordBytecodeOrder(join(outdir, "wisdom"));
+    // The profiles stay in the output directory: the layout of these binaries can be rebuilt from them.
+    const rec = await recordBytecodeOrder(join(outdir, "wisdom"), join(outdir, "bytecode-order"));
     if ("error" in rec) console.log(`bytecode order not recorded (the binaries keep the plain layout): ${rec.error}`);
     else {
       console.log(`recorded the bytecode order (${rec.files.length} runs) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -11,7 +11,7 @@
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -20,14 +20,30 @@ export type Recorded = { readonly files: string[] } | { readonly error: string }
 
 const SECRET = "bytecode-order-recording-secret-0123456789";
 
+/**
+ * The builder's environment without what would change the recorded runs: every WISDOM_* setting (a
+ * config file, a store, a firewall, a log level) and an order file of its own.
+ */
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("WISDOM_") && k !== "BUN_BYTECODE_ORDER_OUT") env[k] = v;
+  return { ...env, WISDOM_SECRET: SECRET };
+}
+
+/** Records into `dir` (made if missing; old profiles there are replaced). */
 export async function recordBytecodeOrder(bin: string, dir: string = mkdtempSync(join(tmpdir(), "wisdom-order-"))): Promise<Recorded> {
+  mkdirSync(dir, { recursive: true });
   const serveOrder = join(dir, "serve.order"), fetchOrder = join(dir, "fetch.order");
-  const env = { ...process.env, WISDOM_SECRET: SECRET };
-  const server = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json"], {
+  for (const f of [serveOrder, fetchOrder]) rmSync(f, { force: true });
+  const env = cleanEnv();
+  const server = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "info"], {
     env: { ...env, BUN_BYTECODE_ORDER_OUT: serveOrder },
     stdio: ["ignore", "ignore", "pipe"],
   });
-  const exited = new Promise<number | null>((r) => server.on("exit", (code) => r(code)));
+  const exited = new Promise<number | string | null>((r) => {
+    server.on("exit", (code, signal) => r(code ?? signal));
+    server.on("error", (err) => r(`not started: ${err.message}`)); // not executable here: EACCES, ENOEXEC, a foreign binary
+  });
   try {
     let log = "";
     const ports = await new Promise<{ port: number; metrics: number }>((ok, fail) => {
@@ -55,7 +71,7 @@ export async function recordBytecodeOrder(bin: string, dir: string = mkdtempSync
     if (!scrape.ok) throw new Error(`/metrics answered ${scrape.status}`);
     await scrape.text();
     server.kill("SIGTERM");
-    const code = await exited;
+    const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running 15 s after SIGTERM"), 15_000).unref())]);
     if (code !== 0) throw new Error(`serve exited ${code} on SIGTERM`);
     const files = [serveOrder, fetchOrder];
     const missing = files.filter((f) => !existsSync(f) || statSync(f).size === 0);

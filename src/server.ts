@@ -17,6 +17,7 @@ import { createLogger } from "./shared/observe/logger.ts";
 import { writeCpuProfile } from "./shared/observe/profile-file.ts";
 import { RESTART_KEYS, type ReloadReport } from "./shared/serve/reload-diff.ts";
 import { planThreads, startThreads } from "./shared/serve/threads.ts";
+import { GATE_JIT_SCALE } from "./shared/runtime/jit-policy.ts";
 import type { Passwords } from "./shared/store/redis-connection.ts";
 import { EXIT, type Io, UsageError } from "./shared/cli/io.ts";
 import { runtimeName } from "./shared/transport/index.ts";
@@ -137,7 +138,10 @@ export async function runServe(argv: string[], io: Io): Promise<number> {
   }
   const stop = io.waitForStop?.() ?? new Promise<string>(() => {}); // handlers in place before "listening" is logged
   const configPath = (values.config as string | undefined) ?? io.env.WISDOM_CONFIG;
-  const serverOptions: ServerOptions = { config, keys: secrets.keys, signingId: secrets.signingId, storePasswords, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd() };
+  const serverOptions: ServerOptions = {
+    config, keys: secrets.keys, signingId: secrets.signingId, storePasswords, logger: log, configDir: configPath ? dirname(resolve(configPath)) : process.cwd(),
+    jitScale: GATE_JIT_SCALE, // this thread serves as gate thread 0 from here on
+  };
   const plan = planThreads(config);
   if (plan.reason) log.warn("running one gate thread", { threads_asked: config.threads === 0 ? "0 (one per core)" : config.threads, reason: plan.reason });
   const server = plan.threads > 1 ? await startThreads({ ...serverOptions, threads: plan.threads }, startServer) : await startServer(serverOptions);

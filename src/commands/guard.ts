@@ -85,7 +85,6 @@ export async function startGuard(opts: GuardOptions): Promise<RunningGuard> {
     quotes: upstream,
     configDir: opts.configDir,
     heapGovernor: false,
-    jitScale: 1,
     passages: (metrics) => {
       passages.deps.observer = new GuardMetrics(metrics.registry, () => ({ active: slots.active, waiting: slots.waiting, max: slots.spec.max }));
       return passages;

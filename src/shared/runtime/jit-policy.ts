@@ -11,7 +11,7 @@
  */
 declare const Bun: { unsafe?: { setJITPolicy?: (scale: number) => void } } | undefined;
 
-/** The scale `serve` runs its gate threads with. */
+/** The scale `wisdom serve` runs its gate threads with (src/server.ts; the library's serve() sets none). */
 export const GATE_JIT_SCALE = 32;
 
 /** Sets the scale where the runtime can (a finite number >= 1); says whether it did. */

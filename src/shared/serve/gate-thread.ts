@@ -32,7 +32,7 @@ async function start(i: ThreadInit): Promise<void> {
   const shared = attachThreadState(i.shared, i.index, i.config);
   try {
     server = await startServer({
-      config: i.config, keys: i.keys, signingId: i.signingId, storePasswords: i.storePasswords, configDir: i.configDir,
+      config: i.config, keys: i.keys, signingId: i.signingId, storePasswords: i.storePasswords, configDir: i.configDir, jitScale: i.jitScale,
       logger: threadLogger(i), ...(shared.store ? { store: shared.store } : {}), thread: { index: i.index, board: shared.board, admission: shared.admission, fds: i.fds },
     });
     post({ type: "ready", port: server.port, owners: shared.admission?.owners ?? [] });

@@ -23,7 +23,7 @@ import type { QuoteSource } from "../quotes/types.ts";
 import { fdUsage } from "../runtime/fd-limits.ts";
 import { hostName, processId } from "../runtime/process-info.ts";
 import { startHeapGovernor } from "../runtime/heap-governor.ts";
-import { GATE_JIT_SCALE, setJitPolicy } from "../runtime/jit-policy.ts";
+import { setJitPolicy } from "../runtime/jit-policy.ts";
 import type { PressureBoard, SpentStore } from "../store/types.ts";
 import type { Passwords } from "../store/redis-connection.ts";
 import { pickTransport, runtimeName } from "../transport/index.ts";
@@ -72,9 +72,10 @@ export interface ServerOptions {
    */
   readonly heapGovernor?: boolean;
   /**
-   * How much slower JavaScriptCore's optimizing tiers are to compile this thread's functions
-   * (runtime/jit-policy.ts; Bun only; default GATE_JIT_SCALE, 1 for the runtime's own policy). The guard
-   * keeps 1: its relays were not measured with it.
+   * JavaScriptCore's tier-up thresholds for this thread, times this (runtime/jit-policy.ts; Bun only).
+   * It stays in force for the whole thread, so it is left as it is unless given: `wisdom serve` gives
+   * GATE_JIT_SCALE to every gate thread (src/server.ts, serve/threads.ts); the library's serve() and the
+   * guard give none.
    */
   readonly jitScale?: number;
   /**
@@ -157,7 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const shared = board ? { board, instanceId } : null;
   const adaptive = serving.use(startAdaptiveLoop({ state, gate, stats, openConnections: () => connections.openCount, metrics, observer, log, shared }));
   const heap = opts.heapGovernor === false ? null : startHeapGovernor({ churn: () => stats.accepted });
-  setJitPolicy(opts.jitScale ?? GATE_JIT_SCALE);
+  if (opts.jitScale !== undefined) setJitPolicy(opts.jitScale);
   metrics.bindGovernor(heap);
   serving.defer(() => heap?.stop());
   const reload = reloader({ state, gate, connections, caps, limiter: redis?.limiter, shared: opts.thread?.admission ?? null, firewall: fw, metrics, buildQuotes: opts.quotes ? null : buildQuotes });

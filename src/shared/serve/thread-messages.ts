@@ -34,6 +34,8 @@ export interface ThreadInit {
   readonly shared: SharedBuffers;
   /** The process's descriptors, measured once by the main thread (serve/fd-caps.ts). */
   readonly fds: MeasuredFds;
+  /** JavaScriptCore's tier-up scale for this thread, as the main thread's (ServerOptions.jitScale). */
+  readonly jitScale?: number;
 }
 
 export type ToThread =

@@ -89,6 +89,7 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
   });
   const initFor = (t: _Thread): ThreadInit => ({
     index: t.index, config: threadConfig(config), keys, signingId, storePasswords: o.storePasswords, configDir: o.configDir, shared: state.buffers, fds,
+    ...(o.jitScale !== undefined ? { jitScale: o.jitScale } : {}),
   });
 
   const onFailure = (t: _Thread, why: string) => {
