@@ -24,7 +24,7 @@ const SECRET = "bytecode-order-recording-secret-0123456789";
  * The builder's environment without what would change the recorded runs: every WISDOM_* setting (a
  * config file, a store, a firewall, a log level) and an order file of its own.
  */
-function cleanEnv(): Record<string, string> {
+export function _recordingEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("WISDOM_") && k !== "BUN_BYTECODE_ORDER_OUT") env[k] = v;
   return { ...env, WISDOM_SECRET: SECRET };
@@ -35,7 +35,7 @@ export async function recordBytecodeOrder(bin: string, dir: string = mkdtempSync
   mkdirSync(dir, { recursive: true });
   const serveOrder = join(dir, "serve.order"), fetchOrder = join(dir, "fetch.order");
   for (const f of [serveOrder, fetchOrder]) rmSync(f, { force: true });
-  const env = cleanEnv();
+  const env = _recordingEnv();
   const server = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "info"], {
     env: { ...env, BUN_BYTECODE_ORDER_OUT: serveOrder },
     stdio: ["ignore", "ignore", "pipe"],
