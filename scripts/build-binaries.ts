@@ -100,7 +100,8 @@ export async function main(argv: string[]): Promise<number> {
   const stamp = commit();
   const date = new Date().toISOString();
   const defines = ["--define", `WISDOM_COMMIT=${JSON.stringify(stamp)}`, "--define", `WISDOM_BUILD_DATE=${JSON.stringify(date)}`];
-  let common = ["build", ...BUILD_FLAGS, ...defines, ...ENTRYPOINTS];
+  let order: string[] = []; // --bytecode-order=..., once recorded
+
 
   const wanted = values.all ? Object.keys(TARGETS) : (values.target ?? []);
   for (const t of wanted) if (!TARGETS[t]) {
@@ -110,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
   let outputs: string[] = [];
   const build = (file: string, target?: string): boolean => {
     const t0 = performance.now();
-    const args = [...common, "--outfile", join(outdir, file)];
+    const args = ["build", ...BUILD_FLAGS, ...order, ...defines, ...ENTRYPOINTS, "--outfile", join(outdir, file)];
     if (target) args.push(`--target=${target}`);
     const r = sh(bunBin, args);
     if (!r.ok) {
@@ -131,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     if ("error" in rec) console.log(`bytecode order not recorded (the binaries keep the plain layout): ${rec.error}`);
     else {
       console.log(`recorded the bytecode order (${rec.files.length} runs) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      common = [...common.slice(0, 1 + BUILD_FLAGS.length), `--bytecode-order=${rec.files.join(",")}`, ...common.slice(1 + BUILD_FLAGS.length)];
+      order = [`--bytecode-order=${rec.files.join(",")}`];
       outputs = [];
       if (!build("wisdom")) return 1;
       ordered = true;

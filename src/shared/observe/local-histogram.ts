@@ -7,14 +7,9 @@
  * @module
  */
 
-/** The shape Registry.getMetricsAsString reads from a metric. */
-export interface MetricValue {
-  value: number;
-  labels: Record<string, string | number>;
-  metricName: string;
-}
+import type { LocalMetric, MetricValue } from "./local-metrics.ts";
 
-export class LocalHistogram {
+export class LocalHistogram implements LocalMetric {
   readonly type = "histogram";
   readonly aggregator = "sum";
   readonly #bounds: readonly number[];

@@ -89,9 +89,10 @@ abstract class LocalValues<L extends string> implements LocalMetric {
       if (v === undefined) throw new Error(`${this.name}: label ${n} is missing`);
       key += `${v}\u0000`;
     }
-    if (Object.keys(labels).length !== names.length) throw new Error(`${this.name}: labels must be ${names.join(", ")}`);
     let e = this.#values.get(key);
-    if (!e) this.#values.set(key, (e = { value: 0, labels: { ...labels } }));
+    if (e) return e; // a label set seen before: no allocation (refusals under an attack count here)
+    if (Object.keys(labels).length !== names.length) throw new Error(`${this.name}: labels must be ${names.join(", ")}`);
+    this.#values.set(key, (e = { value: 0, labels: { ...labels } }));
     return e;
   }
 }
