@@ -16,7 +16,7 @@ export interface Conn {
    * whatever it keeps.
    */
   write(bytes: Uint8Array, borrowed?: boolean): void;
-  /** Flush what is queued, then close. */
+  /** Flush what is queued, then close. The adapter may stop reading from the peer at once (Deno's does). */
   end(): void;
   /** Close now, dropping anything queued. */
   destroy(): void;
