@@ -4,8 +4,11 @@
  * thread does per handshake minus the network. Throughput with 1 thread vs N threads, in the same run,
  * alternating, several rounds; the ratio of medians. Also the plain MemorySpentStore on one thread.
  *
- *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault]
+ *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault] [--young-every N]
  *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault]
+ *
+ * --young-every N: on Bun each thread asks for an eden collection every N handshakes, as a gate thread
+ * does every GATE_YOUNG_EVERY connections (the default; runtime/young-pacer.ts); 0: the runtime's own pace.
  *
  * Each turn makes a new set whose pages are untouched, so a turn also pays first-touch page faults
  * (about one per new 4 KB page; tens of microseconds each on this VM); --prefault touches them first
@@ -25,13 +28,19 @@ import { KeyRing } from "../src/shared/pow/keys.ts";
 import { MemorySpentStore } from "../src/shared/store/memory.ts";
 import { SharedSpentSet } from "../src/shared/store/shared-spent.ts";
 import type { SpentStore } from "../src/shared/store/types.ts";
+import { GATE_YOUNG_EVERY, youngPacer } from "../src/shared/runtime/young-pacer.ts";
 import { raceWorkers, threadCpuNs } from "./_thread-cpu.ts";
 
 const SECRET = new TextEncoder().encode("bench-shared-tables-secret-0123456789");
 const COUNTER = bytesToHex(encodeCounter(0));
 
-/** Handshakes (mint, verify, mark spent) done against `store` for `ms`: the count, and this thread's CPU time for them. */
-export function work(store: SpentStore, ms: number, seed: number): { n: number; cpuNs: number } {
+/**
+ * Handshakes (mint, verify, mark spent) done against `store` for `ms`: the count, and this thread's CPU time
+ * for them. `youngEvery`: an eden collection every that many handshakes, as a gate thread asks for one every
+ * GATE_YOUNG_EVERY connections on Bun (runtime/young-pacer.ts); 0: none, the runtime's own pace.
+ */
+export function work(store: SpentStore, ms: number, seed: number, youngEvery = 0): { n: number; cpuNs: number } {
+  const young = youngEvery > 0 ? youngPacer(youngEvery) : null;
   const cpu0 = threadCpuNs();
   const ring = new KeyRing([{ id: "b", secret: SECRET }]);
   const nonce = new Uint8Array(16);
@@ -49,6 +58,7 @@ export function work(store: SpentStore, ms: number, seed: number): { n: number; 
     const v = verifySolution(ring, { challenge: ch, counter: COUNTER }, ctx);
     if (!v.ok || !store.markSpent(v.spentKey, v.expiresAtMs, now, ch.iat)) throw new Error("bench: a fresh proof was refused");
     n++;
+    young?.tick();
   } while ((n & 255) !== 0 || performance.now() - t0 < ms);
   return { n, cpuNs: threadCpuNs() - cpu0 };
 }
@@ -74,21 +84,22 @@ async function controlThreads(n: number, ms: number, round: number): Promise<{ p
 }
 
 /** Handshakes per second, and per CPU second, of `n` threads on one shared set. */
-async function threads(n: number, ms: number, round: number, prefault: boolean): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
+async function threads(n: number, ms: number, round: number, prefault: boolean, youngEvery: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
   const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000, prefault });
-  return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start })), ms);
+  return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start, youngEvery })), ms);
 }
 
 if (import.meta.main) {
   // (at 1 s a turn the set holds every proof of a turn within one generation's share of maxEntries)
-  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "1" } } });
+  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, "young-every": { type: "string", default: String(GATE_YOUNG_EVERY) }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "1" } } });
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
-  if (!(n >= 2 && rounds >= 1 && ms >= 100)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1");
+  const youngEvery = Number(values["young-every"]);
+  if (!(n >= 2 && rounds >= 1 && ms >= 100 && Number.isInteger(youngEvery) && youngEvery >= 0)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1, --young-every an integer >= 0");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [], oneHelp: number[] = [], manyHelp: number[] = [], controlRatios: number[] = [], overControl: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    mem.push(work(new MemorySpentStore(), ms, r).n / (ms / 1000));
-    const o = await threads(1, ms, r, values.prefault), m = await threads(n, ms, r, values.prefault);
+    mem.push(work(new MemorySpentStore(), ms, r, youngEvery).n / (ms / 1000));
+    const o = await threads(1, ms, r, values.prefault, youngEvery), m = await threads(n, ms, r, values.prefault, youngEvery);
     one.push(o.perS); oneCpu.push(o.perCpuS); oneHelp.push(o.helperCpu);
     many.push(m.perS); manyCpu.push(m.perCpuS); manyHelp.push(m.helperCpu);
     if (values.control) {
@@ -101,7 +112,7 @@ if (import.meta.main) {
   const cpuRatios = oneCpu.map((o, i) => manyCpu[i]! / o);
   const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
   console.log(JSON.stringify({
-    runtime, threads: n, rounds, seconds: ms / 1000, prefault: values.prefault,
+    runtime, threads: n, rounds, seconds: ms / 1000, prefault: values.prefault, young_every: youngEvery,
     memory_store_one_thread_per_s: Math.round(median(mem)),
     shared_one_thread_per_s: Math.round(median(one)),
     shared_n_threads_per_s: Math.round(median(many)),

@@ -1,0 +1,49 @@
+/**
+ * youngPacer (src/shared/runtime/young-pacer.ts): on Bun, every `every`th tick asks JavaScriptCore for an
+ * eden collection, which its GC log shows (BUN_JSC_logGC=1, in a process of its own so this runner's
+ * collections stay out of it); fewer ticks ask for none. Elsewhere there is no pacer. Bad paces are refused.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { GATE_YOUNG_EVERY, youngPacer } from "../../src/shared/runtime/young-pacer.ts";
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+const pacer = fileURLToPath(new URL("../../src/shared/runtime/young-pacer.ts", import.meta.url));
+
+/** Eden collections JavaScriptCore logs in a Bun process after `ticks` ticks of a pacer of 100 (little allocation meanwhile). */
+function edenAfter(ticks: number): { eden: number; asked: number } {
+  const script = `
+    import { youngPacer } from ${JSON.stringify(pacer)};
+    const p = youngPacer(100);
+    await new Promise((r) => setTimeout(r, 100)); // start-up's own collections are over
+    console.error("--- ticks");
+    for (let i = 0; i < ${ticks}; i++) p.tick();
+    await new Promise((r) => setTimeout(r, 200)); // a requested collection runs soon after, on this thread
+    console.error("--- end");
+    console.log(JSON.stringify({ asked: p.collections }));
+  `;
+  const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000, env: { ...process.env, BUN_JSC_logGC: "1" } });
+  assert.equal(r.status, 0, r.stderr);
+  const log = r.stderr.slice(r.stderr.indexOf("--- ticks"), r.stderr.indexOf("--- end"));
+  return { eden: log.match(/EdenCollection/g)?.length ?? 0, asked: (JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { asked: number }).asked };
+}
+
+describe("youngPacer()", () => {
+  test("refuses a pace that is not an integer >= 1", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) assert.throws(() => youngPacer(bad), RangeError);
+  });
+
+  test(isBun ? "on Bun: 100 ticks of a pacer of 100 bring an eden collection, 99 none" : "elsewhere: there is no pacer", () => {
+    if (!isBun) {
+      assert.equal(youngPacer(GATE_YOUNG_EVERY), null);
+      return;
+    }
+    const at = edenAfter(100), before = edenAfter(99);
+    assert.equal(at.asked, 1);
+    assert.ok(at.eden >= 1, "no eden collection after the 100th tick");
+    assert.equal(before.asked, 0);
+    assert.equal(before.eden, 0, "an eden collection ran though none was asked for");
+  });
+});
