@@ -19,7 +19,9 @@
  *
  * With --threads N it also measures a gate of N threads (serve/threads.ts) against the one-thread gate:
  * handshakes/s turn by turn, the server process's CPU time per handshake (utime + stime of every
- * thread, from /proc/PID/stat, over the measured rounds after the warm-up) and its peak RSS (VmHWM).
+ * thread, from /proc/PID/stat, over the measured rounds after the warm-up), its peak RSS (VmHWM), and
+ * each thread name's share of that CPU (cpu_share_by_thread: the gate threads, and the runtime's helpers
+ * such as JavaScriptCore's JSCWarmUp and HeapHelper).
  * --rate R starts R connections per second (open loop) instead of as many as the server answers: at a
  * rate both servers sustain with time to spare, CPU per handshake compares the work each does per
  * handshake without the cost of more runnable threads than cores (this VM has two, and the generator
@@ -283,7 +285,7 @@ async function orchestrate(): Promise<void> {
   let out: { per_s: Record<string, number[]>; failed: Record<string, number>; total: Record<string, number>; cpu_s?: Record<string, number>; sys_s?: Record<string, number> };
   const cpu0: Record<string, ReturnType<typeof _proc>> = {};
   let machine0: ReturnType<typeof _machineBusy> = null, machine1: ReturnType<typeof _machineBusy> = null, serversAll = 0;
-  const procs: Record<string, { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number }> = {};
+  const procs: Record<string, { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number; by_thread: Record<string, number> }> = {};
   try {
     const targets: Target[] = [
       { label: "bare", kind: "bare", ports: [await start("bare")] },
@@ -306,7 +308,8 @@ async function orchestrate(): Promise<void> {
     serversAll = serversCpu() - servers0;
     for (const [k, pid] of Object.entries(pids)) {
       const p = _proc(pid);
-      procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches };
+      const byThread = Object.fromEntries(Object.entries(p.by_thread).map(([name, s]) => [name, s - (cpu0[k]!.by_thread[name] ?? 0)]));
+      procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches, by_thread: byThread };
     }
   } finally {
     for (const x of started) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
@@ -340,6 +343,9 @@ async function orchestrate(): Promise<void> {
       sys_us_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.sys_s * 1e6) / Math.max(1, out.total[k] ?? 0))])),
       context_switches_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.switches * 100) / Math.max(1, out.total[k] ?? 0)) / 100])),
       peak_rss_mb: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.peak_rss_mb])),
+      // each thread name's share of the server's CPU over the measured rounds (names with 1 % or more)
+      cpu_share_by_thread: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Object.fromEntries(Object.entries(p.by_thread)
+        .filter(([, s]) => s / Math.max(1e-9, p.cpu_s) >= 0.01).sort((a, b) => b[1] - a[1]).map(([name, s]) => [name, round2(s / Math.max(1e-9, p.cpu_s))]))])),
     } : {}),
     ...(redis ? {
       redis_one_instance_per_s: median(per.gate_redis_x1!), redis_one_vs_memory: median(vs("gate_redis_x1", "gate")),
@@ -360,19 +366,29 @@ function _machineBusy(): { busy_s: number; s: number } | null {
 }
 
 /** CPU seconds (every thread) and peak RSS of a process, from /proc (Linux). */
-function _proc(pid: number): { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number } {
+function _proc(pid: number): { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number; by_thread: Record<string, number> } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15), in clock ticks of 1/100 s
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const hwm = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   // Context switches of every thread of the process.
+  // CPU seconds by thread name too (the runtime's helpers: JavaScriptCore's JSCWarmUp and HeapHelper, V8's workers).
   let switches = 0;
+  const byThread: Record<string, number> = {};
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const ts = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
-    switches += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(ts)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(ts)?.[1] ?? 0);
+    try {
+      const ts = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+      switches += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(ts)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(ts)?.[1] ?? 0);
+      const name = /^Name:\s+(.*)$/m.exec(ts)?.[1]?.trim() ?? "?";
+      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const g = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      byThread[name] = (byThread[name] ?? 0) + (Number(g[11]) + Number(g[12])) / 100;
+    } catch {
+      // the thread ended while read
+    }
   }
-  return { cpu_s: ticks / 100, sys_s: Number(f[12]) / 100, peak_rss_mb: Math.round(Number(hwm ?? 0) / 1024), switches };
+  return { cpu_s: ticks / 100, sys_s: Number(f[12]) / 100, peak_rss_mb: Math.round(Number(hwm ?? 0) / 1024), switches, by_thread: byThread };
 }
 
 if (mode === "server") await serve(rest[0]!, rest[1], Number(rest[2] ?? 1));
