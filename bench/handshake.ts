@@ -308,7 +308,8 @@ async function orchestrate(): Promise<void> {
     serversAll = serversCpu() - servers0;
     for (const [k, pid] of Object.entries(pids)) {
       const p = _proc(pid);
-      const byThread = Object.fromEntries(Object.entries(p.by_thread).map(([name, s]) => [name, s - (cpu0[k]!.by_thread[name] ?? 0)]));
+      // (threads alive at the end only: one that ended during the rounds takes its CPU with it, hence the floor at 0)
+      const byThread = Object.fromEntries(Object.entries(p.by_thread).map(([name, s]) => [name, Math.max(0, s - (cpu0[k]!.by_thread[name] ?? 0))]));
       procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches, by_thread: byThread };
     }
   } finally {

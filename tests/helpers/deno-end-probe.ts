@@ -6,14 +6,16 @@
  *
  * The handler answers each connection's first chunk with `answerBytes` and end(): the gate's last step.
  * A read still pending at that close is rejected, and Deno builds an Error (with its stack) for it.
+ * MODE "paused": the handler pauses the connection on its first chunk and answers a little later, calling
+ * end() and then resume() (the read loop is parked on the pause meanwhile, as the guard's relay can leave it).
  *
- *   deno run -A tests/helpers/deno-end-probe.ts CONNECTIONS ANSWER_BYTES
+ *   deno run -A tests/helpers/deno-end-probe.ts CONNECTIONS ANSWER_BYTES [data|paused]
  */
 import { denoTransport } from "../../src/shared/transport/deno.ts";
 
 declare const Deno: any;
 
-const connections = Number(Deno.args[0] ?? 20), answerBytes = Number(Deno.args[1] ?? 16);
+const connections = Number(Deno.args[0] ?? 20), answerBytes = Number(Deno.args[1] ?? 16), mode = String(Deno.args[2] ?? "data");
 const stats = { connections, closes: 0, pendingAtClose: 0, dataCalls: 0, received: [] as number[] };
 
 const realListen = Deno.listen.bind(Deno);
@@ -52,6 +54,15 @@ const l = await denoTransport.listen({ host: "127.0.0.1", port: 0 }, {
   open: (conn) => (conn.write(new Uint8Array([0x68, 0x69])), conn),
   data: (conn) => {
     stats.dataCalls++;
+    if (mode === "paused") {
+      conn.pause();
+      setTimeout(() => {
+        conn.write(answer);
+        conn.end();
+        conn.resume();
+      }, 5);
+      return;
+    }
     conn.write(answer);
     conn.end();
   },

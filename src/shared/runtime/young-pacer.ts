@@ -7,11 +7,9 @@
  * `every` units of work (`Bun.gc(false)`: a request, collected soon after on the same thread; a check
  * with BUN_JSC_logGC=1 shows "EdenCollection") keeps the young generation small and warm.
  *
- * Measured (docs/OPERATIONS.md, Threads): `wisdom serve --threads 2` saturated by bench/handshake.ts's
- * generator, the warm-up thread's CPU fell from about 0.46 s to 0.18-0.27 s in 8 s and the peak RSS from
- * 95 to 87-90 MB with GATE_YOUNG_EVERY; mint + verify + spend on the shared set (bench/shared-tables.ts)
- * ran 1.2-1.3x faster per thread. Elsewhere (Deno's V8 sizes its young generation itself, Node) nothing
- * happens.
+ * What it buys is measured in README, Performance (bench/handshake.ts's cpu_share_by_thread and peak RSS,
+ * bench/shared-tables.ts --young-every). Elsewhere (Deno's V8 sizes its young generation itself, Node)
+ * nothing happens.
  * @module
  */
 declare const Bun: { gc(force: boolean): void } | undefined;

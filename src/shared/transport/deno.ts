@@ -168,13 +168,14 @@ function serve<S>(raw: any, handler: ConnHandler<S>, opened?: (c: Conn) => void)
     let buf = pooled;
     try {
       while (!conn.closed) {
-        // Ending (the gate's answer is being written, then the socket closes): no read is started. A read
-        // still pending at close is rejected, and Deno builds an Error with a stack for it, about a sixth
-        // of what a gate thread allocates per handshake here (bench/handshake.ts; V8's sampling heap profile).
+        // Ending (an answer is being written, then the socket closes): no read is started, and the pump
+        // closes the socket. A read still pending at close is rejected, and Deno builds an Error with a
+        // stack for it (README, Performance: bench/handshake-heap-profile.ts).
         if (conn.closing) return;
         if (conn.paused) {
           await conn.paused;
           if (conn.closed) break;
+          if (conn.closing) return;
         }
         const n = await raw.read(buf);
         if (n === null) {

@@ -16,7 +16,10 @@ export interface Conn {
    * whatever it keeps.
    */
   write(bytes: Uint8Array, borrowed?: boolean): void;
-  /** Flush what is queued, then close. The adapter may stop reading from the peer at once (Deno's does). */
+  /**
+   * Flush what is queued, then close. The adapter may stop reading from the peer at once (Deno's does):
+   * bytes the peer sends meanwhile stay unread, and the kernel then closes with a reset instead of a FIN.
+   */
   end(): void;
   /** Close now, dropping anything queued. */
   destroy(): void;
