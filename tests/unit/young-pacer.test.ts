@@ -8,7 +8,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { connect } from "node:net";
 import { GATE_YOUNG_EVERY, youngPacer } from "../../src/shared/runtime/young-pacer.ts";
+import { testServer, waitFor } from "../helpers/server.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const pacer = fileURLToPath(new URL("../../src/shared/runtime/young-pacer.ts", import.meta.url));
@@ -46,5 +48,35 @@ describe("youngPacer()", () => {
     assert.ok(at.eden >= 1, "no eden collection after the 100th tick");
     assert.equal(before.asked, 0);
     assert.equal(before.any, 0, "a collection ran though none was asked for");
+  });
+});
+
+/** Open `n` connections to `port` one after another, each closed once the server's first bytes (its challenge) arrive. */
+async function touch(port: number, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(port, "127.0.0.1");
+      sock.once("data", () => sock.destroy());
+      sock.once("close", () => resolve());
+      sock.once("error", reject);
+    });
+  }
+}
+
+describe("the gate's pacer (start-server.ts)", () => {
+  const value = (text: string) => Number(/^wisdom_young_gc_requested_total (\S+)$/m.exec(text)?.[1]);
+
+  test(isBun ? "on Bun: one request per `youngEvery` accepted connections, in /metrics; none with the heap governor off" : "elsewhere: /metrics reports 0", async () => {
+    for (const heapGovernor of [true, false]) {
+      const s = await testServer({}, { youngEvery: 5, heapGovernor });
+      try {
+        await touch(s.port, 12);
+        await waitFor(() => s.stats.accepted === 12, 5000);
+        const got = value(await s.metrics.render());
+        assert.equal(got, isBun && heapGovernor ? 2 : 0, `heapGovernor ${heapGovernor}: ${got} requests after 12 connections`);
+      } finally {
+        await s.close();
+      }
+    }
   });
 });

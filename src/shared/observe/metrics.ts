@@ -108,6 +108,7 @@ export class Metrics implements GateObserver {
   readonly acceptErrors: Counter<"code">;
   private _fds: (() => { open: number; max: number } | null) | null = null;
   private _gc: GovernorCounts | null = null;
+  private _young: { readonly collections: number } | null = null;
 
   private _peers: (() => Promise<MetricsSnapshot[]>) | null = null;
 
@@ -245,6 +246,7 @@ export class Metrics implements GateObserver {
     this.acceptErrors.inc({ code: "EMFILE" }, 0);
     new Counter({ name: "wisdom_forced_gc_total", help: "Collections the heap governor forced while the RSS was over its budget (Bun; 0 elsewhere).", registers: r, collect: total(() => self._gc?.collections ?? 0) });
     new Counter({ name: "wisdom_forced_gc_seconds_total", help: "Event-loop time those collections took.", registers: r, collect: total(() => (self._gc?.pausedMs ?? 0) / 1000) });
+    new Counter({ name: "wisdom_young_gc_requested_total", help: "Eden collections the gate threads asked for, one per so many accepted connections (Bun; 0 elsewhere).", registers: r, collect: total(() => self._young?.collections ?? 0) });
   }
 
   /** Read the firewall's numbers at scrape time (firewall: nft). */
@@ -309,6 +311,11 @@ export class Metrics implements GateObserver {
   /** Where wisdom_open_fds and wisdom_max_fds read at scrape time (runtime/fd-limits.ts fdUsage). */
   bindFds(read: () => { open: number; max: number } | null): void {
     this._fds = read;
+  }
+
+  /** Where wisdom_young_gc_requested_total reads (runtime/young-pacer.ts). */
+  bindYoungPacer(p: { readonly collections: number } | null): void {
+    this._young = p;
   }
 
   /** Where wisdom_forced_gc_total and wisdom_forced_gc_seconds_total read (runtime/heap-governor.ts). */

@@ -73,6 +73,8 @@ export interface ServerOptions {
    * and cost 20-30 % more CPU per GB relayed, for the same peak RSS (about 90 MB after 1 GB; bench/guard.ts).
    */
   readonly heapGovernor?: boolean;
+  /** Accepted connections between two eden collections on Bun (default GATE_YOUNG_EVERY; none with heapGovernor: false). */
+  readonly youngEvery?: number;
   /**
    * JavaScriptCore's tier-up thresholds for this thread, times this (runtime/jit-policy.ts; Bun only).
    * It stays in force for the whole thread, so it is left as it is unless given: `wisdom serve` gives
@@ -143,7 +145,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const quotes = opts.quotes ?? (await buildQuotes(c));
   const fw = firewallSlot();
   // Bun: an eden collection every GATE_YOUNG_EVERY accepted connections (runtime/young-pacer.ts), with the governor.
-  const young = opts.heapGovernor === false ? null : youngPacer(GATE_YOUNG_EVERY);
+  const young = opts.heapGovernor === false ? null : youngPacer(opts.youngEvery ?? GATE_YOUNG_EVERY);
+  metrics.bindYoungPacer(young);
   const pace = young ? [{ connOpened: () => young.tick() }] : [];
   const observer = fanOut(stats, metrics, ...pace, ...(c.firewall === "nft" ? [fw.offences] : []), ...(opts.observer ? [opts.observer] : []));
   const gate = new Gate({ ring, store, quotes, policy: state.defence.policy, settings: gateSettings(c), observer, now: opts.now, mono: opts.mono });
