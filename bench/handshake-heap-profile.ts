@@ -2,7 +2,7 @@
  * Where a gate thread's garbage comes from, per handshake, over the network (Deno: V8's sampling heap
  * profiler with the objects the collector has already freed kept in the profile, so it counts everything
  * allocated, not what is still alive). The gate runs in this process (one thread, difficulty 1, every
- * limit open, as bench/handshake.ts's gate); the native generator (bench/go/loadgen) drives it at --rate
+ * limit open: bench/_gate-bench-config.ts, as bench/handshake.ts's gate); the native generator (bench/go/loadgen) drives it at --rate
  * handshakes/s; after --warmup seconds the profiler samples for --seconds. Prints one JSON line: bytes
  * allocated per handshake, and the top allocation sites (the innermost frame of the project's source
  * on the stack, and the allocating function). Sites are attributed to the function that allocated as the
@@ -16,10 +16,10 @@
 import { Session } from "node:inspector";
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
-import { SERVE_DEFAULTS } from "../src/shared/config/schema.ts";
 import { pickTransport, runtimeName } from "../src/shared/transport/index.ts";
 import { startServer } from "../src/server.ts";
 import { buildLoadgen } from "./go/loadgen.ts";
+import { BENCH_KEYS, benchGateConfig } from "./_gate-bench-config.ts";
 
 interface CallFrame {
   functionName: string;
@@ -49,13 +49,8 @@ if (runtimeName() === "bun") {
 }
 
 const server = await startServer({
-  config: {
-    ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 1, difficulty_max: 1, log_level: "silent",
-    max_connections_per_addr: 1_000_000, max_connections_per_net: 1_000_000, max_outstanding: 1_000_000,
-    challenge_rate: 1e6, challenge_burst: 1e6, net_challenge_rate: 1e6, net_challenge_burst: 1e6, solution_rate: 1e6, solution_burst: 1e6,
-    escalation_max_bits: 0, store: "memory", store_failure: "fail-closed", threads: 1,
-  },
-  keys: [{ id: "bench", secret: new TextEncoder().encode("handshake-bench-secret-0123") }],
+  config: benchGateConfig("memory", 1),
+  keys: BENCH_KEYS,
   transport: await pickTransport(),
 });
 

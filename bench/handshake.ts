@@ -45,7 +45,6 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { SERVE_DEFAULTS } from "../src/shared/config/schema.ts";
 import { mintChallenge } from "../src/shared/pow/challenge.ts";
 import { KeyRing } from "../src/shared/pow/keys.ts";
 import { FrameDecoder, HEADER_BYTES, MessageType, PROTOCOL_VERSION } from "../src/shared/protocol/frame.ts";
@@ -57,6 +56,7 @@ import { createLogger } from "../src/shared/observe/logger.ts";
 import { startThreads } from "../src/shared/serve/threads.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { answerChallenge } from "./answer.ts";
+import { BENCH_KEYS, benchGateConfig } from "./_gate-bench-config.ts";
 import { buildLoadgen } from "./go/loadgen.ts";
 
 const self = fileURLToPath(import.meta.url);
@@ -69,7 +69,7 @@ async function serve(kind: string, store = "memory", threads = 1): Promise<void>
     const l = await t.listen({ host: "127.0.0.1", port: 0 }, { open: (c: Conn) => (c.write(line), c.end(), null), data() {}, close() {} });
     console.log(l.port);
   } else if (kind === "shape") {
-    const ring = new KeyRing([{ id: "bench", secret: new TextEncoder().encode("handshake-bench-secret-0123") }]);
+    const ring = new KeyRing(BENCH_KEYS);
     const nonce = crypto.getRandomValues(new Uint8Array(16));
     const challenge = encodeChallenge(mintChallenge(ring, { bits: 1, nowMs: Date.now(), ttlMs: 3_600_000, addr: "127.0.0.1", nonce, windowMs: 5000 }));
     const quote = encodeQuote({ quote: "Know thyself.", author: "Socrates", source: "embedded" });
@@ -82,13 +82,8 @@ async function serve(kind: string, store = "memory", threads = 1): Promise<void>
   } else {
     const start = threads > 1 ? (o: ServerOptions) => startThreads({ ...o, threads, logger: createLogger({ format: "json", level: "warn", write: (l) => void process.stderr.write(l) }) }, startServer) : startServer;
     const s = await start({
-      config: {
-        ...SERVE_DEFAULTS, listen: "127.0.0.1:0", metrics_listen: "", difficulty: 1, difficulty_max: 1, log_level: "silent",
-        max_connections_per_addr: 1_000_000, max_connections_per_net: 1_000_000, max_outstanding: 1_000_000,
-        challenge_rate: 1e6, challenge_burst: 1e6, net_challenge_rate: 1e6, net_challenge_burst: 1e6, solution_rate: 1e6, solution_burst: 1e6,
-        escalation_max_bits: 0, store, store_failure: "fail-closed", threads,
-      },
-      keys: [{ id: "bench", secret: new TextEncoder().encode("handshake-bench-secret-0123") }],
+      config: benchGateConfig(store, threads),
+      keys: BENCH_KEYS,
       transport: t,
     });
     console.log(s.port);
