@@ -4,7 +4,7 @@
  * thread does per handshake minus the network. Throughput with 1 thread vs N threads, in the same run,
  * alternating, several rounds; the ratio of medians. Also the plain MemorySpentStore on one thread.
  *
- *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault] [--young-every N]
+ *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault] [--young-every N] [--buckets B] [--control]
  *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault]
  *
  * --young-every N: on Bun each thread asks for an eden collection every N handshakes, as a gate thread
@@ -84,22 +84,25 @@ async function controlThreads(n: number, ms: number, round: number): Promise<{ p
 }
 
 /** Handshakes per second, and per CPU second, of `n` threads on one shared set. */
-async function threads(n: number, ms: number, round: number, prefault: boolean, youngEvery: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
-  const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000, prefault });
+async function threads(n: number, ms: number, round: number, prefault: boolean, youngEvery: number, buckets?: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
+  // 5 tables: each generation takes a third of maxEntries (1,333,334 keys), more than two threads insert in a turn
+  const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000, tables: 5, prefault, buckets });
   return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start, youngEvery })), ms);
 }
 
 if (import.meta.main) {
   // (at 1 s a turn the set holds every proof of a turn within one generation's share of maxEntries)
-  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, "young-every": { type: "string", default: String(GATE_YOUNG_EVERY) }, rounds: { type: "string", default: "5" }, seconds: { type: "string", default: "1" } } });
+  // --buckets B: buckets per generation (default: SharedSpentSet's, from maxEntries)
+  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, "young-every": { type: "string", default: String(GATE_YOUNG_EVERY) }, rounds: { type: "string", default: "5" }, buckets: { type: "string" }, seconds: { type: "string", default: "1" } } });
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
   const youngEvery = Number(values["young-every"]);
+  const buckets = values.buckets === undefined ? undefined : Number(values.buckets);
   if (!(n >= 2 && rounds >= 1 && ms >= 100 && Number.isInteger(youngEvery) && youngEvery >= 0)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1, --young-every an integer >= 0");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [], oneHelp: number[] = [], manyHelp: number[] = [], controlRatios: number[] = [], overControl: number[] = [];
   for (let r = 0; r < rounds; r++) {
     mem.push(work(new MemorySpentStore(), ms, r, youngEvery).n / (ms / 1000));
-    const o = await threads(1, ms, r, values.prefault, youngEvery), m = await threads(n, ms, r, values.prefault, youngEvery);
+    const o = await threads(1, ms, r, values.prefault, youngEvery, buckets), m = await threads(n, ms, r, values.prefault, youngEvery, buckets);
     one.push(o.perS); oneCpu.push(o.perCpuS); oneHelp.push(o.helperCpu);
     many.push(m.perS); manyCpu.push(m.perCpuS); manyHelp.push(m.helperCpu);
     if (values.control) {

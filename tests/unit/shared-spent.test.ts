@@ -93,8 +93,16 @@ describe("SharedSpentSet storage", () => {
     // spread over the live generations (one block open in each)
     for (let i = 1; i < 50_000; i++) assert.equal(s.markSpent(key(i), T0 + 1 + (i % 60_000), T0), true);
     assert.ok(s.allocatedBytes() <= 20 * (50_000 + 8 * 32), `50,000 keys: ${s.allocatedBytes()} bytes`);
-    assert.ok(s.directoryBytes < 4 * 1024 * 1024, `the fixed part is small: ${s.directoryBytes} bytes`);
+    // 4 bytes a bucket, a bucket for every 2 to 4 keys of a full generation, against 20 bytes a key
+    assert.ok(s.directoryBytes <= 0.1 * s.buffer.byteLength, `the fixed part is small: ${s.directoryBytes} of ${s.buffer.byteLength} bytes`);
     assert.ok(s.buffer.byteLength > 20 * 1024 * 1024, "the buffer is sized for maxEntries (committed only as written)");
+  });
+  test("by default a full generation has chains of 2 to 4 keys on average, whatever maxEntries", () => {
+    for (const maxEntries of [1_000, 100_000, 2_000_000, 10_000_000, 100_000_000]) {
+      const s = SharedSpentSet.create({ maxEntries, maxTtlMs: 62_000, nowMs: T0 });
+      const load = s.perGeneration / s.buckets;
+      assert.ok(load <= 4 && load > 2, `maxEntries ${maxEntries}: ${s.perGeneration} keys a generation in ${s.buckets} buckets`);
+    }
   });
   test("issued() lowers the fence to an earlier issue time for every view, and never raises it", () => {
     const s = SharedSpentSet.create({ maxEntries: 100, maxTtlMs: 60_000, nowMs: T0, fenceMs: T0 });

@@ -49,6 +49,14 @@ const T_GEN = 0, T_BUMP = 16, T_DIR = 32;
 const ENTRY_WORDS = 5;
 const MAX_BLOCK = 32;
 const NO_GEN = -2, RESETTING = -1;
+/**
+ * Keys per bucket on average in a full generation, at most. An insert walks its whole chain (every key
+ * before it, to refuse a replay), one cache miss an entry. Buckets were perGeneration / 8 and at most 65,536
+ * before: a full generation of the default spent_max_entries had chains of 5, and a bench generation
+ * of 400,000 keys chains of 6 (bench/shared-tables.ts). The directory costs 4 bytes a bucket, 1 a key here,
+ * against 20 a key for the entries.
+ */
+const LOAD_AT_FULL = 4;
 
 export interface SharedSpentOptions {
   /** Most entries held at once across all live generations (as spent_max_entries). */
@@ -57,7 +65,7 @@ export interface SharedSpentOptions {
   readonly maxTtlMs: number;
   /** Generation tables (default 8). */
   readonly tables?: number;
-  /** Buckets per generation, a power of two (default: about perGeneration / 8, at most 65,536). */
+  /** Buckets per generation, a power of two (default: the least one with chains of at most 4 keys on average in a full generation). */
   readonly buckets?: number;
   /** Proofs of challenges issued before this time are refused (ms; default none). */
   readonly fenceMs?: number;
@@ -105,7 +113,7 @@ export class SharedSpentSet implements SpentStore {
     const live = Math.ceil(o.maxTtlMs / window) + 2;
     const perGen = Math.max(16, Math.ceil(o.maxEntries / live));
     let buckets = o.buckets ?? 16;
-    if (o.buckets === undefined) while (buckets < perGen / 8 && buckets < 65_536) buckets *= 2;
+    if (o.buckets === undefined) while (buckets < perGen / LOAD_AT_FULL) buckets *= 2;
     if (!Number.isInteger(buckets) || buckets < 1 || buckets > 1 << 24 || (buckets & (buckets - 1)) !== 0) {
       throw new RangeError(`SharedSpentSet: buckets ${buckets} must be a power of two up to 2^24`);
     }
@@ -153,6 +161,11 @@ export class SharedSpentSet implements SpentStore {
   /** Keys one generation holds at most (its share of maxEntries). */
   get perGeneration(): number {
     return this._perGen;
+  }
+
+  /** Buckets per generation (SharedSpentOptions.buckets). */
+  get buckets(): number {
+    return this._buckets;
   }
 
   get fenceMs(): number {
