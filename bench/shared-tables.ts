@@ -8,7 +8,13 @@
  *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault]
  *
  * --young-every N: on Bun each thread asks for an eden collection every N handshakes, as a gate thread
- * does every GATE_YOUNG_EVERY connections (the default; runtime/young-pacer.ts); 0: the runtime's own pace.
+ * does every GATE_YOUNG_EVERY (500) connections (runtime/young-pacer.ts); 0: the runtime's own pace. The
+ * default, BENCH_YOUNG_EVERY (10,000), leaves as many bytes between two collections as the gate's pace
+ * does: a gate connection allocates about 8.5 KB on Bun and a handshake here about 430 bytes, so 500
+ * connections and 10,000 of these handshakes both make about 4 MB (BUN_JSC_logGC=1: 581 MB in 157 eden
+ * collections over 68,752 gate handshakes; 110 MB in 26 over 255,744 here). At 500 this loop collects
+ * 20 times as often per byte as a gate thread does, and its collections take 30 % of its time instead
+ * of the gate's 4 to 5 %: a cost the gate does not pay, on cores two busy threads share.
  *
  * Each turn makes a new set whose pages are untouched, so a turn also pays first-touch page faults
  * (about one per new 4 KB page; tens of microseconds each on this VM); --prefault touches them first
@@ -28,16 +34,18 @@ import { KeyRing } from "../src/shared/pow/keys.ts";
 import { MemorySpentStore } from "../src/shared/store/memory.ts";
 import { SharedSpentSet } from "../src/shared/store/shared-spent.ts";
 import type { SpentStore } from "../src/shared/store/types.ts";
-import { GATE_YOUNG_EVERY, youngPacer } from "../src/shared/runtime/young-pacer.ts";
+import { youngPacer } from "../src/shared/runtime/young-pacer.ts";
 import { raceWorkers, threadCpuNs } from "./_thread-cpu.ts";
 
 const SECRET = new TextEncoder().encode("bench-shared-tables-secret-0123456789");
+/** Handshakes between two eden collections by default: as many bytes as a gate thread's GATE_YOUNG_EVERY connections (above). */
+export const BENCH_YOUNG_EVERY = 10_000;
 const COUNTER = bytesToHex(encodeCounter(0));
 
 /**
  * Handshakes (mint, verify, mark spent) done against `store` for `ms`: the count, and this thread's CPU time
- * for them. `youngEvery`: an eden collection every that many handshakes, as a gate thread asks for one every
- * GATE_YOUNG_EVERY connections on Bun (runtime/young-pacer.ts); 0: none, the runtime's own pace.
+ * for them. `youngEvery`: an eden collection every that many handshakes on Bun (--young-every, above); 0: none,
+ * the runtime's own pace.
  */
 export function work(store: SpentStore, ms: number, seed: number, youngEvery = 0): { n: number; cpuNs: number } {
   const young = youngEvery > 0 ? youngPacer(youngEvery) : null;
@@ -93,7 +101,7 @@ async function threads(n: number, ms: number, round: number, prefault: boolean, 
 if (import.meta.main) {
   // (at 1 s a turn the set holds every proof of a turn within one generation's share of maxEntries)
   // --buckets B: buckets per generation (default: SharedSpentSet's, from maxEntries)
-  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, "young-every": { type: "string", default: String(GATE_YOUNG_EVERY) }, rounds: { type: "string", default: "5" }, buckets: { type: "string" }, seconds: { type: "string", default: "1" } } });
+  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, "young-every": { type: "string", default: String(BENCH_YOUNG_EVERY) }, rounds: { type: "string", default: "5" }, buckets: { type: "string" }, seconds: { type: "string", default: "1" } } });
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
   const youngEvery = Number(values["young-every"]);
   const buckets = values.buckets === undefined ? undefined : Number(values.buckets);
