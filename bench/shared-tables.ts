@@ -4,7 +4,7 @@
  * thread does per handshake minus the network. Throughput with 1 thread vs N threads, in the same run,
  * alternating, several rounds; the ratio of medians. Also the plain MemorySpentStore on one thread.
  *
- *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault] [--young-every N] [--buckets B] [--control]
+ *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault] [--young-every N] [--buckets B] [--warmup-ms W] [--control]
  *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault]
  *
  * --young-every N: on Bun each thread asks for an eden collection every N handshakes, as a gate thread
@@ -15,6 +15,11 @@
  * collections over 68,752 gate handshakes; 110 MB in 26 over 255,744 here). At 500 this loop collects
  * 20 times as often per byte as a gate thread does, and its collections take 30 % of its time instead
  * of the gate's 4 to 5 %: a cost the gate does not pay, on cores two busy threads share.
+ *
+ * --warmup-ms W (default 1000): each thread of a turn (a new Worker) first runs W ms on a set of its own,
+ * so that the JIT has compiled the loop before the measured second. At 100 ms, as before, JavaScriptCore's
+ * JITWorker threads still took 7 % of a two-thread turn's CPU (3-5 % with one thread) and under 1 % at
+ * 1,000: a start-up cost a long-running gate thread pays once, which fell on two threads sharing two cores.
  *
  * Each turn makes a new set whose pages are untouched, so a turn also pays first-touch page faults
  * (about one per new 4 KB page; tens of microseconds each on this VM); --prefault touches them first
@@ -38,6 +43,8 @@ import { youngPacer } from "../src/shared/runtime/young-pacer.ts";
 import { raceWorkers, threadCpuNs } from "./_thread-cpu.ts";
 
 const SECRET = new TextEncoder().encode("bench-shared-tables-secret-0123456789");
+/** The set each thread warms up on (the measured one is made alike in threads()). */
+export const WARMUP_SET = { maxEntries: 4_000_000, maxTtlMs: 62_000, tables: 5 } as const;
 /** Handshakes between two eden collections by default: as many bytes as a gate thread's GATE_YOUNG_EVERY connections (above). */
 export const BENCH_YOUNG_EVERY = 10_000;
 const COUNTER = bytesToHex(encodeCounter(0));
@@ -87,34 +94,35 @@ export function control(ms: number, seed: number): { n: number; cpuNs: number } 
   return { n, cpuNs: threadCpuNs() - cpu0 };
 }
 
-async function controlThreads(n: number, ms: number, round: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
-  return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ control: true, ms, seed: round * 64 + i, start })), ms);
+async function controlThreads(n: number, ms: number, round: number, warmupMs: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
+  return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ control: true, ms, seed: round * 64 + i, start, warmupMs })), ms);
 }
 
 /** Handshakes per second, and per CPU second, of `n` threads on one shared set. */
-async function threads(n: number, ms: number, round: number, prefault: boolean, youngEvery: number, buckets?: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
+async function threads(n: number, ms: number, round: number, prefault: boolean, youngEvery: number, warmupMs: number, buckets?: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
   // 5 tables: each generation takes a third of maxEntries (1,333,334 keys), more than two threads insert in a turn
-  const set = SharedSpentSet.create({ maxEntries: 4_000_000, maxTtlMs: 62_000, tables: 5, prefault, buckets });
-  return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start, youngEvery })), ms);
+  const set = SharedSpentSet.create({ ...WARMUP_SET, prefault, buckets });
+  return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start, youngEvery, warmupMs })), ms);
 }
 
 if (import.meta.main) {
   // (at 1 s a turn the set holds every proof of a turn within one generation's share of maxEntries)
   // --buckets B: buckets per generation (default: SharedSpentSet's, from maxEntries)
-  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, "young-every": { type: "string", default: String(BENCH_YOUNG_EVERY) }, rounds: { type: "string", default: "5" }, buckets: { type: "string" }, seconds: { type: "string", default: "1" } } });
+  const { values } = parseArgs({ options: { prefault: { type: "boolean", default: false }, control: { type: "boolean", default: false }, threads: { type: "string", default: "2" }, "young-every": { type: "string", default: String(BENCH_YOUNG_EVERY) }, rounds: { type: "string", default: "5" }, buckets: { type: "string" }, "warmup-ms": { type: "string", default: "1000" }, seconds: { type: "string", default: "1" } } });
   const n = Number(values.threads), rounds = Number(values.rounds), ms = Number(values.seconds) * 1000;
   const youngEvery = Number(values["young-every"]);
   const buckets = values.buckets === undefined ? undefined : Number(values.buckets);
-  if (!(n >= 2 && rounds >= 1 && ms >= 100 && Number.isInteger(youngEvery) && youngEvery >= 0)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1, --young-every an integer >= 0");
+  const warmupMs = Number(values["warmup-ms"]);
+  if (!(n >= 2 && rounds >= 1 && ms >= 100 && Number.isInteger(youngEvery) && youngEvery >= 0 && warmupMs >= 0)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1, --young-every an integer >= 0, --warmup-ms >= 0");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [], oneHelp: number[] = [], manyHelp: number[] = [], controlRatios: number[] = [], overControl: number[] = [];
   for (let r = 0; r < rounds; r++) {
     mem.push(work(new MemorySpentStore(), ms, r, youngEvery).n / (ms / 1000));
-    const o = await threads(1, ms, r, values.prefault, youngEvery, buckets), m = await threads(n, ms, r, values.prefault, youngEvery, buckets);
+    const o = await threads(1, ms, r, values.prefault, youngEvery, warmupMs, buckets), m = await threads(n, ms, r, values.prefault, youngEvery, warmupMs, buckets);
     one.push(o.perS); oneCpu.push(o.perCpuS); oneHelp.push(o.helperCpu);
     many.push(m.perS); manyCpu.push(m.perCpuS); manyHelp.push(m.helperCpu);
     if (values.control) {
-      const co = await controlThreads(1, ms, r), cm = await controlThreads(n, ms, r);
+      const co = await controlThreads(1, ms, r, warmupMs), cm = await controlThreads(n, ms, r, warmupMs);
       controlRatios.push(cm.perS / co.perS);
       overControl.push((m.perS / o.perS) / (cm.perS / co.perS)); // the round's ratio against the machine's, seconds apart
     }
@@ -123,7 +131,7 @@ if (import.meta.main) {
   const cpuRatios = oneCpu.map((o, i) => manyCpu[i]! / o);
   const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
   console.log(JSON.stringify({
-    runtime, threads: n, rounds, seconds: ms / 1000, prefault: values.prefault, young_every: youngEvery,
+    runtime, threads: n, rounds, seconds: ms / 1000, prefault: values.prefault, young_every: youngEvery, warmup_ms: warmupMs,
     memory_store_one_thread_per_s: Math.round(median(mem)),
     shared_one_thread_per_s: Math.round(median(one)),
     shared_n_threads_per_s: Math.round(median(many)),
