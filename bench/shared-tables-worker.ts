@@ -5,7 +5,7 @@ import { control, WARMUP_SET, work } from "./shared-tables.ts";
 declare const self: { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown): void };
 
 self.onmessage = (e: MessageEvent) => {
-  const { buffer, ms, seed, start, control: isControl, youngEvery = 0, warmupMs = 100 } = e.data as { buffer: SharedArrayBuffer; ms: number; seed: number; start: Int32Array; control?: boolean; youngEvery?: number; warmupMs?: number };
+  const { buffer, ms, seed, start, control: isControl, youngEvery = 0, warmupMs } = e.data as { buffer: SharedArrayBuffer; ms: number; seed: number; start: Int32Array; control?: boolean; youngEvery?: number; warmupMs: number };
   if (isControl) {
     control(warmupMs, seed); // warm up
     Atomics.add(start, 1, 1);

@@ -5,7 +5,7 @@
  * alternating, several rounds; the ratio of medians. Also the plain MemorySpentStore on one thread.
  *
  *   npx bun bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault] [--young-every N] [--buckets B] [--warmup-ms W] [--control]
- *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault]
+ *   npx deno run -A bench/shared-tables.ts [--threads 2] [--rounds 5] [--seconds 1] [--prefault] [--buckets B] [--warmup-ms W] [--control]
  *
  * --young-every N: on Bun each thread asks for an eden collection every N handshakes, as a gate thread
  * does every GATE_YOUNG_EVERY (500) connections (runtime/young-pacer.ts); 0: the runtime's own pace. The
@@ -18,7 +18,7 @@
  *
  * --warmup-ms W (default 1000): each thread of a turn (a new Worker) first runs W ms on a set of its own,
  * so that the JIT has compiled the loop before the measured second. At 100 ms, as before, JavaScriptCore's
- * JITWorker threads still took 7 % of a two-thread turn's CPU (3-5 % with one thread) and under 1 % at
+ * JITWorker threads still took 5-7 % of a two-thread turn's CPU (3-7 % with one thread) and at most 1 % at
  * 1,000: a start-up cost a long-running gate thread pays once, which fell on two threads sharing two cores.
  *
  * Each turn makes a new set whose pages are untouched, so a turn also pays first-touch page faults
@@ -43,8 +43,10 @@ import { youngPacer } from "../src/shared/runtime/young-pacer.ts";
 import { raceWorkers, threadCpuNs } from "./_thread-cpu.ts";
 
 const SECRET = new TextEncoder().encode("bench-shared-tables-secret-0123456789");
-/** The set each thread warms up on (the measured one is made alike in threads()). */
-export const WARMUP_SET = { maxEntries: 4_000_000, maxTtlMs: 62_000, tables: 5 } as const;
+/** The measured set's shape (threads() adds --prefault and --buckets). */
+export const BENCH_SET = { maxEntries: 4_000_000, maxTtlMs: 62_000, tables: 5 } as const;
+/** The set each thread warms up on: the same code paths, a generation of 500,000 keys (a thread's 1,000 ms), a third of the memory. */
+export const WARMUP_SET = { maxEntries: 1_500_000, maxTtlMs: 62_000, tables: 5 } as const;
 /** Handshakes between two eden collections by default: as many bytes as a gate thread's GATE_YOUNG_EVERY connections (above). */
 export const BENCH_YOUNG_EVERY = 10_000;
 const COUNTER = bytesToHex(encodeCounter(0));
@@ -101,7 +103,7 @@ async function controlThreads(n: number, ms: number, round: number, warmupMs: nu
 /** Handshakes per second, and per CPU second, of `n` threads on one shared set. */
 async function threads(n: number, ms: number, round: number, prefault: boolean, youngEvery: number, warmupMs: number, buckets?: number): Promise<{ perS: number; perCpuS: number; helperCpu: number }> {
   // 5 tables: each generation takes a third of maxEntries (1,333,334 keys), more than two threads insert in a turn
-  const set = SharedSpentSet.create({ ...WARMUP_SET, prefault, buckets });
+  const set = SharedSpentSet.create({ ...BENCH_SET, prefault, buckets });
   return raceWorkers(new URL("./shared-tables-worker.ts", import.meta.url), Array.from({ length: n }, (_, i) => (start: Int32Array) => ({ buffer: set.buffer, ms, seed: round * 64 + i, start, youngEvery, warmupMs })), ms);
 }
 
@@ -113,7 +115,7 @@ if (import.meta.main) {
   const youngEvery = Number(values["young-every"]);
   const buckets = values.buckets === undefined ? undefined : Number(values.buckets);
   const warmupMs = Number(values["warmup-ms"]);
-  if (!(n >= 2 && rounds >= 1 && ms >= 100 && Number.isInteger(youngEvery) && youngEvery >= 0 && warmupMs >= 0)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1, --young-every an integer >= 0, --warmup-ms >= 0");
+  if (!(n >= 2 && rounds >= 1 && ms >= 100 && Number.isInteger(youngEvery) && youngEvery >= 0 && Number.isFinite(warmupMs) && warmupMs >= 0)) throw new Error("--threads >= 2, --rounds >= 1, --seconds >= 0.1, --young-every an integer >= 0, --warmup-ms a finite number >= 0");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const one: number[] = [], many: number[] = [], mem: number[] = [], oneCpu: number[] = [], manyCpu: number[] = [], oneHelp: number[] = [], manyHelp: number[] = [], controlRatios: number[] = [], overControl: number[] = [];
   for (let r = 0; r < rounds; r++) {

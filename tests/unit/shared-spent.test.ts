@@ -93,11 +93,16 @@ describe("SharedSpentSet storage", () => {
     // spread over the live generations (one block open in each)
     for (let i = 1; i < 50_000; i++) assert.equal(s.markSpent(key(i), T0 + 1 + (i % 60_000), T0), true);
     assert.ok(s.allocatedBytes() <= 20 * (50_000 + 8 * 32), `50,000 keys: ${s.allocatedBytes()} bytes`);
-    // 4 bytes a bucket, a bucket for every 2 to 4 keys of a full generation, against 20 bytes a key
-    assert.ok(s.directoryBytes <= 0.1 * s.buffer.byteLength, `the fixed part is small: ${s.directoryBytes} of ${s.buffer.byteLength} bytes`);
+    // 333,334 keys a generation in 131,072 buckets of 4 bytes: 512 KB a table, about 2 bytes a key of maxEntries
+    assert.equal(s.buckets, 131_072);
+    assert.ok(s.directoryBytes <= 2.2 * 2_000_000, `the fixed part is small: ${s.directoryBytes} bytes`);
     assert.ok(s.buffer.byteLength > 20 * 1024 * 1024, "the buffer is sized for maxEntries (committed only as written)");
   });
-  test("by default a full generation has chains of 2 to 4 keys on average, whatever maxEntries", () => {
+  test("fewer than 5 generation tables are refused (4 would leave no table to reclaim)", () => {
+    assert.throws(() => SharedSpentSet.create({ maxEntries: 1_000, maxTtlMs: 8_000, tables: 4 }), RangeError);
+    assert.equal(SharedSpentSet.create({ maxEntries: 1_000, maxTtlMs: 8_000, tables: 5, nowMs: T0 }).markSpent(key(1), T0 + 8_000, T0), true);
+  });
+  test("by default a full generation has chains of 2 to 4 keys on average, for maxEntries 1,000 to 100,000,000", () => {
     for (const maxEntries of [1_000, 100_000, 2_000_000, 10_000_000, 100_000_000]) {
       const s = SharedSpentSet.create({ maxEntries, maxTtlMs: 62_000, nowMs: T0 });
       const load = s.perGeneration / s.buckets;

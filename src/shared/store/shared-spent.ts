@@ -20,7 +20,7 @@
  * writer count raised: that table then refuses to be reclaimed, below, instead of hanging).
  *
  * Memory. Entries come from a per-table bump pointer in blocks of BLOCK entries per thread, so the pages
- * touched are the directory (small, fixed) plus the entries handed out. Reclaiming a table zeroes only its
+ * touched are the directory (fixed: 4 bytes a bucket, see LOAD_AT_FULL) plus the entries handed out. Reclaiming a table zeroes only its
  * directory and bump pointer: the entry area keeps stale keys and links from the old generation, which are
  * unreachable (every entry reachable from the zeroed directory was written, link included, after it).
  *
@@ -53,8 +53,9 @@ const NO_GEN = -2, RESETTING = -1;
  * Keys per bucket on average in a full generation, at most. An insert walks its whole chain (every key
  * before it, to refuse a replay), one cache miss an entry. Buckets were perGeneration / 8 and at most 65,536
  * before: a full generation of the default spent_max_entries had chains of 5, and a bench generation
- * of 400,000 keys chains of 6 (bench/shared-tables.ts). The directory costs 4 bytes a bucket, 1 a key here,
- * against 20 a key for the entries.
+ * of 400,000 keys chains of 6 (bench/shared-tables.ts). The directory costs 4 bytes a bucket, 1 to 2 bytes a key
+ * of a full generation here (power-of-two rounding), against 20 a key for the entries: at the default
+ * spent_max_entries 512 KB a table (4 MB for the 8), at the largest (100,000,000) 16 MB a table.
  */
 const LOAD_AT_FULL = 4;
 
@@ -63,7 +64,7 @@ export interface SharedSpentOptions {
   readonly maxEntries: number;
   /** How far ahead a key can expire, ms: the longest challenge lifetime accepted plus the clock skew allowed. */
   readonly maxTtlMs: number;
-  /** Generation tables (default 8). */
+  /** Generation tables (default 8; 5 to 64). */
   readonly tables?: number;
   /** Buckets per generation, a power of two (default: the least one with chains of at most 4 keys on average in a full generation). */
   readonly buckets?: number;
@@ -105,7 +106,7 @@ export class SharedSpentSet implements SpentStore {
   /** A new set; hand `buffer` to other threads, which call SharedSpentSet.attach(buffer). */
   static create(o: SharedSpentOptions): SharedSpentSet {
     const tables = o.tables ?? 8;
-    if (!Number.isInteger(tables) || tables < 4 || tables > 64) throw new RangeError(`SharedSpentSet: tables ${tables} must be an integer in 4..64`);
+    if (!Number.isInteger(tables) || tables < 5 || tables > 64) throw new RangeError(`SharedSpentSet: tables ${tables} must be an integer in 5..64`);
     if (!(o.maxEntries >= 1) || !(o.maxTtlMs >= 1)) throw new RangeError("SharedSpentSet: maxEntries and maxTtlMs must be positive");
     // A key expires at most maxTtlMs ahead, so it falls at most maxTtlMs / W + 2 generations after the
     // oldest live one; with W = maxTtlMs / (tables - 4) that leaves a table free to reclaim.
@@ -254,7 +255,9 @@ export class SharedSpentSet implements SpentStore {
       Atomics.store(w, th + T_GEN, g);
       throw new StoreUnavailableError("Spent set: a generation table stayed busy (a thread died inside it?)");
     }
-    w.fill(0, th + T_DIR, th + T_DIR + this._buckets); // the entry area is not touched: see the module comment
+    // A table never used is still as created, zeroed: filling it would only make its directory resident at
+    // once, a stall of tens of milliseconds at the largest spent_max_entries (16 MB a table).
+    if (g !== NO_GEN) w.fill(0, th + T_DIR, th + T_DIR + this._buckets); // the entry area is not touched: see the module comment
     for (let l = 0; l < LANES; l++) Atomics.store(w, this._lanesAt + l * this._laneStride + 2 * t + 1, 0);
     Atomics.store(w, th + T_BUMP, 0);
     Atomics.store(w, th + T_GEN, gen);
