@@ -13,8 +13,8 @@
  * does: a gate connection allocates about 8.5 KB on Bun and a handshake here about 430 bytes, so 500
  * connections and 10,000 of these handshakes both make about 4 MB (BUN_JSC_logGC=1: 581 MB in 157 eden
  * collections over 68,752 gate handshakes; 110 MB in 26 over 255,744 here). At 500 this loop collects
- * 20 times as often per byte as a gate thread does, and its collection pauses take 23-27 % of its CPU time instead
- * of the gate's 4 to 5 %: a cost the gate does not pay, on cores two busy threads share.
+ * 20 times as often per byte as a gate thread does, and its collection pauses take 23-27 % of its CPU
+ * time instead of the gate's 4 to 5 %: a cost the gate does not pay, on cores two busy threads share.
  *
  * --warmup-ms W (default 1000): each thread of a turn (a new Worker) first runs W ms on a set of its own,
  * so that the JIT has compiled the loop before the measured second. At 100 ms, as before, JavaScriptCore's
