@@ -86,7 +86,9 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
 
   const self: SentinelSet = {
     flavor,
-    url: `redis+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(",")}/${masterName}/0`,
+    get url() { // a getter: a sentinel whose port was taken meanwhile starts on another (below)
+      return `redis+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(",")}/${masterName}/0`;
+    },
     masterName,
     password,
     sentinelPassword,
@@ -126,24 +128,23 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
     await startNode(nodePorts[0]!, null);
     await startNode(nodePorts[1]!, nodePorts[0]!);
     await _until(async () => /master_link_status:up/.test(await command(nodePorts[1]!, ["INFO", "replication"], true)), 10_000, () => "the replica did not finish its first sync");
-    for (const [i, port] of sentinelPorts.entries()) {
-      const conf = join(dir, `sentinel-${i}.conf`);
-      // Sentinel rewrites its file (it records what it learns), so each gets its own writable copy.
-      writeFileSync(conf, [
-        `port ${port}`,
-        "bind 127.0.0.1",
-        "daemonize no",
-        `dir ${dir}`,
-        `sentinel monitor ${masterName} 127.0.0.1 ${nodePorts[0]} 2`,
-        ...(auth ? [`sentinel auth-pass ${masterName} ${password}`, `requirepass ${sentinelPassword}`, `sentinel sentinel-pass ${sentinelPassword}`] : []),
-        `sentinel down-after-milliseconds ${masterName} ${DOWN_AFTER_MS}`,
-        `sentinel failover-timeout ${masterName} ${FAILOVER_TIMEOUT_MS}`,
-        `sentinel parallel-syncs ${masterName} 1`,
-        "",
-      ].join("\n"));
-      const p = _spawn(sentinelBin, [conf], `${flavor}-sentinel :${port}`);
-      sentinels.push(p.child);
-      sentinelOutput.push(p.output);
+    for (let i = 0; i < sentinelPorts.length; i++) {
+      // A port found free can be taken before the sentinel binds it (seconds later, after the first
+      // sync; an outgoing connection's local port is drawn from the same range): such a sentinel exits
+      // at once, and then it starts again on another port.
+      for (let attempt = 1; ; attempt++) {
+        const port = sentinelPorts[i]!;
+        const p = startSentinel(i, port);
+        const up = await _answersOrExits(p.child, () => ask(port, ["PING"]), 5000);
+        if (up) {
+          sentinels.push(p.child);
+          sentinelOutput.push(p.output);
+          break;
+        }
+        await _kill(p.child);
+        if (attempt === 3) throw new Error(`${flavor}-sentinel did not start on 127.0.0.1:${port} (3 ports tried); output:\n${p.output()}`);
+        sentinelPorts[i] = await freePort();
+      }
     }
     // Ready when every sentinel knows the replica and the two other sentinels: only then can they
     // agree that the primary is down and elect one of them to promote the replica.
@@ -152,13 +153,42 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
         const reply = await ask(s, ["SENTINEL", "MASTER", masterName]).catch(() => "");
         return /num-slaves\r\n:1\r\n|num-slaves\r\n\$1\r\n1/.test(reply) && /num-other-sentinels\r\n(?::2|\$1\r\n2)/.test(reply) ||
           (_field(reply, "num-slaves") === "1" && _field(reply, "num-other-sentinels") === "2");
-      }, 20_000, () => `sentinel ${s} did not discover the replica and the other sentinels`);
+      }, 20_000, () => `sentinel ${s} did not discover the replica and the other sentinels; its last words:\n${self.sentinelLogs()}`);
     }
   } catch (err) {
     await self[Symbol.asyncDispose]();
     throw err;
   }
   return self;
+
+  function startSentinel(i: number, port: number): { child: ChildProcess; output(): string } {
+    const conf = join(dir, `sentinel-${i}.conf`);
+    // Sentinel rewrites its file (it records what it learns), so each gets its own writable copy.
+    writeFileSync(conf, [
+      `port ${port}`,
+      "bind 127.0.0.1",
+      "daemonize no",
+      `dir ${dir}`,
+      `sentinel monitor ${masterName} 127.0.0.1 ${nodePorts[0]} 2`,
+      ...(auth ? [`sentinel auth-pass ${masterName} ${password}`, `requirepass ${sentinelPassword}`, `sentinel sentinel-pass ${sentinelPassword}`] : []),
+      `sentinel down-after-milliseconds ${masterName} ${DOWN_AFTER_MS}`,
+      `sentinel failover-timeout ${masterName} ${FAILOVER_TIMEOUT_MS}`,
+      `sentinel parallel-syncs ${masterName} 1`,
+      "",
+    ].join("\n"));
+    return _spawn(sentinelBin!, [conf], `${flavor}-sentinel :${port}`); // checked above
+  }
+}
+
+/** True once `ping()` answers +PONG; false if `child` exits first or `ms` pass. */
+async function _answersOrExits(child: ChildProcess, ping: () => Promise<string>, ms: number): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    if ((await ping().catch(() => "")).includes("+PONG")) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
 }
 
 /** A field of a flat RESP array of bulk strings (SENTINEL MASTER's reply). */
