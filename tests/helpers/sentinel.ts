@@ -135,14 +135,17 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
       for (let attempt = 1; ; attempt++) {
         const port = sentinelPorts[i]!;
         const p = startSentinel(i, port);
-        const up = await _answersOrExits(p.child, () => ask(port, ["PING"]), 5000);
-        if (up) {
+        const exited = () => p.child.exitCode !== null || p.child.signalCode !== null;
+        try {
+          await _until(async () => (await ask(port, ["PING"])).includes("+PONG"), 5000, () => `${flavor}-sentinel on ${port} (attempt ${attempt} of 3); output:\n${p.output()}`, exited);
           sentinels.push(p.child);
           sentinelOutput.push(p.output);
           break;
+        } catch (err) {
+          const died = exited();
+          await _kill(p.child);
+          if (!died || attempt === 3) throw err; // silent but running, or 3 ports taken: not a port race
         }
-        await _kill(p.child);
-        if (attempt === 3) throw new Error(`${flavor}-sentinel did not start on 127.0.0.1:${port} (3 ports tried); output:\n${p.output()}`);
         sentinelPorts[i] = await freePort();
       }
     }
@@ -180,17 +183,6 @@ export async function startSentinelSet(flavor: Flavor, opts: SentinelSetOptions 
   }
 }
 
-/** True once `ping()` answers +PONG; false if `child` exits first or `ms` pass. */
-async function _answersOrExits(child: ChildProcess, ping: () => Promise<string>, ms: number): Promise<boolean> {
-  const deadline = performance.now() + ms;
-  while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) return false;
-    if ((await ping().catch(() => "")).includes("+PONG")) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 /** A field of a flat RESP array of bulk strings (SENTINEL MASTER's reply). */
 function _field(reply: string, name: string): string | undefined {
   const lines = reply.split("\r\n");
@@ -217,9 +209,11 @@ async function _kill(p: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function _until(cond: () => Promise<boolean>, ms: number, what: () => string): Promise<void> {
+/** Poll `cond` every 50 ms until true; throws after `ms`, or at once when `gone()` says the process waited on has exited. */
+async function _until(cond: () => Promise<boolean>, ms: number, what: () => string, gone?: () => boolean): Promise<void> {
   const deadline = performance.now() + ms;
   while (!(await cond().catch(() => false))) {
+    if (gone?.()) throw new Error(`exited: ${what()}`);
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms: ${what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
