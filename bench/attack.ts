@@ -11,13 +11,14 @@
  *   npx bun bench/attack.ts [--rest 10] [--duration 30] [--slowloris 5000] [--rate 2] [--sources 5000]
  *                           [--spam-threads 0] [--legit-threads 1] [--only on|off] [--profiles LIST]
  *                           [--split] [--attack-nice N] [--attack-cpu CPU] [--serve-args="--difficulty 16 ..."]
- *                           [--serve-bin dist/wisdom] [--serve-runtime bun|deno]
+ *                           [--serve-bin dist/wisdom] [--serve-runtime bun|deno] [--deno-v8-flags=none]
  *
  * On one machine the attack generator, the server and the honest clients share the cores, so part of
  * any honest slowdown is CPU contention, not the server. --split runs the honest clients in their own
  * `wisdom load` process; --attack-nice N runs the attack's process at nice N and --attack-cpu pins it to
  * one CPU (taskset), which approximate an attacker on other hardware. The table says which was used.
- * --serve-runtime deno runs the server from source on Deno (`deno run -A`) instead of on Bun.
+ * --serve-runtime deno runs the server from source on Deno (`deno run -A`) instead of on Bun, with the V8
+ * flags `deno task wisdom` ships (runtime/deno-v8-flags.ts; --deno-v8-flags=none: V8's defaults).
  *
  * Besides the load tool's RSS peak (VmRSS), the server's /proc/PID/smaps_rollup is read every 200 ms:
  * server_anon_max_mb is the peak of its anonymous memory (heaps, malloc, stacks: what the process itself
@@ -28,6 +29,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -48,6 +50,7 @@ const { values } = parseArgs({
     "serve-args": { type: "string" },
     "serve-bin": { type: "string" },
     "serve-runtime": { type: "string" },
+    "deno-v8-flags": { type: "string" },
     "flood-width": { type: "string" },
   },
 });
@@ -77,7 +80,7 @@ function startServer(defence: "on" | "off"): Promise<Server> {
   const bin = values["serve-bin"];
   const deno = values["serve-runtime"] === "deno";
   if (values["serve-runtime"] !== undefined && !["bun", "deno"].includes(values["serve-runtime"])) throw new Error("--serve-runtime: bun or deno");
-  const [cmd, ...argv] = bin ? [bin, ...args] : deno ? [fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)), "run", "-A", main, ...args] : [process.execPath, main, ...args];
+  const [cmd, ...argv] = bin ? [bin, ...args] : deno ? [fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)), "run", "-A", ...denoV8FlagsArg(parseDenoV8Flags(values["deno-v8-flags"])), main, ...args] : [process.execPath, main, ...args];
   const child = spawn(cmd!, argv, {
     cwd: root,
     env: { ...process.env, WISDOM_SECRET: "attack-bench-secret-0123456789" },

@@ -4,7 +4,7 @@
  * one line and closes. Server and load generator run in separate processes (one core each here).
  *
  *   npx bun bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
- *   npx deno run -A bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
+ *   npx deno run -A bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape] [--deno-v8-flags=none]
  *   npx bun bench/handshake.ts --threads 2 [--rate 1500 | --rate-per-thread 1500] [--client-runtime bun|deno|go] [...]   # also `serve --threads 2` vs one thread (issue 15)
  *
  * All servers start at once; one generator process takes them in turns (see client()): --seconds is
@@ -29,6 +29,10 @@
  * event loop then runs at the same rate in both (an event loop's CPU per handshake falls as its rate
  * rises: fewer wake-ups per handshake), so the two CPU figures differ only by what threads cost each
  * other (the shared tables, the cache lines they share): the case of a host with a core per thread.
+ *
+ * On Deno the servers start with the V8 flags `deno task wisdom` ships (runtime/deno-v8-flags.ts: each
+ * isolate's young generation capped); --deno-v8-flags=none starts them with V8's defaults, and
+ * --deno-v8-flags=A,B with others.
  *
  * --client-runtime go runs the native generator bench/go/loadgen (Go standard library, one epoll loop
  * on raw sockets; built here with `go build`, Debian package golang-go) instead of client(): the same
@@ -58,6 +62,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { answerChallenge } from "./answer.ts";
 import { BENCH_KEYS, benchGateConfig } from "./_gate-bench-config.ts";
 import { buildLoadgen } from "./go/loadgen.ts";
+import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
 
 const self = fileURLToPath(import.meta.url);
 const [mode, ...rest] = process.argv.slice(2); // see the end of the file
@@ -221,10 +226,10 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
   return { url: `redis://127.0.0.1:${port}/0`, stop: () => void (child.pid && process.kill(child.pid, "SIGKILL")) };
 }
 
-function run(args: string[], runtime: string = runtimeName()): { child: ReturnType<typeof spawn>; firstLine: Promise<string>; line: (n: number) => Promise<string> } {
+function run(args: string[], runtime: string = runtimeName(), denoFlags: readonly string[] = []): { child: ReturnType<typeof spawn>; firstLine: Promise<string>; line: (n: number) => Promise<string> } {
   const exe = runtime === "go" ? "" : runtime === runtimeName() ? process.execPath : fileURLToPath(new URL(`../node_modules/.bin/${runtime}`, import.meta.url));
   // The Go generator takes the client's arguments without the "client" mode word.
-  const cmd = runtime === "go" ? [buildLoadgen(), args.slice(1)] : runtime === "deno" ? [exe, ["run", "-A", self, ...args]] : [exe, [self, ...args]];
+  const cmd = runtime === "go" ? [buildLoadgen(), args.slice(1)] : runtime === "deno" ? [exe, ["run", "-A", ...denoV8FlagsArg(denoFlags), self, ...args]] : [exe, [self, ...args]];
   const child = spawn(cmd[0] as string, cmd[1] as string[], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const waiters: { n: number; resolve: (s: string) => void }[] = [];
@@ -268,11 +273,14 @@ async function orchestrate(): Promise<void> {
   const clientRuntime = ci < 0 ? runtimeName() : args[ci + 1]!;
   if (clientRuntime !== "bun" && clientRuntime !== "deno" && clientRuntime !== "go") throw new RangeError("--client-runtime must be bun, deno or go");
   if (clientRuntime === "go") buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
+  // --deno-v8-flags: the V8 flags of the Deno servers (default: what `deno task wisdom` ships, runtime/deno-v8-flags.ts; "none": V8's own)
+  const fi = args.findIndex((a) => a === "--deno-v8-flags" || a.startsWith("--deno-v8-flags="));
+  const serverFlags = parseDenoV8Flags(fi < 0 ? undefined : args[fi]!.includes("=") ? args[fi]!.slice(args[fi]!.indexOf("=") + 1) : args[fi + 1] ?? "");
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
   const pids: Record<string, number> = {};
   const start = async (kind: string, store = "memory", label?: string, nThreads = 1) => {
-    const x = run(["server", kind, store, String(nThreads)]);
+    const x = run(["server", kind, store, String(nThreads)], runtimeName(), serverFlags);
     started.push(x);
     if (label && x.child.pid) pids[label] = x.child.pid;
     return Number(await x.firstLine);
@@ -327,6 +335,7 @@ async function orchestrate(): Promise<void> {
   const ratios = vs("gate", "bare");
   console.log(JSON.stringify({
     runtime: runtimeName(), runtime_version: runtimeVersion(), client_runtime: clientRuntime, slice_s: seconds, warmup, width, rounds,
+    ...(runtimeName() === "deno" ? { server_v8_flags: serverFlags.join(",") || "none" } : {}),
     bare_per_s: median(per.bare!), gate_handshakes_per_s: median(per.gate!), ratio: median(ratios), ratios, failed: out.failed,
     // The generator's own CPU per handshake (or per bare connection), over each target's measured slices.
     ...(out.cpu_s ? { client_cpu_us_per_handshake: perHandshake(out.cpu_s) } : {}),

@@ -5,16 +5,20 @@
  * a spread shows memory that depends on where the allocator put things (see
  * src/shared/runtime/shared-buffer.ts; README has the figures before and after it).
  *
- *   npx bun bench/idle-rss.ts [--starts 8] [--runtime bun|deno] [--serve-bin dist/wisdom] [--serve-args="--threads 2"]
+ *   npx bun bench/idle-rss.ts [--starts 8] [--runtime bun|deno] [--serve-bin dist/wisdom] [--serve-args="--threads 2"] [--deno-v8-flags=none]
+ *
+ * On Deno the server starts with the V8 flags `deno task wisdom` ships (runtime/deno-v8-flags.ts);
+ * --deno-v8-flags=none: V8's defaults.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const { values } = parseArgs({ options: { starts: { type: "string" }, runtime: { type: "string" }, "serve-bin": { type: "string" }, "serve-args": { type: "string" } } });
+const { values } = parseArgs({ options: { starts: { type: "string" }, runtime: { type: "string" }, "serve-bin": { type: "string" }, "serve-args": { type: "string" }, "deno-v8-flags": { type: "string" } } });
 const starts = Number(values.starts ?? 8);
 if (!Number.isInteger(starts) || starts < 1 || starts > 100) throw new RangeError(`--starts ${values.starts}: expected an integer from 1 to 100`);
 const runtime = values.runtime ?? "bun";
@@ -23,7 +27,7 @@ const serveArgs = (values["serve-args"] ?? "").split(/\s+/).filter((x) => x !== 
 const args = ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", ...serveArgs];
 const bin = values["serve-bin"];
 const deno = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
-const [cmd, ...argv] = bin ? [bin, ...args] : runtime === "deno" ? [deno, "run", "-A", main, ...args] : [process.execPath, main, ...args];
+const [cmd, ...argv] = bin ? [bin, ...args] : runtime === "deno" ? [deno, "run", "-A", ...denoV8FlagsArg(parseDenoV8Flags(values["deno-v8-flags"])), main, ...args] : [process.execPath, main, ...args];
 
 const kb = (text: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
 const mb = (k: number) => Math.round(k / 102.4) / 10;

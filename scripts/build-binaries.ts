@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { recordBytecodeOrder } from "./record-bytecode-order.ts";
+import { denoV8FlagsArg } from "../src/shared/runtime/deno-v8-flags.ts";
 
 /**
  * `bun build` flags of every binary (bench/startup.ts builds its hello-world with the same). Minified
@@ -145,7 +146,7 @@ export async function main(argv: string[]): Promise<number> {
 
   if (!values["no-deno"]) {
     const t0 = performance.now();
-    const r = sh(denoBin, ["compile", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--allow-run=nft", "--output", join(outdir, "wisdom-deno"), ...ENTRYPOINTS.slice(0, 1), ...ENTRYPOINTS.slice(1).flatMap((e) => ["--include", e])], { timeoutMs: 120_000 });
+    const r = sh(denoBin, ["compile", ...denoV8FlagsArg(), "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--allow-run=nft", "--output", join(outdir, "wisdom-deno"), ...ENTRYPOINTS.slice(0, 1), ...ENTRYPOINTS.slice(1).flatMap((e) => ["--include", e])], { timeoutMs: 120_000 });
     if (r.ok && existsSync(join(outdir, "wisdom-deno"))) {
       console.log(`built dist/wisdom-deno in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       outputs.push("wisdom-deno");

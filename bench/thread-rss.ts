@@ -1,0 +1,125 @@
+/**
+ * RSS per extra gate thread under sustained load (issue 15). Starts the handshake bench's gate
+ * (`bench/handshake.ts server gate memory N`: `serve` at difficulty 1, memory store) with one thread and
+ * with --threads N side by side, drives each with its own native generator (bench/go/loadgen, Debian
+ * package golang-go) at --rate-per-thread R per event loop (R and N x R handshakes/s) for --seconds S,
+ * and reads both servers' RSS from /proc every second. A runtime's heap can keep growing for minutes
+ * under steady load (V8 doubles a busy isolate's young generation, runtime/deno-v8-flags.ts), so the
+ * figure that counts is the one after that: each server's peak (VmHWM) and its mean RSS over the last
+ * quarter of the run, and per extra thread (N threads - one) / (N - 1). Also the RSS every 30 s and
+ * each server's CPU per handshake (utime + stime of every thread, from /proc/PID/stat).
+ *
+ *   npx deno run -A bench/thread-rss.ts [--threads 2] [--seconds 180] [--rate-per-thread 1500] [--deno-v8-flags=none | =--max-semi-space-size=2]
+ *   npx bun bench/thread-rss.ts [--threads 2] [--seconds 180] [--rate-per-thread 1500]
+ *
+ * On Deno the servers start with the V8 flags `deno task wisdom` ships (runtime/deno-v8-flags.ts);
+ * --deno-v8-flags=none: V8's defaults. Linux only (/proc).
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { buildLoadgen } from "./go/loadgen.ts";
+import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
+import { runtimeName, runtimeVersion } from "../src/shared/transport/index.ts";
+
+const handshake = fileURLToPath(new URL("./handshake.ts", import.meta.url));
+const { values } = parseArgs({
+  options: { threads: { type: "string" }, seconds: { type: "string" }, "rate-per-thread": { type: "string" }, "deno-v8-flags": { type: "string" } },
+});
+const int = (v: string | undefined, dflt: number, lo: number, hi: number, flag: string): number => {
+  const x = v === undefined ? dflt : Number(v);
+  if (!Number.isInteger(x) || x < lo || x > hi) throw new RangeError(`${flag} ${v}: expected an integer from ${lo} to ${hi}`);
+  return x;
+};
+const threads = int(values.threads, 2, 2, 64, "--threads");
+const seconds = int(values.seconds, 180, 10, 3600, "--seconds");
+const rate = int(values["rate-per-thread"], 1500, 1, 100_000, "--rate-per-thread");
+const flags = parseDenoV8Flags(values["deno-v8-flags"]);
+const deno = runtimeName() === "deno";
+
+interface Server {
+  readonly n: number;
+  readonly pid: number;
+  readonly port: number;
+  stop(): void;
+}
+
+let stopping = false;
+
+function startServer(n: number): Promise<Server> {
+  const argv = deno ? ["run", "-A", ...denoV8FlagsArg(flags), handshake, "server", "gate", "memory", String(n)] : [handshake, "server", "gate", "memory", String(n)];
+  const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /^(\d+)\n/.exec(out);
+      if (m) resolve({ n, pid: child.pid!, port: Number(m[1]), stop: () => ((stopping = true), child.kill("SIGKILL")) });
+    });
+    child.on("exit", (c, sig) => {
+      const e = new Error(`server (${n} threads) exited ${c ?? sig}`);
+      if (!stopping) (console.error(e.message), process.exit(1)); // during the run: its figures would mean nothing
+      reject(e);
+    });
+  });
+}
+
+/** One native generator at `perS` handshakes/s on `port` for `seconds`; resolves with its report. */
+function drive(port: number, perS: number): Promise<{ total: number; failed: number }> {
+  const targets = [{ label: "g", kind: "gate", ports: [port], rate: perS }];
+  const child = spawn(buildLoadgen(), [JSON.stringify(targets), "1000", String(seconds), "64", "0", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  return new Promise((resolve, reject) => {
+    child.on("exit", (c) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      try {
+        const r = JSON.parse(line) as { total: { g: number }; failed: { g: number } };
+        resolve({ total: r.total.g, failed: r.failed.g });
+      } catch {
+        reject(new Error(`generator exited ${c}: ${out}`));
+      }
+    });
+  });
+}
+
+const status = (pid: number) => readFileSync(`/proc/${pid}/status`, "utf8");
+const kbField = (text: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+const cpuS = (pid: number) => {
+  const st = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
+const servers = [await startServer(1), await startServer(threads)];
+try {
+  const rss: number[][] = servers.map(() => []);
+  const cpu0 = servers.map((s) => cpuS(s.pid));
+  const sampler = setInterval(() => servers.forEach((s, i) => rss[i]!.push(kbField(status(s.pid), "VmRSS") / 1024)), 1000);
+  const reports = await Promise.all(servers.map((s) => drive(s.port, rate * s.n)));
+  clearInterval(sampler);
+  const cpu = servers.map((s, i) => cpuS(s.pid) - cpu0[i]!);
+  const peak = servers.map((s) => kbField(status(s.pid), "VmHWM") / 1024);
+  const lastQuarter = rss.map((xs) => xs.slice(Math.floor((xs.length * 3) / 4)));
+  const settled = lastQuarter.map((xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
+  const perExtra = (xs: number[]) => r1((xs[1]! - xs[0]!) / (threads - 1));
+  const every30 = rss.map((xs) => xs.filter((_, k) => (k + 1) % 30 === 0).map(r1));
+  servers.forEach((s, i) => {
+    console.error(`${s.n} thread(s) at ${rate * s.n}/s: RSS every 30 s ${every30[i]!.join(", ")} MB; peak ${r1(peak[i]!)} MB, last quarter ${r1(settled[i]!)} MB; ` +
+      `${Math.round((cpu[i]! * 1e6) / Math.max(1, reports[i]!.total))} µs CPU a handshake, ${reports[i]!.failed} failed`);
+  });
+  console.error(`per extra thread: peak +${perExtra(peak)} MB, last quarter +${perExtra(settled)} MB`);
+  console.log(JSON.stringify({
+    runtime: runtimeName(), runtime_version: runtimeVersion(), ...(deno ? { server_v8_flags: flags.join(",") || "none" } : {}), threads, seconds, rate_per_thread: rate,
+    handshakes: reports.map((r) => r.total), failed: reports.map((r) => r.failed),
+    cpu_us_per_handshake: servers.map((_, i) => Math.round((cpu[i]! * 1e6) / Math.max(1, reports[i]!.total))),
+    rss_every_30s_mb: every30, peak_rss_mb: peak.map(r1), last_quarter_rss_mb: settled.map(r1),
+    per_extra_thread_peak_mb: perExtra(peak), per_extra_thread_last_quarter_mb: perExtra(settled),
+  }));
+} finally {
+  for (const s of servers) s.stop();
+}
+process.exit(0);
