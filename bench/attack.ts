@@ -80,7 +80,7 @@ function startServer(defence: "on" | "off"): Promise<Server> {
   const bin = values["serve-bin"];
   const deno = values["serve-runtime"] === "deno";
   if (values["serve-runtime"] !== undefined && !["bun", "deno"].includes(values["serve-runtime"])) throw new Error("--serve-runtime: bun or deno");
-  const [cmd, ...argv] = bin ? [bin, ...args] : deno ? [fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)), "run", "-A", ...denoV8FlagsArg(parseDenoV8Flags(values["deno-v8-flags"])), main, ...args] : [process.execPath, main, ...args];
+  const [cmd, ...argv] = bin ? [bin, ...args] : deno ? [fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)), "run", "-A", ...denoV8FlagsArg(parseDenoV8Flags(values["deno-v8-flags"], process.env)), main, ...args] : [process.execPath, main, ...args];
   const child = spawn(cmd!, argv, {
     cwd: root,
     env: { ...process.env, WISDOM_SECRET: "attack-bench-secret-0123456789" },

@@ -27,7 +27,7 @@ const serveArgs = (values["serve-args"] ?? "").split(/\s+/).filter((x) => x !== 
 const args = ["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json", ...serveArgs];
 const bin = values["serve-bin"];
 const deno = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
-const [cmd, ...argv] = bin ? [bin, ...args] : runtime === "deno" ? [deno, "run", "-A", ...denoV8FlagsArg(parseDenoV8Flags(values["deno-v8-flags"])), main, ...args] : [process.execPath, main, ...args];
+const [cmd, ...argv] = bin ? [bin, ...args] : runtime === "deno" ? [deno, "run", "-A", ...denoV8FlagsArg(parseDenoV8Flags(values["deno-v8-flags"], process.env)), main, ...args] : [process.execPath, main, ...args];
 
 const kb = (text: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
 const mb = (k: number) => Math.round(k / 102.4) / 10;

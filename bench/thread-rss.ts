@@ -15,7 +15,7 @@
  * On Deno the servers start with the V8 flags `deno task wisdom` ships (runtime/deno-v8-flags.ts);
  * --deno-v8-flags=none: V8's defaults. Linux only (/proc).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -35,50 +35,73 @@ const int = (v: string | undefined, dflt: number, lo: number, hi: number, flag: 
 const threads = int(values.threads, 2, 2, 64, "--threads");
 const seconds = int(values.seconds, 180, 10, 3600, "--seconds");
 const rate = int(values["rate-per-thread"], 1500, 1, 100_000, "--rate-per-thread");
-const flags = parseDenoV8Flags(values["deno-v8-flags"]);
 const deno = runtimeName() === "deno";
+const flags = deno ? parseDenoV8Flags(values["deno-v8-flags"], process.env) : [];
+/** Longest wait for a server to print its port. */
+const START_MS = 60_000;
+
+/** Every process this bench started: all are killed on the way out, whatever way that is. */
+const _children: ChildProcess[] = [];
+let _finished = false;
+
+/** Stop everything and exit: a server or generator that failed mid-run leaves figures that mean nothing. */
+function _fail(message: string): never {
+  console.error(`thread-rss: ${message}`);
+  _killAll();
+  process.exit(1);
+}
+
+function _killAll(): void {
+  _finished = true;
+  for (const c of _children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+}
+
+function _spawn(cmd: string, argv: string[], what: string): ChildProcess {
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "inherit"] });
+  _children.push(child);
+  child.on("error", (err) => _fail(`${what}: ${err.message}`));
+  return child;
+}
 
 interface Server {
   readonly n: number;
   readonly pid: number;
   readonly port: number;
-  stop(): void;
 }
-
-let stopping = false;
 
 function startServer(n: number): Promise<Server> {
   const argv = deno ? ["run", "-A", ...denoV8FlagsArg(flags), handshake, "server", "gate", "memory", String(n)] : [handshake, "server", "gate", "memory", String(n)];
-  const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "inherit"] });
+  const child = _spawn(process.execPath, argv, `server (${n} threads)`);
+  child.on("exit", (c, sig) => {
+    if (!_finished) _fail(`server (${n} threads) exited ${c ?? sig}`);
+  });
   let out = "";
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => _fail(`server (${n} threads) printed no port in ${START_MS / 1000} s`), START_MS);
     child.stdout!.on("data", (d) => {
       out += d;
       const m = /^(\d+)\n/.exec(out);
-      if (m) resolve({ n, pid: child.pid!, port: Number(m[1]), stop: () => ((stopping = true), child.kill("SIGKILL")) });
-    });
-    child.on("exit", (c, sig) => {
-      const e = new Error(`server (${n} threads) exited ${c ?? sig}`);
-      if (!stopping) (console.error(e.message), process.exit(1)); // during the run: its figures would mean nothing
-      reject(e);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve({ n, pid: child.pid!, port: Number(m[1]) });
     });
   });
 }
 
 /** One native generator at `perS` handshakes/s on `port` for `seconds`; resolves with its report. */
-function drive(port: number, perS: number): Promise<{ total: number; failed: number }> {
+function drive(loadgen: string, port: number, perS: number): Promise<{ total: number; failed: number }> {
   const targets = [{ label: "g", kind: "gate", ports: [port], rate: perS }];
-  const child = spawn(buildLoadgen(), [JSON.stringify(targets), "1000", String(seconds), "64", "0", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = _spawn(loadgen, [JSON.stringify(targets), "1000", String(seconds), "64", "0", "0"], "generator");
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     child.on("exit", (c) => {
       const line = out.trim().split("\n").pop() ?? "";
       try {
         const r = JSON.parse(line) as { total: { g: number }; failed: { g: number } };
         resolve({ total: r.total.g, failed: r.failed.g });
       } catch {
-        reject(new Error(`generator exited ${c}: ${out}`));
+        _fail(`generator exited ${c}: ${out}`);
       }
     });
   });
@@ -93,13 +116,20 @@ const cpuS = (pid: number) => {
 };
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
-buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
-const servers = [await startServer(1), await startServer(threads)];
+const loadgen = buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => _fail(sig));
 try {
+  const servers = [await startServer(1), await startServer(threads)];
   const rss: number[][] = servers.map(() => []);
   const cpu0 = servers.map((s) => cpuS(s.pid));
-  const sampler = setInterval(() => servers.forEach((s, i) => rss[i]!.push(kbField(status(s.pid), "VmRSS") / 1024)), 1000);
-  const reports = await Promise.all(servers.map((s) => drive(s.port, rate * s.n)));
+  const sampler = setInterval(() => {
+    try {
+      servers.forEach((s, i) => rss[i]!.push(kbField(status(s.pid), "VmRSS") / 1024));
+    } catch (err) {
+      _fail(`reading a server's RSS: ${(err as Error).message}`); // it is gone
+    }
+  }, 1000);
+  const reports = await Promise.all(servers.map((s) => drive(loadgen, s.port, rate * s.n)));
   clearInterval(sampler);
   const cpu = servers.map((s, i) => cpuS(s.pid) - cpu0[i]!);
   const peak = servers.map((s) => kbField(status(s.pid), "VmHWM") / 1024);
@@ -119,7 +149,9 @@ try {
     rss_every_30s_mb: every30, peak_rss_mb: peak.map(r1), last_quarter_rss_mb: settled.map(r1),
     per_extra_thread_peak_mb: perExtra(peak), per_extra_thread_last_quarter_mb: perExtra(settled),
   }));
+} catch (err) {
+  _fail((err as Error).message);
 } finally {
-  for (const s of servers) s.stop();
+  _killAll();
 }
 process.exit(0);

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { main } from "../../src/main.ts";
 import type { Io } from "../../src/shared/cli/io.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
+import { denoV8FlagsArg } from "../../src/shared/runtime/deno-v8-flags.ts";
 
 export const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -15,10 +16,10 @@ export async function runCli(argv: string[], env: Record<string, string> = {}, e
   return { code, stdout, stderr };
 }
 
-/** Command line that runs src/main.ts on the current runtime. */
+/** Command line that runs src/main.ts on the current runtime (on Deno with the V8 flags the task ships). */
 export function cliCommand(args: string[]): [string, string[]] {
   if (runtimeName() === "deno") {
-    return [process.execPath, ["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", MAIN, ...args]];
+    return [process.execPath, ["run", ...denoV8FlagsArg(), "--allow-net", "--allow-read", "--allow-env", "--allow-sys", MAIN, ...args]];
   }
   return [process.execPath, [MAIN, ...args]];
 }

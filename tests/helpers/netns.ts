@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as net from "node:net";
 import { fileURLToPath } from "node:url";
 import { runtimeName } from "../../src/shared/transport/index.ts";
+import { denoV8FlagsArg } from "../../src/shared/runtime/deno-v8-flags.ts";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -88,10 +89,10 @@ export function connects(host: string, port: number, localAddress: string, ms = 
 
 /**
  * The CLI (src/main.ts) on the current runtime, with what `firewall: nft` needs: on Deno the permissions of
- * the `wisdom` task in deno.json (--allow-run=nft added to the CLI's usual ones).
+ * the `wisdom` task in deno.json (its V8 flags, and --allow-run=nft added to the CLI's usual ones).
  */
 export function wisdomCommand(args: string[]): string[] {
   const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
-  if (runtimeName() === "deno") return [process.execPath, "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--allow-run=nft", main, ...args];
+  if (runtimeName() === "deno") return [process.execPath, "run", ...denoV8FlagsArg(), "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "--allow-run=nft", main, ...args];
   return [process.execPath, main, ...args];
 }
