@@ -1,16 +1,20 @@
 /**
  * RSS per extra gate thread under sustained load (issue 15). Starts the handshake bench's gate
- * (`bench/handshake.ts server gate memory N`: `serve` at difficulty 1, memory store) with one thread and
- * with --threads N side by side, drives each with its own native generator (bench/go/loadgen, Debian
+ * (`bench/handshake.ts server gate memory N`: `serve` at difficulty 1, memory store) with one thread
+ * (or --base B) and with --threads N side by side, drives each with its own native generator (bench/go/loadgen, Debian
  * package golang-go) at --rate-per-thread R per event loop (R and N x R handshakes/s) for --seconds S,
  * and reads both servers' RSS from /proc every second. A runtime's heap can keep growing for minutes
  * under steady load (V8 doubles a busy isolate's young generation, runtime/deno-v8-flags.ts), so the
  * figure that counts is the one after that: each server's peak (VmHWM) and its mean RSS over the last
- * quarter of the run, and per extra thread (N threads - one) / (N - 1). Also the RSS every 30 s and
+ * quarter of the run, and per extra thread (N threads - B) / (N - B). Also the RSS every 30 s and
  * each server's CPU per handshake (utime + stime of every thread, from /proc/PID/stat).
  *
- *   npx deno run -A bench/thread-rss.ts [--threads 2] [--seconds 180] [--rate-per-thread 1500] [--deno-v8-flags=none | =--max-semi-space-size=2]
- *   npx bun bench/thread-rss.ts [--threads 2] [--seconds 180] [--rate-per-thread 1500]
+ *   npx deno run -A bench/thread-rss.ts [--threads 2] [--base 1] [--seconds 180] [--rate-per-thread 1500] [--deno-v8-flags=none | =--max-semi-space-size=2]
+ *   npx bun bench/thread-rss.ts [--threads 2] [--base 1] [--seconds 180] [--rate-per-thread 1500]
+ *
+ * --base B compares N threads with B instead of one: a one-thread server keeps its spent proofs in the
+ * memory store (about 100 bytes a proof, in the heap) where more threads share the spent set (about
+ * 20), so `--base 2 --threads 3` gives what one more Worker costs with the same store on both sides.
  *
  * On Deno the servers start with the V8 flags `deno task wisdom` ships (runtime/deno-v8-flags.ts);
  * --deno-v8-flags=none: V8's defaults. Linux only (/proc).
@@ -25,7 +29,7 @@ import { runtimeName, runtimeVersion } from "../src/shared/transport/index.ts";
 
 const handshake = fileURLToPath(new URL("./handshake.ts", import.meta.url));
 const { values } = parseArgs({
-  options: { threads: { type: "string" }, seconds: { type: "string" }, "rate-per-thread": { type: "string" }, "deno-v8-flags": { type: "string" } },
+  options: { threads: { type: "string" }, base: { type: "string" }, seconds: { type: "string" }, "rate-per-thread": { type: "string" }, "deno-v8-flags": { type: "string" } },
 });
 const int = (v: string | undefined, dflt: number, lo: number, hi: number, flag: string): number => {
   const x = v === undefined ? dflt : Number(v);
@@ -33,6 +37,7 @@ const int = (v: string | undefined, dflt: number, lo: number, hi: number, flag: 
   return x;
 };
 const threads = int(values.threads, 2, 2, 64, "--threads");
+const base = int(values.base, 1, 1, threads - 1, "--base");
 const seconds = int(values.seconds, 180, 10, 3600, "--seconds");
 const rate = int(values["rate-per-thread"], 1500, 1, 100_000, "--rate-per-thread");
 const deno = runtimeName() === "deno";
@@ -119,7 +124,7 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 const loadgen = buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => _fail(sig));
 try {
-  const servers = [await startServer(1), await startServer(threads)];
+  const servers = [await startServer(base), await startServer(threads)];
   const rss: number[][] = servers.map(() => []);
   const cpu0 = servers.map((s) => cpuS(s.pid));
   const sampler = setInterval(() => {
@@ -135,7 +140,7 @@ try {
   const peak = servers.map((s) => kbField(status(s.pid), "VmHWM") / 1024);
   const lastQuarter = rss.map((xs) => xs.slice(Math.floor((xs.length * 3) / 4)));
   const settled = lastQuarter.map((xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
-  const perExtra = (xs: number[]) => r1((xs[1]! - xs[0]!) / (threads - 1));
+  const perExtra = (xs: number[]) => r1((xs[1]! - xs[0]!) / (threads - base));
   const every30 = rss.map((xs) => xs.filter((_, k) => (k + 1) % 30 === 0).map(r1));
   servers.forEach((s, i) => {
     console.error(`${s.n} thread(s) at ${rate * s.n}/s: RSS every 30 s ${every30[i]!.join(", ")} MB; peak ${r1(peak[i]!)} MB, last quarter ${r1(settled[i]!)} MB; ` +
@@ -143,7 +148,7 @@ try {
   });
   console.error(`per extra thread: peak +${perExtra(peak)} MB, last quarter +${perExtra(settled)} MB`);
   console.log(JSON.stringify({
-    runtime: runtimeName(), runtime_version: runtimeVersion(), ...(deno ? { server_v8_flags: flags.join(",") || "none" } : {}), threads, seconds, rate_per_thread: rate,
+    runtime: runtimeName(), runtime_version: runtimeVersion(), ...(deno ? { server_v8_flags: flags.join(",") || "none" } : {}), base_threads: base, threads, seconds, rate_per_thread: rate,
     handshakes: reports.map((r) => r.total), failed: reports.map((r) => r.failed),
     cpu_us_per_handshake: servers.map((_, i) => Math.round((cpu[i]! * 1e6) / Math.max(1, reports[i]!.total))),
     rss_every_30s_mb: every30, peak_rss_mb: peak.map(r1), last_quarter_rss_mb: settled.map(r1),
