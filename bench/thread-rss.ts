@@ -100,7 +100,8 @@ function drive(loadgen: string, port: number, perS: number): Promise<{ total: nu
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   return new Promise((resolve) => {
-    child.on("exit", (c) => {
+    // "close", not "exit": the report is its last output, which can still be in the pipe at exit
+    child.on("close", (c) => {
       const line = out.trim().split("\n").pop() ?? "";
       try {
         const r = JSON.parse(line) as { total: { g: number }; failed: { g: number } };
