@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { denoV8FlagsArg } from "../src/shared/runtime/deno-v8-flags.ts";
+import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
 import { openGuarded } from "../src/shared/client/fetch.ts";
 import { createSolver } from "../src/shared/pow/solver/solver.ts";
 import { pickTransport } from "../src/shared/transport/index.ts";
@@ -78,7 +78,7 @@ async function startService(holdMs = 0): Promise<{ port: number; server: net.Ser
 
 function startGuard(upstreamPort: number, port: number, extra: string[] = []): ChildProcess {
   const args = ["guard", "--listen", `127.0.0.1:${port}`, "--upstream", `127.0.0.1:${upstreamPort}`, "--difficulty", "0", "--adaptive", "off", "--metrics-listen", "", "--log-level", "warn", ...extra];
-  const cmd = guardRuntime === "deno" ? [bin("deno"), "run", "-A", ...denoV8FlagsArg(), main, ...args] : [bin("bun"), main, ...args];
+  const cmd = guardRuntime === "deno" ? [bin("deno"), "run", "-A", ...denoV8FlagsArg(parseDenoV8Flags(undefined, process.env)), main, ...args] : [bin("bun"), main, ...args];
   return spawn(cmd[0]!, cmd.slice(1), { cwd: root, env: { ...process.env, WISDOM_SECRET: "guard-bench-secret-0123456789abcdef" }, stdio: ["ignore", "ignore", "inherit"] });
 }
 

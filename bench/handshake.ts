@@ -275,7 +275,9 @@ async function orchestrate(): Promise<void> {
   if (clientRuntime === "go") buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
   // --deno-v8-flags: the V8 flags of the Deno servers (default: what `deno task wisdom` ships, runtime/deno-v8-flags.ts; "none": V8's own)
   const fi = args.findIndex((a) => a === "--deno-v8-flags" || a.startsWith("--deno-v8-flags="));
-  const serverFlags = runtimeName() !== "deno" ? [] : parseDenoV8Flags(fi < 0 ? undefined : args[fi]!.includes("=") ? args[fi]!.slice(args[fi]!.indexOf("=") + 1) : args[fi + 1] ?? "", process.env);
+  const flagsValue = fi < 0 ? undefined : args[fi]!.includes("=") ? args[fi]!.slice(args[fi]!.indexOf("=") + 1) : args[fi + 1] ?? "";
+  if (fi >= 0 && !args[fi]!.includes("=") && flagsValue!.startsWith("-")) throw new RangeError(`--deno-v8-flags ${flagsValue}: write --deno-v8-flags=${flagsValue} (a value that starts with a dash could be the next option)`);
+  const serverFlags = runtimeName() !== "deno" ? [] : parseDenoV8Flags(flagsValue, process.env);
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
   const pids: Record<string, number> = {};

@@ -21,7 +21,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { denoV8FlagsArg } from "../src/shared/runtime/deno-v8-flags.ts";
+import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -40,7 +40,7 @@ const settings = (values.only ? [values.only] : ["off", "nft"]) as ("off" | "nft
 const TABLE = "wisdom_storm";
 
 /** The current runtime running `script` (Deno with every permission, the server runs nft and load spawns workers, and the V8 flags the task ships). */
-const runtime = (script: string, args: string[]) => (isDeno ? [process.execPath, "run", "-A", ...denoV8FlagsArg(), script, ...args] : [process.execPath, script, ...args]);
+const runtime = (script: string, args: string[]) => (isDeno ? [process.execPath, "run", "-A", ...denoV8FlagsArg(parseDenoV8Flags(undefined, process.env)), script, ...args] : [process.execPath, script, ...args]);
 
 /** Interfaces of this process's network namespace: just "lo" in a private one (unshare -n). */
 function interfaces(): string[] {

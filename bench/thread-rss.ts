@@ -51,8 +51,8 @@ let _finished = false;
 
 /** Stop everything and exit: a server or generator that failed mid-run leaves figures that mean nothing. */
 function _fail(message: string): never {
+  _killAll(); // first: writing the message could fail (a closed pipe)
   console.error(`thread-rss: ${message}`);
-  _killAll();
   process.exit(1);
 }
 
@@ -101,13 +101,14 @@ function drive(loadgen: string, port: number, perS: number): Promise<{ total: nu
   child.stdout!.on("data", (d) => (out += d));
   return new Promise((resolve) => {
     // "close", not "exit": the report is its last output, which can still be in the pipe at exit
-    child.on("close", (c) => {
+    child.on("close", (c, sig) => {
       const line = out.trim().split("\n").pop() ?? "";
       try {
         const r = JSON.parse(line) as { total: { g: number }; failed: { g: number } };
+        if (!(r.total.g > 0) || r.failed.g > r.total.g / 100) return _fail(`generator on port ${port}: ${r.total.g} handshakes, ${r.failed.g} failed`);
         resolve({ total: r.total.g, failed: r.failed.g });
       } catch {
-        _fail(`generator exited ${c}: ${out}`);
+        _fail(`generator exited ${c ?? sig}: ${out}`);
       }
     });
   });
@@ -123,7 +124,7 @@ const cpuS = (pid: number) => {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 const loadgen = buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
-for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => _fail(sig));
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => _fail(sig));
 try {
   const servers = [await startServer(base), await startServer(threads)];
   const rss: number[][] = servers.map(() => []);

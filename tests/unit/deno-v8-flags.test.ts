@@ -49,13 +49,14 @@ describe("Deno's V8 flags", () => {
   });
 
   test("a bench's --deno-v8-flags: the shipped ones, none, or a checked list", () => {
-    assert.equal(parseDenoV8Flags(undefined), DENO_V8_FLAGS);
-    assert.deepEqual(parseDenoV8Flags("none"), []);
-    assert.throws(() => parseDenoV8Flags(""), RangeError); // a flag given no value is not "none"
+    assert.equal(parseDenoV8Flags(undefined, {}), DENO_V8_FLAGS);
+    assert.deepEqual(parseDenoV8Flags("none", {}), []);
+    assert.throws(() => parseDenoV8Flags("", {}), RangeError); // a flag given no value is not "none"
+    assert.throws(() => parseDenoV8Flags(" , ", {}), RangeError); // nor is a list of nothing
     assert.throws(() => parseDenoV8Flags(undefined, { DENO_V8_FLAGS: "--max-semi-space-size=1" }), /DENO_V8_FLAGS/); // it would lose to ours
-    assert.deepEqual(parseDenoV8Flags("--max_semi_space_size=1"), ["--max_semi_space_size=1"]); // V8's own spelling
+    assert.deepEqual(parseDenoV8Flags("--max_semi_space_size=1", {}), ["--max_semi_space_size=1"]); // V8's own spelling
     assert.deepEqual(denoV8FlagsArg([]), []);
-    assert.deepEqual(parseDenoV8Flags("--max-semi-space-size=2, --trace-gc"), ["--max-semi-space-size=2", "--trace-gc"]);
+    assert.deepEqual(parseDenoV8Flags("--max-semi-space-size=2, --trace-gc", {}), ["--max-semi-space-size=2", "--trace-gc"]);
     assert.deepEqual(denoV8FlagsArg(["--a=1", "--b"]), ["--v8-flags=--a=1,--b"]);
     for (const bad of ["max-semi-space-size=2", "--x=1 --y", "--x=$(id)", "--x=a,b"]) assert.throws(() => denoV8FlagsArg([bad]), RangeError, bad);
   });

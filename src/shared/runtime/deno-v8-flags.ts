@@ -29,12 +29,13 @@ export function denoV8FlagsArg(flags: readonly string[] = DENO_V8_FLAGS): string
  * defaults, anything else a comma-separated list. `env` is the bench's environment: a DENO_V8_FLAGS
  * there would come before these and lose to them, so it is refused rather than silently overridden.
  */
-export function parseDenoV8Flags(value: string | undefined, env: Record<string, string | undefined> = {}): readonly string[] {
+export function parseDenoV8Flags(value: string | undefined, env: Record<string, string | undefined>): readonly string[] {
   if (env.DENO_V8_FLAGS) throw new RangeError(`DENO_V8_FLAGS=${env.DENO_V8_FLAGS}: the servers' --v8-flags come after it and win; unset it and pass --deno-v8-flags=...`);
   if (value === undefined) return DENO_V8_FLAGS;
   if (value === "none") return [];
   if (value.trim() === "") throw new RangeError("--deno-v8-flags: expected none or a comma-separated list of V8 flags");
   const flags = value.split(",").map((f) => f.trim()).filter((f) => f !== "");
+  if (flags.length === 0) throw new RangeError(`--deno-v8-flags=${value}: expected none or a comma-separated list of V8 flags`);
   denoV8FlagsArg(flags); // validates
   return flags;
 }
