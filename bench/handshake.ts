@@ -62,6 +62,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { answerChallenge } from "./answer.ts";
 import { BENCH_KEYS, benchGateConfig } from "./_gate-bench-config.ts";
 import { buildLoadgen } from "./go/loadgen.ts";
+import { statCpuS, statusMb } from "./_proc.ts";
 import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
 
 const self = fileURLToPath(import.meta.url);
@@ -198,9 +199,8 @@ async function client(targets: Target[], sliceMs: number, rounds: number, width:
 /** This process's CPU seconds [utime + stime, stime] (every thread) from /proc/self/stat, as _proc() reads a server's; 0 without /proc. */
 function _selfCpu(): [number, number] {
   try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return [(Number(f[11]) + Number(f[12])) / 100, Number(f[12]) / 100];
+    const c = statCpuS("self");
+    return [c.cpu_s, c.sys_s];
   } catch {
     return [0, 0];
   }
@@ -274,9 +274,9 @@ async function orchestrate(): Promise<void> {
   if (clientRuntime !== "bun" && clientRuntime !== "deno" && clientRuntime !== "go") throw new RangeError("--client-runtime must be bun, deno or go");
   if (clientRuntime === "go") buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
   // --deno-v8-flags: the V8 flags of the Deno servers (default: what `deno task wisdom` ships, runtime/deno-v8-flags.ts; "none": V8's own)
-  const fi = args.findIndex((a) => a === "--deno-v8-flags" || a.startsWith("--deno-v8-flags="));
-  const flagsValue = fi < 0 ? undefined : args[fi]!.includes("=") ? args[fi]!.slice(args[fi]!.indexOf("=") + 1) : args[fi + 1] ?? "";
-  if (fi >= 0 && !args[fi]!.includes("=") && flagsValue!.startsWith("-")) throw new RangeError(`--deno-v8-flags ${flagsValue}: write --deno-v8-flags=${flagsValue} (a value that starts with a dash could be the next option)`);
+  // Only the "=" form, as the benches built on parseArgs take it: a value starts with a dash.
+  if (args.includes("--deno-v8-flags")) throw new RangeError("--deno-v8-flags: write --deno-v8-flags=none or --deno-v8-flags=--flag,...");
+  const flagsValue = args.find((a) => a.startsWith("--deno-v8-flags="))?.slice("--deno-v8-flags=".length);
   const serverFlags = runtimeName() !== "deno" ? [] : parseDenoV8Flags(flagsValue, process.env);
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
@@ -374,11 +374,7 @@ function _machineBusy(): { busy_s: number; s: number } | null {
 
 /** CPU seconds (every thread) and peak RSS of a process, from /proc (Linux). */
 function _proc(pid: number): { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number; by_thread: Record<string, number> } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15), in clock ticks of 1/100 s
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  const cpu = statCpuS(String(pid));
   // Context switches of every thread of the process.
   // CPU seconds by thread name too (the runtime's helpers: JavaScriptCore's JSCWarmUp and HeapHelper, V8's workers).
   let switches = 0;
@@ -388,14 +384,12 @@ function _proc(pid: number): { cpu_s: number; sys_s: number; peak_rss_mb: number
       const ts = readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
       switches += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(ts)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(ts)?.[1] ?? 0);
       const name = /^Name:\s+(.*)$/m.exec(ts)?.[1]?.trim() ?? "?";
-      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const g = st.slice(st.lastIndexOf(")") + 2).split(" ");
-      byThread[name] = (byThread[name] ?? 0) + (Number(g[11]) + Number(g[12])) / 100;
+      byThread[name] = (byThread[name] ?? 0) + statCpuS(`${pid}/task/${tid}`).cpu_s;
     } catch {
       // the thread ended while read
     }
   }
-  return { cpu_s: ticks / 100, sys_s: Number(f[12]) / 100, peak_rss_mb: Math.round(Number(hwm ?? 0) / 1024), switches, by_thread: byThread };
+  return { ...cpu, peak_rss_mb: Math.round(statusMb(pid, "VmHWM") || 0), switches, by_thread: byThread };
 }
 
 if (mode === "server") await serve(rest[0]!, rest[1], Number(rest[2] ?? 1));

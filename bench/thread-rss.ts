@@ -20,10 +20,10 @@
  * --deno-v8-flags=none: V8's defaults. Linux only (/proc).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildLoadgen } from "./go/loadgen.ts";
+import { statCpuS, statusMb } from "./_proc.ts";
 import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
 import { runtimeName, runtimeVersion } from "../src/shared/transport/index.ts";
 
@@ -114,13 +114,7 @@ function drive(loadgen: string, port: number, perS: number): Promise<{ total: nu
   });
 }
 
-const status = (pid: number) => readFileSync(`/proc/${pid}/status`, "utf8");
-const kbField = (text: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
-const cpuS = (pid: number) => {
-  const st = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const cpuS = (pid: number) => statCpuS(String(pid)).cpu_s;
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 const loadgen = buildLoadgen(); // before any server starts: a missing `go` fails here, naming golang-go
@@ -131,7 +125,7 @@ try {
   const cpu0 = servers.map((s) => cpuS(s.pid));
   const sampler = setInterval(() => {
     try {
-      servers.forEach((s, i) => rss[i]!.push(kbField(status(s.pid), "VmRSS") / 1024));
+      servers.forEach((s, i) => rss[i]!.push(statusMb(s.pid, "VmRSS")));
     } catch (err) {
       _fail(`reading a server's RSS: ${(err as Error).message}`); // it is gone
     }
@@ -139,7 +133,7 @@ try {
   const reports = await Promise.all(servers.map((s) => drive(loadgen, s.port, rate * s.n)));
   clearInterval(sampler);
   const cpu = servers.map((s, i) => cpuS(s.pid) - cpu0[i]!);
-  const peak = servers.map((s) => kbField(status(s.pid), "VmHWM") / 1024);
+  const peak = servers.map((s) => statusMb(s.pid, "VmHWM"));
   const lastQuarter = rss.map((xs) => xs.slice(Math.floor((xs.length * 3) / 4)));
   const settled = lastQuarter.map((xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
   const perExtra = (xs: number[]) => r1((xs[1]! - xs[0]!) / (threads - base));
