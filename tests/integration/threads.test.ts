@@ -16,8 +16,9 @@ import { encodeCounter, solveReference } from "../../src/shared/pow/hashcash.ts"
 import { MessageType } from "../../src/shared/protocol/frame.ts";
 import { type Challenge, encodeSolution, type Message } from "../../src/shared/protocol/messages.ts";
 import { startServer } from "../../src/server.ts";
+import { governorBudgetBytes } from "../../src/shared/runtime/heap-governor.ts";
 import { planThreads, startThreads, type ThreadedServer } from "../../src/shared/serve/threads.ts";
-import { pickTransport } from "../../src/shared/transport/index.ts";
+import { pickTransport, runtimeName } from "../../src/shared/transport/index.ts";
 import { startRedis } from "../helpers/redis.ts";
 import { NO_LIMITS, referenceSolver, TEST_SECRET, waitFor } from "../helpers/server.ts";
 
@@ -103,6 +104,8 @@ async function raceProofs(srv: ThreadedServer, PROOFS: number, COPIES = 4, fence
     assert.equal(metric(text, /^wisdom_quotes_served_total\{source="embedded"\} (\d+)/m), quotes, "one /metrics adds the threads up");
     assert.equal(metric(text, /^wisdom_proofs_failed_total\{reason="replay"\} (\d+)/m), replays);
     assert.equal(metric(text, /^wisdom_threads (\d+)/m), 2);
+    // The heap governor's budget is the process's: one thread's, and what a second one costs idle (Bun only).
+    assert.equal(metric(text, /^wisdom_heap_budget_bytes (\d+)/m), runtimeName() === "bun" ? governorBudgetBytes(2) : 0);
 }
 
 describe("planThreads()", () => {

@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/shared/observe/metrics.ts";
-import { startHeapGovernor } from "../../src/shared/runtime/heap-governor.ts";
+import { GOVERNOR_BUDGET_BYTES, GOVERNOR_THREAD_BYTES, governorBudgetBytes, startHeapGovernor } from "../../src/shared/runtime/heap-governor.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,6 +106,7 @@ describe("startHeapGovernor()", () => {
     let text = await m.render();
     assert.equal(value(text, "wisdom_forced_gc_total"), 0);
     assert.equal(value(text, "wisdom_forced_gc_seconds_total"), 0);
+    assert.equal(value(text, "wisdom_heap_budget_bytes"), 0, "no governor, no budget");
     const g = startHeapGovernor({ budgetBytes: 0, everyMs: 10, periodMs: 20 });
     if (g === null) {
       assert.notEqual(runtimeName(), "bun");
@@ -119,8 +120,27 @@ describe("startHeapGovernor()", () => {
       text = await m.render();
       assert.equal(value(text, "wisdom_forced_gc_total"), g.collections);
       assert.ok(Math.abs(value(text, "wisdom_forced_gc_seconds_total") - g.pausedMs / 1000) < 1e-9, text.match(/^wisdom_forced_gc.*$/gm)?.join("; ") ?? "");
+      m.bindGovernor(startHeapGovernor({ budgetBytes: 123_456_789, everyMs: 1000 }));
+      assert.equal(value(await m.render(), "wisdom_heap_budget_bytes"), 123_456_789);
     } finally {
       g.stop();
     }
+  });
+
+  test("the budget is the process's: 80 MB for one gate thread, 7 MB more for each further one (what a thread costs idle)", () => {
+    const MB = 1024 * 1024;
+    assert.equal(GOVERNOR_BUDGET_BYTES, 80 * MB);
+    assert.equal(GOVERNOR_THREAD_BYTES, 7 * MB);
+    assert.equal(governorBudgetBytes(1), 80 * MB);
+    assert.equal(governorBudgetBytes(2), 87 * MB);
+    assert.equal(governorBudgetBytes(64), (80 + 63 * 7) * MB);
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) assert.throws(() => governorBudgetBytes(bad), RangeError, String(bad));
+    const g = startHeapGovernor({ budgetBytes: governorBudgetBytes(3), everyMs: 1000 });
+    if (g === null) return assert.notEqual(runtimeName(), "bun");
+    g.stop();
+    assert.equal(g.budgetBytes, 94 * MB, "the governor reports the budget it runs under");
+    const dflt = startHeapGovernor({ everyMs: 1000 })!;
+    dflt.stop();
+    assert.equal(dflt.budgetBytes, 80 * MB, "default: one thread's");
   });
 });

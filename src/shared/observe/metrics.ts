@@ -53,7 +53,7 @@ export interface FirewallNumbers {
 }
 
 /** What /metrics reads of the heap governor. */
-type GovernorCounts = Pick<HeapGovernor, "collections" | "pausedMs">;
+type GovernorCounts = Pick<HeapGovernor, "budgetBytes" | "collections" | "pausedMs">;
 
 export class Metrics implements GateObserver {
   /** The server's own metrics, in the order a scrape lists them. */
@@ -246,6 +246,7 @@ export class Metrics implements GateObserver {
     this.acceptErrors.inc({ code: "EMFILE" }, 0);
     new Counter({ name: "wisdom_forced_gc_total", help: "Collections the heap governor forced while the RSS was over its budget (Bun; 0 elsewhere).", registers: r, collect: total(() => self._gc?.collections ?? 0) });
     new Counter({ name: "wisdom_forced_gc_seconds_total", help: "Event-loop time those collections took.", registers: r, collect: total(() => (self._gc?.pausedMs ?? 0) / 1000) });
+    new Gauge({ name: "wisdom_heap_budget_bytes", help: "RSS over which the heap governor forces collections: 80 MB, and 7 MB more for each further gate thread (Bun; 0 elsewhere).", registers: r, aggregator: "first", collect() { this.set(self._gc?.budgetBytes ?? 0); } });
     new Counter({ name: "wisdom_young_gc_requested_total", help: "Eden collections the gate threads asked for, one per so many accepted connections (Bun; 0 elsewhere).", registers: r, collect: total(() => self._young?.collections ?? 0) });
   }
 

@@ -22,12 +22,34 @@
  * budget nothing runs: a forced collection costs about 10 ms of loop time, and at 10,000 handshakes/s
  * collecting regardless cut the throughput by 8-15 % (bench/handshake.ts). Bun only: Deno (V8)
  * exposes no collection call without flags, and its collector is more eager.
+ *
+ * The budget is the process's, and each gate thread of `serve --threads` runs its own governor on the
+ * process's RSS; so the budget grows by what one more thread costs idle (governorBudgetBytes). At 80 MB
+ * for any thread count, two threads at a steady 1,500 handshakes/s each sat just over it (84 MB) while
+ * one thread sat under (75-80 MB): both threads then collected every 200 ms, and two threads cost 12-21 %
+ * more CPU a handshake than one instead of 2-6 % (bench/handshake.ts --rate-per-thread 1500).
  * @module
  */
 
 declare const Bun: { gc(force: boolean): void } | undefined;
 
+/** The RSS budget of a one-thread process. */
+export const GOVERNOR_BUDGET_BYTES = 80 * 1024 * 1024;
+/**
+ * What each further gate thread adds to the budget: its idle cost. Idle, `serve --threads 2` is
+ * 61.4-61.6 MB and `--threads 1` 54.3-54.8 MB (bench/idle-rss.ts, docs/OPERATIONS.md).
+ */
+export const GOVERNOR_THREAD_BYTES = 7 * 1024 * 1024;
+
+/** The budget of a process of `threads` gate threads (an integer from 1). */
+export function governorBudgetBytes(threads: number): number {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`heap governor: threads ${threads}: expected an integer >= 1`);
+  return GOVERNOR_BUDGET_BYTES + (threads - 1) * GOVERNOR_THREAD_BYTES;
+}
+
 export interface HeapGovernor {
+  /** The RSS over which it collects, bytes. */
+  readonly budgetBytes: number;
   /** Collections so far, and the loop time they took, ms. */
   readonly collections: number;
   readonly pausedMs: number;
@@ -36,7 +58,7 @@ export interface HeapGovernor {
 
 /** When and how often the governor collects. */
 export interface HeapGovernorOptions {
-  /** Nothing runs while the RSS is under this. */
+  /** Nothing runs while the RSS is under this (default GOVERNOR_BUDGET_BYTES). */
   readonly budgetBytes?: number;
   /** Heap growth since the last collection that triggers one (or a quarter of what the last one left). */
   readonly growthBytes?: number;
@@ -57,7 +79,7 @@ export interface HeapGovernorOptions {
 
 export function startHeapGovernor(o: HeapGovernorOptions = {}): HeapGovernor | null {
   if (typeof Bun === "undefined" || typeof Bun.gc !== "function") return null;
-  const { budgetBytes = 80 * 1024 * 1024, growthBytes = 2 * 1024 * 1024, everyMs = 100, rssStepBytes = 1024 * 1024, periodMs = 200, churn, periodChurn = 100 } = o;
+  const { budgetBytes = GOVERNOR_BUDGET_BYTES, growthBytes = 2 * 1024 * 1024, everyMs = 100, rssStepBytes = 1024 * 1024, periodMs = 200, churn, periodChurn = 100 } = o;
   const gc = Bun.gc;
   let base = process.memoryUsage().heapUsed;
   let rssBase = budgetBytes;
@@ -66,7 +88,7 @@ export function startHeapGovernor(o: HeapGovernorOptions = {}): HeapGovernor | n
   let churnAtLast = churn?.() ?? 0;
   /** No collection before this: ten times the last collection's pause after it (at most about a tenth of loop time). */
   let notBefore = 0;
-  const g = { collections: 0, pausedMs: 0, stop: () => clearInterval(timer) };
+  const g = { budgetBytes, collections: 0, pausedMs: 0, stop: () => clearInterval(timer) };
   const timer = setInterval(() => {
     const m = process.memoryUsage();
     if (m.rss < budgetBytes) return void (rssBase = budgetBytes);

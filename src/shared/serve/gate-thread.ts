@@ -33,7 +33,7 @@ async function start(i: ThreadInit): Promise<void> {
   try {
     server = await startServer({
       config: i.config, keys: i.keys, signingId: i.signingId, storePasswords: i.storePasswords, configDir: i.configDir, jitScale: i.jitScale,
-      logger: threadLogger(i), ...(shared.store ? { store: shared.store } : {}), thread: { index: i.index, board: shared.board, admission: shared.admission, fds: i.fds },
+      logger: threadLogger(i), ...(shared.store ? { store: shared.store } : {}), thread: { index: i.index, threads: i.threads, board: shared.board, admission: shared.admission, fds: i.fds },
     });
     post({ type: "ready", port: server.port, owners: shared.admission?.owners ?? [] });
   } catch (err) {

@@ -22,7 +22,7 @@ import { type KeySpec, KeyRing } from "../pow/keys.ts";
 import type { QuoteSource } from "../quotes/types.ts";
 import { fdUsage } from "../runtime/fd-limits.ts";
 import { hostName, processId } from "../runtime/process-info.ts";
-import { startHeapGovernor } from "../runtime/heap-governor.ts";
+import { governorBudgetBytes, startHeapGovernor } from "../runtime/heap-governor.ts";
 import { GATE_YOUNG_EVERY, youngPacer } from "../runtime/young-pacer.ts";
 import { setJitPolicy } from "../runtime/jit-policy.ts";
 import type { PressureBoard, SpentStore } from "../store/types.ts";
@@ -88,8 +88,9 @@ export interface ServerOptions {
    * metrics; `board` is where the threads' controllers see their pressure summed (with a Redis store,
    * the store's board, which every thread and instance shares, is used instead). `fds`: the process's
    * descriptors as measured once for every thread (serve/fd-caps.ts); without them this thread measures.
+   * `threads`: how many gate threads the process runs (the heap governor's budget is the process's).
    */
-  readonly thread?: { readonly index: number; readonly board: PressureBoard; readonly admission: SharedDefenceState | null; readonly fds?: MeasuredFds };
+  readonly thread?: { readonly index: number; readonly threads: number; readonly board: PressureBoard; readonly admission: SharedDefenceState | null; readonly fds?: MeasuredFds };
 }
 
 export interface RunningServer {
@@ -165,7 +166,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const board = redis?.pressure ?? opts.thread?.board ?? null;
   const shared = board ? { board, instanceId } : null;
   const adaptive = serving.use(startAdaptiveLoop({ state, gate, stats, openConnections: () => connections.openCount, metrics, observer, log, shared }));
-  const heap = opts.heapGovernor === false ? null : startHeapGovernor({ churn: () => stats.accepted });
+  const heap = opts.heapGovernor === false ? null : startHeapGovernor({ budgetBytes: governorBudgetBytes(opts.thread?.threads ?? 1), churn: () => stats.accepted });
   if (opts.jitScale !== undefined) setJitPolicy(opts.jitScale);
   metrics.bindGovernor(heap);
   serving.defer(() => heap?.stop());

@@ -25,6 +25,8 @@ export interface SharedBuffers {
 
 export interface ThreadInit {
   readonly index: number;
+  /** Gate threads in the process, the main one included. */
+  readonly threads: number;
   /** The configuration for this thread: the main one with `listen` pinned to the port the main thread got. */
   readonly config: ServeConfig;
   readonly keys: readonly KeySpec[];

@@ -72,7 +72,7 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
   const n = o.threads;
   const state = createThreadState(o.config, n);
   const fds = measureFds(o.config); // once for the process: the threads share its descriptors
-  const main = await startServer({ ...o, ...(state.store ? { store: state.store } : {}), thread: { index: 0, board: state.board, admission: state.admission, fds } });
+  const main = await startServer({ ...o, ...(state.store ? { store: state.store } : {}), thread: { index: 0, threads: n, board: state.board, admission: state.admission, fds } });
   let keys = o.keys, signingId = o.signingId;
   let config = main.config;
   const horizon = spentHorizonMs(o.config);
@@ -88,7 +88,7 @@ export async function startThreads(o: ThreadsOptions, startServer: (opts: Server
     metrics_listen: "", debug_runtime: "off", profile_dir: "",
   });
   const initFor = (t: _Thread): ThreadInit => ({
-    index: t.index, config: threadConfig(config), keys, signingId, storePasswords: o.storePasswords, configDir: o.configDir, shared: state.buffers, fds,
+    index: t.index, threads: n, config: threadConfig(config), keys, signingId, storePasswords: o.storePasswords, configDir: o.configDir, shared: state.buffers, fds,
     ...(o.jitScale !== undefined ? { jitScale: o.jitScale } : {}),
   });
 
