@@ -99,7 +99,7 @@ describe("startHeapGovernor()", () => {
     }
   });
 
-  test("/metrics: wisdom_forced_gc_total and _seconds_total report the governor's collections (0 without one)", async () => {
+  test("/metrics: wisdom_forced_gc_total and _seconds_total report the governor's collections, wisdom_heap_budget_bytes its budget (0 without one)", async () => {
     const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
     const m = new Metrics({ version: "t", commit: "t", runtime: "t" });
     m.bindGovernor(null);
@@ -120,7 +120,9 @@ describe("startHeapGovernor()", () => {
       text = await m.render();
       assert.equal(value(text, "wisdom_forced_gc_total"), g.collections);
       assert.ok(Math.abs(value(text, "wisdom_forced_gc_seconds_total") - g.pausedMs / 1000) < 1e-9, text.match(/^wisdom_forced_gc.*$/gm)?.join("; ") ?? "");
-      m.bindGovernor(startHeapGovernor({ budgetBytes: 123_456_789, everyMs: 1000 }));
+      const other = startHeapGovernor({ budgetBytes: 123_456_789, everyMs: 1000 })!;
+      other.stop();
+      m.bindGovernor(other);
       assert.equal(value(await m.render(), "wisdom_heap_budget_bytes"), 123_456_789);
     } finally {
       g.stop();

@@ -53,7 +53,7 @@ export interface FirewallNumbers {
 }
 
 /** What /metrics reads of the heap governor. */
-type GovernorCounts = Pick<HeapGovernor, "budgetBytes" | "collections" | "pausedMs">;
+type GovernorFigures = Pick<HeapGovernor, "budgetBytes" | "collections" | "pausedMs">;
 
 export class Metrics implements GateObserver {
   /** The server's own metrics, in the order a scrape lists them. */
@@ -107,7 +107,7 @@ export class Metrics implements GateObserver {
   readonly maxFds: Gauge;
   readonly acceptErrors: Counter<"code">;
   private _fds: (() => { open: number; max: number } | null) | null = null;
-  private _gc: GovernorCounts | null = null;
+  private _gc: GovernorFigures | null = null;
   private _young: { readonly collections: number } | null = null;
 
   private _peers: (() => Promise<MetricsSnapshot[]>) | null = null;
@@ -246,7 +246,12 @@ export class Metrics implements GateObserver {
     this.acceptErrors.inc({ code: "EMFILE" }, 0);
     new Counter({ name: "wisdom_forced_gc_total", help: "Collections the heap governor forced while the RSS was over its budget (Bun; 0 elsewhere).", registers: r, collect: total(() => self._gc?.collections ?? 0) });
     new Counter({ name: "wisdom_forced_gc_seconds_total", help: "Event-loop time those collections took.", registers: r, collect: total(() => (self._gc?.pausedMs ?? 0) / 1000) });
-    new Gauge({ name: "wisdom_heap_budget_bytes", help: "RSS over which the heap governor forces collections: 80 MB, and 7 MB more for each further gate thread (Bun; 0 elsewhere).", registers: r, aggregator: "first", collect() { this.set(self._gc?.budgetBytes ?? 0); } });
+    new Gauge({
+      name: "wisdom_heap_budget_bytes", help: "The process RSS over which the heap governor forces collections; it grows with the gate threads (Bun; 0 elsewhere and in wisdom guard).", registers: r, aggregator: "first",
+      collect() {
+        this.set(self._gc?.budgetBytes ?? 0);
+      },
+    });
     new Counter({ name: "wisdom_young_gc_requested_total", help: "Eden collections the gate threads asked for, one per so many accepted connections (Bun; 0 elsewhere).", registers: r, collect: total(() => self._young?.collections ?? 0) });
   }
 
@@ -319,8 +324,8 @@ export class Metrics implements GateObserver {
     this._young = p;
   }
 
-  /** Where wisdom_forced_gc_total and wisdom_forced_gc_seconds_total read (runtime/heap-governor.ts). */
-  bindGovernor(g: GovernorCounts | null): void {
+  /** Where wisdom_forced_gc_total, wisdom_forced_gc_seconds_total and wisdom_heap_budget_bytes read (runtime/heap-governor.ts). */
+  bindGovernor(g: GovernorFigures | null): void {
     this._gc = g;
   }
 

@@ -26,8 +26,8 @@
  * The budget is the process's, and each gate thread of `serve --threads` runs its own governor on the
  * process's RSS; so the budget grows by what one more thread costs idle (governorBudgetBytes). At 80 MB
  * for any thread count, two threads at a steady 1,500 handshakes/s each sat just over it (84 MB) while
- * one thread sat under (75-80 MB): both threads then collected every 200 ms, and two threads cost 12-21 %
- * more CPU a handshake than one instead of 2-6 % (bench/handshake.ts --rate-per-thread 1500).
+ * one thread sat under (75-80 MB): both threads kept forcing collections, and two threads cost 22-26 %
+ * more CPU a handshake than one instead of 5-13 % (bench/handshake.ts --rate-per-thread 1500; README).
  * @module
  */
 
