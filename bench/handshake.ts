@@ -5,7 +5,7 @@
  *
  *   npx bun bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape]
  *   npx deno run -A bench/handshake.ts [--seconds 1] [--rounds 15] [--warmup 8] [--width 64] [--redis] [--shape] [--deno-v8-flags=none]
- *   npx bun bench/handshake.ts --threads 2 [--rate 1500 | --rate-per-thread 1500] [--client-runtime bun|deno|go] [...]   # also `serve --threads 2` vs one thread (issue 15)
+ *   npx bun bench/handshake.ts --threads 2 [--rate 1500 | --rate-per-thread 1500] [--client-runtime bun|deno|go] [--processes] [...]   # also `serve --threads 2` vs one thread (issue 15)
  *
  * All servers start at once; one generator process takes them in turns (see client()): --seconds is
  * the length of one turn, --rounds how many turns each gets after --warmup seconds of uncounted load
@@ -33,6 +33,13 @@
  * On Deno the servers start with the V8 flags `deno task wisdom` ships (runtime/deno-v8-flags.ts: each
  * isolate's young generation capped); --deno-v8-flags=none starts them with V8's defaults, and
  * --deno-v8-flags=A,B with others.
+ *
+ * --processes also measures N one-thread gate processes as one target (gate_pN; the generator takes their
+ * ports in turn, at N x R/s with --rate-per-thread), CPU and switches summed over them and peak RSS the sum
+ * of their peaks: N event loops that share nothing, the control for `--threads N`. What N threads cost
+ * per handshake beyond N such processes is what the threads themselves cost (the shared tables, the
+ * supervision); what both cost beyond one thread is what N busy event loops cost each other on this
+ * machine (caches, cores shared with the generator), which a host with a core per loop does not pay.
  *
  * --client-runtime go runs the native generator bench/go/loadgen (Go standard library, one epoll loop
  * on raw sockets; built here with `go build`, Debian package golang-go) instead of client(): the same
@@ -262,6 +269,8 @@ async function orchestrate(): Promise<void> {
   const warmup = num("--warmup", 8, (x) => x >= 0, "a number of seconds >= 0");
   const shape = args.includes("--shape");
   const threads = num("--threads", 1, (x) => Number.isInteger(x) && x >= 1 && x <= 64, "an integer from 1 to 64");
+  const processes = args.includes("--processes");
+  if (processes && threads < 2) throw new RangeError("--processes needs --threads N (N >= 2): it measures N one-thread processes");
   const rate = num("--rate", 0, (x) => x >= 0, "a number of handshakes per second >= 0 (0: as fast as the server answers)");
   // --rate-per-thread R: the one-thread gate gets R/s and the N-thread gate N x R/s, so that every event
   // loop runs at the same rate in both: CPU per handshake then compares what threads cost each other.
@@ -280,11 +289,11 @@ async function orchestrate(): Promise<void> {
   const serverFlags = runtimeName() !== "deno" ? [] : parseDenoV8Flags(flagsValue, process.env);
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
-  const pids: Record<string, number> = {};
+  const pids: Record<string, number[]> = {};
   const start = async (kind: string, store = "memory", label?: string, nThreads = 1) => {
     const x = run(["server", kind, store, String(nThreads)], runtimeName(), serverFlags);
     started.push(x);
-    if (label && x.child.pid) pids[label] = x.child.pid;
+    if (label && x.child.pid) (pids[label] ??= []).push(x.child.pid);
     return Number(await x.firstLine);
   };
   let out: { per_s: Record<string, number[]>; failed: Record<string, number>; total: Record<string, number>; cpu_s?: Record<string, number>; sys_s?: Record<string, number> };
@@ -297,6 +306,7 @@ async function orchestrate(): Promise<void> {
       ...(shape ? [{ label: "shape", kind: "shape", ports: [await start("shape")] }] : []),
       { label: "gate", kind: "gate", ports: [await start("gate", "memory", "gate")], ...(perThread > 0 ? { rate: perThread } : {}) },
       ...(threads > 1 ? [{ label: `gate_t${threads}`, kind: "gate", ports: [await start("gate", "memory", `gate_t${threads}`, threads)], ...(perThread > 0 ? { rate: perThread * threads } : {}) }] : []),
+      ...(processes ? [{ label: `gate_p${threads}`, kind: "gate", ports: await Promise.all(Array.from({ length: threads }, () => start("gate", "memory", `gate_p${threads}`))), ...(perThread > 0 ? { rate: perThread * threads } : {}) }] : []),
       ...(redis ? [
         { label: "gate_redis_x1", kind: "gate", ports: [await start("gate", redis.url)] },
         { label: "gate_redis_x2", kind: "gate", ports: [await start("gate", redis.url), await start("gate", redis.url)] },
@@ -304,15 +314,15 @@ async function orchestrate(): Promise<void> {
     ];
     const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup), String(rate)], clientRuntime);
     await cli.line(0); // "warm": the JITs have compiled the hot paths; count CPU from here
-    for (const [k, pid] of Object.entries(pids)) cpu0[k] = _proc(pid);
+    for (const [k, ps] of Object.entries(pids)) cpu0[k] = _procs(ps);
     const serversCpu = () => started.reduce((a, x) => a + (x.child.pid ? _proc(x.child.pid).cpu_s : 0), 0) + _selfCpu()[0];
     machine0 = _machineBusy();
     const servers0 = serversCpu();
     out = JSON.parse(await cli.line(1));
     machine1 = _machineBusy();
     serversAll = serversCpu() - servers0;
-    for (const [k, pid] of Object.entries(pids)) {
-      const p = _proc(pid);
+    for (const [k, ps] of Object.entries(pids)) {
+      const p = _procs(ps);
       // (threads alive at the end only: one that ended during the rounds takes its CPU with it, hence the floor at 0)
       const byThread = Object.fromEntries(Object.entries(p.by_thread).map(([name, s]) => [name, Math.max(0, s - (cpu0[k]!.by_thread[name] ?? 0))]));
       procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches, by_thread: byThread };
@@ -370,6 +380,15 @@ function _machineBusy(): { busy_s: number; s: number } | null {
   } catch {
     return null;
   }
+}
+
+/** _proc() summed over processes: CPU, switches and each thread name's CPU; peak RSS the sum of their peaks. */
+function _procs(pids: readonly number[]): ReturnType<typeof _proc> {
+  const all = pids.map(_proc);
+  const byThread: Record<string, number> = {};
+  for (const p of all) for (const [name, s] of Object.entries(p.by_thread)) byThread[name] = (byThread[name] ?? 0) + s;
+  const sum = (f: (p: ReturnType<typeof _proc>) => number) => all.reduce((a, p) => a + f(p), 0);
+  return { cpu_s: sum((p) => p.cpu_s), sys_s: sum((p) => p.sys_s), peak_rss_mb: sum((p) => p.peak_rss_mb), switches: sum((p) => p.switches), by_thread: byThread };
 }
 
 /** CPU seconds (every thread) and peak RSS of a process, from /proc (Linux). */
