@@ -21,7 +21,9 @@
  * handshakes/s turn by turn, the server process's CPU time per handshake (utime + stime of every
  * thread, from /proc/PID/stat, over the measured rounds after the warm-up), its peak RSS (VmHWM), and
  * each thread name's share of that CPU (cpu_share_by_thread: the gate threads, and the runtime's helpers
- * such as JavaScriptCore's JSCWarmUp and HeapHelper).
+ * such as JavaScriptCore's JSCWarmUp and HeapHelper), and the Bun heap governor's forced collections over
+ * the measured rounds by trigger with the loop time they took (forced_gc_by_trigger; each gate server
+ * prints its count on SIGUSR2).
  * --rate R starts R connections per second (open loop) instead of as many as the server answers: at a
  * rate both servers sustain with time to spare, CPU per handshake compares the work each does per
  * handshake without the cost of more runnable threads than cores (this VM has two, and the generator
@@ -100,6 +102,9 @@ async function serve(kind: string, store = "memory", threads = 1): Promise<void>
       transport: t,
     });
     console.log(s.port);
+    // SIGUSR2: one JSON line, the heap governor's forced collections so far by trigger and their loop time
+    // (every thread's: the main thread's /metrics sums them), for forced_gc_by_trigger.
+    process.on("SIGUSR2", () => void s.metrics.render().then((text) => console.log(JSON.stringify(_forcedGc(text)))));
   }
   await new Promise(() => {});
 }
@@ -290,16 +295,19 @@ async function orchestrate(): Promise<void> {
   const redis = args.includes("--redis") ? await startRedis() : undefined;
   const started: ReturnType<typeof run>[] = [];
   const pids: Record<string, number[]> = {};
+  const gates: Record<string, ReturnType<typeof run>[]> = {};
   const start = async (kind: string, store = "memory", label?: string, nThreads = 1) => {
     const x = run(["server", kind, store, String(nThreads)], runtimeName(), serverFlags);
     started.push(x);
     if (label && x.child.pid) (pids[label] ??= []).push(x.child.pid);
+    if (label) (gates[label] ??= []).push(x);
     return Number(await x.firstLine);
   };
   let out: { per_s: Record<string, number[]>; failed: Record<string, number>; total: Record<string, number>; cpu_s?: Record<string, number>; sys_s?: Record<string, number> };
   const cpu0: Record<string, ReturnType<typeof _proc>> = {};
   let machine0: ReturnType<typeof _machineBusy> = null, machine1: ReturnType<typeof _machineBusy> = null, serversAll = 0;
   const procs: Record<string, { cpu_s: number; sys_s: number; peak_rss_mb: number; switches: number; by_thread: Record<string, number> }> = {};
+  const forced: Record<string, ForcedGc> = {};
   try {
     const targets: Target[] = [
       { label: "bare", kind: "bare", ports: [await start("bare")] },
@@ -315,12 +323,19 @@ async function orchestrate(): Promise<void> {
     const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup), String(rate)], clientRuntime);
     await cli.line(0); // "warm": the JITs have compiled the hot paths; count CPU from here
     for (const [k, ps] of Object.entries(pids)) cpu0[k] = _procs(ps);
+    // Each gate's forced collections so far (line 1 of its stdout, after the port), then at the end (line 2).
+    const forcedAt = (n: number) => Promise.all(Object.entries(gates).map(async ([k, xs]) => {
+      const lines = await Promise.all(xs.map((x) => (x.child.kill("SIGUSR2"), x.line(n))));
+      return [k, lines.map((l) => JSON.parse(l) as ForcedGc).reduce((a, b) => _addForced(a, b))] as const;
+    }));
+    const forced0 = Object.fromEntries(await forcedAt(1));
     const serversCpu = () => started.reduce((a, x) => a + (x.child.pid ? _proc(x.child.pid).cpu_s : 0), 0) + _selfCpu()[0];
     machine0 = _machineBusy();
     const servers0 = serversCpu();
     out = JSON.parse(await cli.line(1));
     machine1 = _machineBusy();
     serversAll = serversCpu() - servers0;
+    for (const [k, f] of await forcedAt(2)) forced[k] = _addForced(f, forced0[k]!, -1);
     for (const [k, ps] of Object.entries(pids)) {
       const p = _procs(ps);
       // (threads alive at the end only: one that ended during the rounds takes its CPU with it, hence the floor at 0)
@@ -360,6 +375,8 @@ async function orchestrate(): Promise<void> {
       sys_us_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.sys_s * 1e6) / Math.max(1, out.total[k] ?? 0))])),
       context_switches_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.switches * 100) / Math.max(1, out.total[k] ?? 0)) / 100])),
       peak_rss_mb: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.peak_rss_mb])),
+      // the heap governor's forced collections over the measured rounds, by trigger, and the loop time they took (Bun; 0 on Deno)
+      forced_gc_by_trigger: Object.fromEntries(Object.entries(forced).map(([k, f]) => [k, { ...f, ms: Math.round(f.ms) }])),
       // each thread name's share of the server's CPU over the measured rounds (names with 1 % or more)
       cpu_share_by_thread: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Object.fromEntries(Object.entries(p.by_thread)
         .filter(([, s]) => s / Math.max(1e-9, p.cpu_s) >= 0.01).sort((a, b) => b[1] - a[1]).map(([name, s]) => [name, round2(s / Math.max(1e-9, p.cpu_s))]))])),
@@ -380,6 +397,20 @@ function _machineBusy(): { busy_s: number; s: number } | null {
   } catch {
     return null;
   }
+}
+
+/** The heap governor's forced collections by trigger and their loop time, ms (from a gate's /metrics). */
+type ForcedGc = { heap: number; rss: number; period: number; ms: number };
+
+function _forcedGc(metricsText: string): ForcedGc {
+  const read = (re: RegExp) => Number(re.exec(metricsText)?.[1] ?? 0);
+  const by = (t: string) => read(new RegExp(`^wisdom_forced_gc_total\\{trigger="${t}"\\} (\\S+)$`, "m"));
+  return { heap: by("heap"), rss: by("rss"), period: by("period"), ms: read(/^wisdom_forced_gc_seconds_total (\S+)$/m) * 1000 };
+}
+
+/** a + k b */
+function _addForced(a: ForcedGc, b: ForcedGc, k = 1): ForcedGc {
+  return { heap: a.heap + k * b.heap, rss: a.rss + k * b.rss, period: a.period + k * b.period, ms: a.ms + k * b.ms };
 }
 
 /** _proc() summed over processes: CPU, switches and each thread name's CPU; peak RSS the sum of their peaks. */

@@ -106,6 +106,8 @@ async function raceProofs(srv: ThreadedServer, PROOFS: number, COPIES = 4, fence
     assert.equal(metric(text, /^wisdom_threads (\d+)/m), 2);
     // The heap governor's budget is the process's: one thread's, and what a second one costs idle (Bun only).
     assert.equal(metric(text, /^wisdom_heap_budget_bytes (\d+)/m), runtimeName() === "bun" ? governorBudgetBytes(2) : 0);
+    // Its forced collections by trigger come through the threads' sum with their labels (a count; 0 here, under the budget, or more).
+    for (const t of ["heap", "rss", "period"]) assert.ok(metric(text, new RegExp(`^wisdom_forced_gc_total\\{trigger="${t}"\\} (\\d+)`, "m")) >= 0, `wisdom_forced_gc_total{trigger="${t}"}`);
 }
 
 describe("planThreads()", () => {

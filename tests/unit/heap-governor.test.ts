@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Metrics } from "../../src/shared/observe/metrics.ts";
-import { GOVERNOR_BUDGET_BYTES, GOVERNOR_THREAD_BYTES, governorBudgetBytes, startHeapGovernor } from "../../src/shared/runtime/heap-governor.ts";
+import { GOVERNOR_BUDGET_BYTES, GOVERNOR_THREAD_BYTES, GOVERNOR_TRIGGERS, governorBudgetBytes, startHeapGovernor } from "../../src/shared/runtime/heap-governor.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -21,7 +21,8 @@ describe("startHeapGovernor()", () => {
       assert.equal(startHeapGovernor({ budgetBytes: 0, growthBytes: 1, everyMs: 20 }), null);
       return;
     }
-    const over = startHeapGovernor({ budgetBytes: 0, growthBytes: 1024 * 1024, everyMs: 20, periodMs: 0 })!;
+    // Only the heap trigger can fire (no RSS step of 2^53 bytes, no period).
+    const over = startHeapGovernor({ budgetBytes: 0, growthBytes: 1024 * 1024, everyMs: 20, rssStepBytes: Number.MAX_SAFE_INTEGER, periodMs: 0 })!;
     const under = startHeapGovernor({ budgetBytes: Number.MAX_SAFE_INTEGER, growthBytes: 1024 * 1024, everyMs: 20, periodMs: 1 })!;
     const held: unknown[] = [];
     try {
@@ -35,6 +36,7 @@ describe("startHeapGovernor()", () => {
       held.length = 0;
       assert.ok(over.collections >= 1, "collected over budget");
       assert.ok(over.pausedMs > 0);
+      assert.deepEqual(over.byTrigger, { heap: over.collections, rss: 0, period: 0 }, "counted under the trigger that fired");
       assert.equal(under.collections, 0, "never under budget");
     } finally {
       over.stop();
@@ -59,6 +61,7 @@ describe("startHeapGovernor()", () => {
       }
       held.length = 0;
       assert.ok(rssOnly.collections >= 1, "collected on RSS growth");
+      assert.deepEqual(rssOnly.byTrigger, { heap: 0, rss: rssOnly.collections, period: 0 }, "counted under the RSS step");
       assert.equal(under.collections, 0, "never under budget");
     } finally {
       rssOnly.stop();
@@ -91,6 +94,7 @@ describe("startHeapGovernor()", () => {
       assert.ok(churning.collections >= 3, `collected on its period while connections came (${churning.collections})`);
       // One per 30 ms at most (less half a tick's jitter: 25 ms), the period counted from the start and then from each collection.
       for (const g of [periodic, churning]) assert.ok(g.collections <= Math.floor(elapsed / 25) + 1, `${g.collections} collections in ${elapsed.toFixed(0)} ms`);
+      for (const g of [periodic, churning]) assert.deepEqual(g.byTrigger, { heap: 0, rss: 0, period: g.collections }, "counted under the period");
       assert.equal(idle.collections, 0, "no connections, no collection");
       assert.equal(noPeriod.collections, 0, "no trigger, no period: none");
       assert.equal(under.collections, 0, "never under budget");
@@ -99,12 +103,13 @@ describe("startHeapGovernor()", () => {
     }
   });
 
-  test("/metrics: wisdom_forced_gc_total and _seconds_total report the governor's collections, wisdom_heap_budget_bytes its budget (0 without one)", async () => {
+  test("/metrics: wisdom_forced_gc_total (by trigger) and _seconds_total report the governor's collections, wisdom_heap_budget_bytes its budget (0 without one)", async () => {
     const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    const forced = (text: string) => Object.fromEntries(GOVERNOR_TRIGGERS.map((t) => [t, value(text, `wisdom_forced_gc_total\\{trigger="${t}"\\}`)]));
     const m = new Metrics({ version: "t", commit: "t", runtime: "t" });
     m.bindGovernor(null);
     let text = await m.render();
-    assert.equal(value(text, "wisdom_forced_gc_total"), 0);
+    assert.deepEqual(forced(text), { heap: 0, rss: 0, period: 0 }, "every trigger's series is there, at 0");
     assert.equal(value(text, "wisdom_forced_gc_seconds_total"), 0);
     assert.equal(value(text, "wisdom_heap_budget_bytes"), 0, "no governor, no budget");
     const g = startHeapGovernor({ budgetBytes: 0, everyMs: 10, periodMs: 20 });
@@ -118,7 +123,8 @@ describe("startHeapGovernor()", () => {
       g.stop();
       assert.ok(g.collections >= 2, `collected ${g.collections} times`);
       text = await m.render();
-      assert.equal(value(text, "wisdom_forced_gc_total"), g.collections);
+      assert.deepEqual(forced(text), g.byTrigger);
+      assert.equal(GOVERNOR_TRIGGERS.reduce((a, t) => a + g.byTrigger[t], 0), g.collections, "the triggers' counts sum to the collections");
       assert.ok(Math.abs(value(text, "wisdom_forced_gc_seconds_total") - g.pausedMs / 1000) < 1e-9, text.match(/^wisdom_forced_gc.*$/gm)?.join("; ") ?? "");
       const other = startHeapGovernor({ budgetBytes: 123_456_789, everyMs: 1000 })!;
       other.stop();

@@ -11,7 +11,7 @@ import type { Metric, MetricObjectWithValues, MetricValue as PromValue } from "p
 import type { Registry } from "./prom.ts";
 import { LocalHistogram } from "./local-histogram.ts";
 import { LocalCounter as Counter, LocalGauge as Gauge, type LocalMetric } from "./local-metrics.ts";
-import type { HeapGovernor } from "../runtime/heap-governor.ts";
+import { GOVERNOR_TRIGGERS, type HeapGovernor } from "../runtime/heap-governor.ts";
 import type { ErrorCode } from "../protocol/errors.ts";
 import type { CloseReason, GateObserver } from "../gate/types.ts";
 
@@ -53,7 +53,7 @@ export interface FirewallNumbers {
 }
 
 /** What /metrics reads of the heap governor. */
-type GovernorFigures = Pick<HeapGovernor, "budgetBytes" | "collections" | "pausedMs">;
+type GovernorFigures = Pick<HeapGovernor, "budgetBytes" | "collections" | "pausedMs" | "byTrigger">;
 
 export class Metrics implements GateObserver {
   /** The server's own metrics, in the order a scrape lists them. */
@@ -244,7 +244,13 @@ export class Metrics implements GateObserver {
     this.maxFds = new Gauge({ name: "wisdom_max_fds", help: "Open-file limit of this process, the one connection caps are fitted to (0 where unknown).", registers: r, aggregator: "first" });
     this.acceptErrors = new Counter({ name: "wisdom_accept_errors_total", help: "Failed accepts, by errno (EMFILE: no descriptor free; on Bun and node:net, found by a probe once a second).", labelNames: ["code"], registers: r });
     this.acceptErrors.inc({ code: "EMFILE" }, 0);
-    new Counter({ name: "wisdom_forced_gc_total", help: "Collections the heap governor forced while the RSS was over its budget (Bun; 0 elsewhere).", registers: r, collect: total(() => self._gc?.collections ?? 0) });
+    new Counter({
+      name: "wisdom_forced_gc_total", help: "Collections the heap governor forced while the RSS was over its budget, by trigger (heap growth, RSS step, period; Bun; 0 elsewhere).", labelNames: ["trigger"], registers: r,
+      collect() {
+        this.reset();
+        for (const t of GOVERNOR_TRIGGERS) this.inc({ trigger: t }, self._gc?.byTrigger[t] ?? 0);
+      },
+    });
     new Counter({ name: "wisdom_forced_gc_seconds_total", help: "Event-loop time those collections took.", registers: r, collect: total(() => (self._gc?.pausedMs ?? 0) / 1000) });
     new Gauge({
       name: "wisdom_heap_budget_bytes", help: "The process RSS over which the heap governor forces collections; it grows with the gate threads (Bun; 0 elsewhere and in wisdom guard).", registers: r, aggregator: "first",

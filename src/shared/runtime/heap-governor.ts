@@ -17,8 +17,10 @@
  * new highs, so over the budget the RSS still ratcheted up from peak to peak (issue 14, two gate threads).
  * So over the budget it also collects `periodMs` after the last collection if `periodChurn` connections
  * were accepted since (an idle server over the budget, a full spent set, is left alone). No
- * collection comes sooner than ten times the last one's pause after it. /metrics counts them
- * (wisdom_forced_gc_total, wisdom_forced_gc_seconds_total); docs/OPERATIONS.md has the figures. Below the
+ * collection comes sooner than ten times the last one's pause after it. /metrics counts them by the
+ * trigger that fired (wisdom_forced_gc_total{trigger="heap"|"rss"|"period"}: the heap, the RSS step, the
+ * period; when two are due at once, the first of those) and the loop time they took
+ * (wisdom_forced_gc_seconds_total); docs/OPERATIONS.md has the figures. Below the
  * budget nothing runs: a forced collection costs about 10 ms of loop time, and at 10,000 handshakes/s
  * collecting regardless cut the throughput by 8-15 % (bench/handshake.ts). Bun only: Deno (V8)
  * exposes no collection call without flags, and its collector is more eager.
@@ -47,12 +49,18 @@ export function governorBudgetBytes(threads: number): number {
   return GOVERNOR_BUDGET_BYTES + (threads - 1) * GOVERNOR_THREAD_BYTES;
 }
 
+/** What made a collection due (the first that holds, in this order). */
+export type GovernorTrigger = "heap" | "rss" | "period";
+export const GOVERNOR_TRIGGERS: readonly GovernorTrigger[] = ["heap", "rss", "period"];
+
 export interface HeapGovernor {
   /** The RSS over which it collects, bytes. */
   readonly budgetBytes: number;
   /** Collections so far, and the loop time they took, ms. */
   readonly collections: number;
   readonly pausedMs: number;
+  /** `collections` by trigger (they sum to it). */
+  readonly byTrigger: Readonly<Record<GovernorTrigger, number>>;
   stop(): void;
 }
 
@@ -88,19 +96,22 @@ export function startHeapGovernor(o: HeapGovernorOptions = {}): HeapGovernor | n
   let churnAtLast = churn?.() ?? 0;
   /** No collection before this: ten times the last collection's pause after it (at most about a tenth of loop time). */
   let notBefore = 0;
-  const g = { budgetBytes, collections: 0, pausedMs: 0, stop: () => clearInterval(timer) };
+  const byTrigger: Record<GovernorTrigger, number> = { heap: 0, rss: 0, period: 0 };
+  const g = { budgetBytes, collections: 0, pausedMs: 0, byTrigger, stop: () => clearInterval(timer) };
   const timer = setInterval(() => {
     const m = process.memoryUsage();
     if (m.rss < budgetBytes) return void (rssBase = budgetBytes);
     const t0 = performance.now();
     if (t0 < notBefore) return;
-    const grown = m.rss - rssBase;
-    const due = m.heapUsed - base >= Math.max(growthBytes, base / 4) || grown >= rssStepBytes ||
-      (periodMs > 0 && t0 - last >= periodMs - everyMs / 2 && (!churn || churn() - churnAtLast >= periodChurn));
-    if (!due) return;
+    const trigger: GovernorTrigger | null = m.heapUsed - base >= Math.max(growthBytes, base / 4) ? "heap"
+      : m.rss - rssBase >= rssStepBytes ? "rss"
+      : periodMs > 0 && t0 - last >= periodMs - everyMs / 2 && (!churn || churn() - churnAtLast >= periodChurn) ? "period"
+      : null;
+    if (trigger === null) return;
     gc(true);
     const t1 = performance.now();
     g.collections++;
+    byTrigger[trigger]++;
     g.pausedMs += t1 - t0;
     last = t0;
     churnAtLast = churn?.() ?? 0;
