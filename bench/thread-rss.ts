@@ -7,7 +7,8 @@
  * under steady load (V8 doubles a busy isolate's young generation, runtime/deno-v8-flags.ts), so the
  * figure that counts is the one after that: each server's peak (VmHWM) and its mean RSS over the last
  * quarter of the run, and per extra thread (N threads - B) / (N - B). Also the RSS every 30 s and
- * each server's CPU per handshake (utime + stime of every thread, from /proc/PID/stat).
+ * each server's CPU per handshake (utime + stime of every thread, from /proc/PID/stat), and on Bun the heap
+ * governor's forced collections over the run by trigger and their loop time (forced_gc_by_trigger).
  *
  *   npx deno run -A bench/thread-rss.ts [--threads 2] [--base 1] [--seconds 180] [--rate-per-thread 1500] [--deno-v8-flags=none | =--max-semi-space-size=2]
  *   npx bun bench/thread-rss.ts [--threads 2] [--base 1] [--seconds 180] [--rate-per-thread 1500]
@@ -72,6 +73,24 @@ interface Server {
   readonly n: number;
   readonly pid: number;
   readonly port: number;
+  /** Everything it has printed so far. */
+  readonly out: () => string;
+}
+
+/** The heap governor's forced collections so far, by trigger, and their loop time, ms: the server prints them on SIGUSR2. */
+type ForcedGc = { heap: number; rss: number; period: number; ms: number };
+
+async function forcedGc(s: Server): Promise<ForcedGc> {
+  const lines = () => s.out().split("\n").length;
+  const before = lines();
+  process.kill(s.pid, "SIGUSR2");
+  for (let i = 0; i < 100 && lines() === before; i++) await new Promise((r) => setTimeout(r, 50));
+  const line = s.out().split("\n").at(-2) ?? "";
+  try {
+    return JSON.parse(line) as ForcedGc;
+  } catch {
+    return _fail(`server (${s.n} threads) answered SIGUSR2 with ${JSON.stringify(line)}`);
+  }
 }
 
 function startServer(n: number): Promise<Server> {
@@ -88,7 +107,7 @@ function startServer(n: number): Promise<Server> {
       const m = /^(\d+)\n/.exec(out);
       if (!m) return;
       clearTimeout(timer);
-      resolve({ n, pid: child.pid!, port: Number(m[1]) });
+      resolve({ n, pid: child.pid!, port: Number(m[1]), out: () => out });
     });
   });
 }
@@ -123,6 +142,7 @@ try {
   const servers = [await startServer(base), await startServer(threads)];
   const rss: number[][] = servers.map(() => []);
   const cpu0 = servers.map((s) => cpuS(s.pid));
+  const forced0 = await Promise.all(servers.map(forcedGc));
   const sampler = setInterval(() => {
     try {
       servers.forEach((s, i) => rss[i]!.push(statusMb(s.pid, "VmRSS")));
@@ -133,6 +153,10 @@ try {
   const reports = await Promise.all(servers.map((s) => drive(loadgen, s.port, rate * s.n)));
   clearInterval(sampler);
   const cpu = servers.map((s, i) => cpuS(s.pid) - cpu0[i]!);
+  const forced = (await Promise.all(servers.map(forcedGc))).map((f, i) => {
+    const f0 = forced0[i]!;
+    return { heap: f.heap - f0.heap, rss: f.rss - f0.rss, period: f.period - f0.period, ms: Math.round(f.ms - f0.ms) };
+  });
   const peak = servers.map((s) => statusMb(s.pid, "VmHWM"));
   const lastQuarter = rss.map((xs) => xs.slice(Math.floor((xs.length * 3) / 4)));
   const settled = lastQuarter.map((xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
@@ -140,7 +164,8 @@ try {
   const every30 = rss.map((xs) => xs.filter((_, k) => (k + 1) % 30 === 0).map(r1));
   servers.forEach((s, i) => {
     console.error(`${s.n} thread(s) at ${rate * s.n}/s: RSS every 30 s ${every30[i]!.join(", ")} MB; peak ${r1(peak[i]!)} MB, last quarter ${r1(settled[i]!)} MB; ` +
-      `${Math.round((cpu[i]! * 1e6) / Math.max(1, reports[i]!.total))} µs CPU a handshake, ${reports[i]!.failed} failed`);
+      `${Math.round((cpu[i]! * 1e6) / Math.max(1, reports[i]!.total))} µs CPU a handshake, ${reports[i]!.failed} failed; ` +
+      `forced collections heap/rss/period ${forced[i]!.heap}/${forced[i]!.rss}/${forced[i]!.period}, ${forced[i]!.ms} ms`);
   });
   console.error(`per extra thread: peak +${perExtra(peak)} MB, last quarter +${perExtra(settled)} MB`);
   console.log(JSON.stringify({
@@ -148,7 +173,7 @@ try {
     handshakes: reports.map((r) => r.total), failed: reports.map((r) => r.failed),
     cpu_us_per_handshake: servers.map((_, i) => Math.round((cpu[i]! * 1e6) / Math.max(1, reports[i]!.total))),
     rss_every_30s_mb: every30, peak_rss_mb: peak.map(r1), last_quarter_rss_mb: settled.map(r1),
-    per_extra_thread_peak_mb: perExtra(peak), per_extra_thread_last_quarter_mb: perExtra(settled),
+    per_extra_thread_peak_mb: perExtra(peak), per_extra_thread_last_quarter_mb: perExtra(settled), forced_gc_by_trigger: forced,
   }));
 } catch (err) {
   _fail((err as Error).message);
