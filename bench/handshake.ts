@@ -70,6 +70,7 @@ import { startThreads } from "../src/shared/serve/threads.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { answerChallenge } from "./answer.ts";
 import { BENCH_KEYS, benchGateConfig } from "./_gate-bench-config.ts";
+import { type ForcedGc, addForcedGc, forcedGcOf } from "./_forced-gc.ts";
 import { buildLoadgen } from "./go/loadgen.ts";
 import { statCpuS, statusMb } from "./_proc.ts";
 import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
@@ -104,7 +105,7 @@ async function serve(kind: string, store = "memory", threads = 1): Promise<void>
     console.log(s.port);
     // SIGUSR2: one JSON line, the heap governor's forced collections so far by trigger and their loop time
     // (every thread's: the main thread's /metrics sums them), for forced_gc_by_trigger.
-    process.on("SIGUSR2", () => void s.metrics.render().then((text) => console.log(JSON.stringify(_forcedGc(text)))));
+    process.on("SIGUSR2", () => void s.metrics.render().then((text) => console.log(JSON.stringify(forcedGcOf(text)))));
   }
   await new Promise(() => {});
 }
@@ -325,8 +326,13 @@ async function orchestrate(): Promise<void> {
     for (const [k, ps] of Object.entries(pids)) cpu0[k] = _procs(ps);
     // Each gate's forced collections so far (line 1 of its stdout, after the port), then at the end (line 2).
     const forcedAt = (n: number) => Promise.all(Object.entries(gates).map(async ([k, xs]) => {
-      const lines = await Promise.all(xs.map((x) => (x.child.kill("SIGUSR2"), x.line(n))));
-      return [k, lines.map((l) => JSON.parse(l) as ForcedGc).reduce((a, b) => _addForced(a, b))] as const;
+      // process.kill, not child.kill: Deno's ChildProcess sends one signal only (a second kill() returns false).
+      const answer = (x: ReturnType<typeof run>) => new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${k}: no forced-collection count 10 s after SIGUSR2`)), 10_000);
+        void x.line(n).then((l) => (clearTimeout(timer), resolve(l)));
+      });
+      const lines = await Promise.all(xs.map((x) => (process.kill(x.child.pid!, "SIGUSR2"), answer(x))));
+      return [k, lines.map((l) => JSON.parse(l) as ForcedGc).reduce((a, b) => addForcedGc(a, b))] as const;
     }));
     const forced0 = Object.fromEntries(await forcedAt(1));
     const serversCpu = () => started.reduce((a, x) => a + (x.child.pid ? _proc(x.child.pid).cpu_s : 0), 0) + _selfCpu()[0];
@@ -335,7 +341,7 @@ async function orchestrate(): Promise<void> {
     out = JSON.parse(await cli.line(1));
     machine1 = _machineBusy();
     serversAll = serversCpu() - servers0;
-    for (const [k, f] of await forcedAt(2)) forced[k] = _addForced(f, forced0[k]!, -1);
+    for (const [k, f] of await forcedAt(2)) forced[k] = addForcedGc(f, forced0[k]!, -1);
     for (const [k, ps] of Object.entries(pids)) {
       const p = _procs(ps);
       // (threads alive at the end only: one that ended during the rounds takes its CPU with it, hence the floor at 0)
@@ -397,20 +403,6 @@ function _machineBusy(): { busy_s: number; s: number } | null {
   } catch {
     return null;
   }
-}
-
-/** The heap governor's forced collections by trigger and their loop time, ms (from a gate's /metrics). */
-type ForcedGc = { heap: number; rss: number; period: number; ms: number };
-
-function _forcedGc(metricsText: string): ForcedGc {
-  const read = (re: RegExp) => Number(re.exec(metricsText)?.[1] ?? 0);
-  const by = (t: string) => read(new RegExp(`^wisdom_forced_gc_total\\{trigger="${t}"\\} (\\S+)$`, "m"));
-  return { heap: by("heap"), rss: by("rss"), period: by("period"), ms: read(/^wisdom_forced_gc_seconds_total (\S+)$/m) * 1000 };
-}
-
-/** a + k b */
-function _addForced(a: ForcedGc, b: ForcedGc, k = 1): ForcedGc {
-  return { heap: a.heap + k * b.heap, rss: a.rss + k * b.rss, period: a.period + k * b.period, ms: a.ms + k * b.ms };
 }
 
 /** _proc() summed over processes: CPU, switches and each thread name's CPU; peak RSS the sum of their peaks. */

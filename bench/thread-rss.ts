@@ -23,6 +23,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { type ForcedGc, addForcedGc } from "./_forced-gc.ts";
 import { buildLoadgen } from "./go/loadgen.ts";
 import { statCpuS, statusMb } from "./_proc.ts";
 import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
@@ -77,9 +78,7 @@ interface Server {
   readonly out: () => string;
 }
 
-/** The heap governor's forced collections so far, by trigger, and their loop time, ms: the server prints them on SIGUSR2. */
-type ForcedGc = { heap: number; rss: number; period: number; ms: number };
-
+/** The server's forced collections so far: it prints them on SIGUSR2 (bench/_forced-gc.ts). */
 async function forcedGc(s: Server): Promise<ForcedGc> {
   const lines = () => s.out().split("\n").length;
   const before = lines();
@@ -154,8 +153,8 @@ try {
   clearInterval(sampler);
   const cpu = servers.map((s, i) => cpuS(s.pid) - cpu0[i]!);
   const forced = (await Promise.all(servers.map(forcedGc))).map((f, i) => {
-    const f0 = forced0[i]!;
-    return { heap: f.heap - f0.heap, rss: f.rss - f0.rss, period: f.period - f0.period, ms: Math.round(f.ms - f0.ms) };
+    const d = addForcedGc(f, forced0[i]!, -1);
+    return { ...d, ms: Math.round(d.ms) };
   });
   const peak = servers.map((s) => statusMb(s.pid, "VmHWM"));
   const lastQuarter = rss.map((xs) => xs.slice(Math.floor((xs.length * 3) / 4)));

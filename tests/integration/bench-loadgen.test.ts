@@ -134,6 +134,36 @@ describe("bench/go/loadgen: the native handshake load generator", () => {
     assert.deepEqual(Object.keys(j.client_cpu_us_per_handshake).sort(), ["bare", "gate"]);
   });
 
+  test("bench/handshake.ts --threads 2 --processes: two threads and, as the control, two one-thread processes; forced collections by trigger from each gate", async () => {
+    const script = fileURLToPath(new URL("../../bench/handshake.ts", import.meta.url));
+    const args = [...(runtimeName() === "deno" ? ["run", "-A"] : []), script, "--client-runtime", "go", "--threads", "2", "--processes", "--rate-per-thread", "200", "--seconds", "0.3", "--rounds", "2", "--warmup", "0", "--width", "8"];
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "", err = "";
+      child.stdout!.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => (err += d));
+      child.on("close", (code) => resolve({ code, out, err }));
+    });
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out.trim().split("\n").at(-1)!);
+    assert.deepEqual(j.failed, { bare: 0, gate: 0, gate_t2: 0, gate_p2: 0 });
+    // Both processes of the control served (the generator takes their ports in turn) and are counted.
+    assert.ok(j.cpu_us_per_handshake.gate_p2 > 0 && j.peak_rss_mb.gate_p2 > j.peak_rss_mb.gate, r.out);
+    for (const k of ["gate", "gate_t2", "gate_p2"]) {
+      const f = j.forced_gc_by_trigger[k];
+      assert.deepEqual(Object.keys(f).sort(), ["heap", "ms", "period", "rss"], k);
+      for (const v of Object.values(f)) assert.ok(Number.isFinite(v) && (v as number) >= 0, `${k}: ${JSON.stringify(f)}`);
+    }
+  });
+
+  test("bench/handshake.ts --processes without --threads N is refused", async () => {
+    const script = fileURLToPath(new URL("../../bench/handshake.ts", import.meta.url));
+    const args = [...(runtimeName() === "deno" ? ["run", "-A"] : []), script, "--processes"];
+    const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 60_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--processes needs --threads N/);
+  });
+
   test("answers the protocol's test vector byte for byte and refuses challenges it cannot read (go test)", () => {
     const r = spawnSync("go", ["test", "-count=1", "."], { cwd: LOADGEN_SOURCE, env: goEnv(), encoding: "utf8", timeout: 120_000 });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);

@@ -5,6 +5,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { forcedGcOf } from "../../bench/_forced-gc.ts";
 import { Metrics } from "../../src/shared/observe/metrics.ts";
 import { GOVERNOR_BUDGET_BYTES, GOVERNOR_THREAD_BYTES, GOVERNOR_TRIGGERS, governorBudgetBytes, startHeapGovernor } from "../../src/shared/runtime/heap-governor.ts";
 import { runtimeName } from "../../src/shared/transport/index.ts";
@@ -125,6 +126,10 @@ describe("startHeapGovernor()", () => {
       text = await m.render();
       assert.deepEqual(forced(text), g.byTrigger);
       assert.equal(GOVERNOR_TRIGGERS.reduce((a, t) => a + g.byTrigger[t], 0), g.collections, "the triggers' counts sum to the collections");
+      // What the benches read from a gate's /metrics (forced_gc_by_trigger) is the same.
+      const read = forcedGcOf(text);
+      assert.deepEqual({ heap: read.heap, rss: read.rss, period: read.period }, g.byTrigger);
+      assert.ok(Math.abs(read.ms - g.pausedMs) < 1e-6);
       assert.ok(Math.abs(value(text, "wisdom_forced_gc_seconds_total") - g.pausedMs / 1000) < 1e-9, text.match(/^wisdom_forced_gc.*$/gm)?.join("; ") ?? "");
       const other = startHeapGovernor({ budgetBytes: 123_456_789, everyMs: 1000 })!;
       other.stop();
