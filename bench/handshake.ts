@@ -21,9 +21,9 @@
  * handshakes/s turn by turn, the server process's CPU time per handshake (utime + stime of every
  * thread, from /proc/PID/stat, over the measured rounds after the warm-up), its peak RSS (VmHWM), and
  * each thread name's share of that CPU (cpu_share_by_thread: the gate threads, and the runtime's helpers
- * such as JavaScriptCore's JSCWarmUp and HeapHelper), and the Bun heap governor's forced collections over
- * the measured rounds by trigger with the loop time they took (forced_gc_by_trigger; each gate server
- * prints its count on SIGUSR2).
+ * such as JavaScriptCore's JSCWarmUp and HeapHelper).
+ * Every run also gives each gate's forced collections (Bun's heap governor) over the measured rounds, by
+ * trigger, with the loop time they took (forced_gc_by_trigger; each gate server prints its count on SIGUSR2).
  * --rate R starts R connections per second (open loop) instead of as many as the server answers: at a
  * rate both servers sustain with time to spare, CPU per handshake compares the work each does per
  * handshake without the cost of more runnable threads than cores (this VM has two, and the generator
@@ -70,7 +70,7 @@ import { startThreads } from "../src/shared/serve/threads.ts";
 import { readdirSync, readFileSync } from "node:fs";
 import { answerChallenge } from "./answer.ts";
 import { BENCH_KEYS, benchGateConfig } from "./_gate-bench-config.ts";
-import { type ForcedGc, addForcedGc, forcedGcOf } from "./_forced-gc.ts";
+import { type ForcedGc, addForcedGc, forcedGcOf, parseForcedGc } from "./_forced-gc.ts";
 import { buildLoadgen } from "./go/loadgen.ts";
 import { statCpuS, statusMb } from "./_proc.ts";
 import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
@@ -102,10 +102,14 @@ async function serve(kind: string, store = "memory", threads = 1): Promise<void>
       keys: BENCH_KEYS,
       transport: t,
     });
-    console.log(s.port);
     // SIGUSR2: one JSON line, the heap governor's forced collections so far by trigger and their loop time
-    // (every thread's: the main thread's /metrics sums them), for forced_gc_by_trigger.
-    process.on("SIGUSR2", () => void s.metrics.render().then((text) => console.log(JSON.stringify(forcedGcOf(text)))));
+    // (every thread's: the main thread's /metrics sums them), for forced_gc_by_trigger; the reader checks it.
+    // Bound before the port is printed: the orchestrator may signal as soon as it has read it.
+    process.on("SIGUSR2", () => void s.metrics.render().then((text) => forcedGcOf(text)).then(
+      (f) => console.log(JSON.stringify(f)),
+      (err: Error) => console.log(JSON.stringify({ error: err.message })),
+    ));
+    console.log(s.port);
   }
   await new Promise(() => {});
 }
@@ -323,8 +327,8 @@ async function orchestrate(): Promise<void> {
     ];
     const cli = run(["client", JSON.stringify(targets), String(seconds * 1000), String(rounds), String(width), String(warmup), String(rate)], clientRuntime);
     await cli.line(0); // "warm": the JITs have compiled the hot paths; count CPU from here
-    for (const [k, ps] of Object.entries(pids)) cpu0[k] = _procs(ps);
-    // Each gate's forced collections so far (line 1 of its stdout, after the port), then at the end (line 2).
+    // Each gate's forced collections so far (line 1 of its stdout, after the port), then at the end (line 2):
+    // read outside the CPU window (before it starts and after it ends), so the renders are not counted.
     const forcedAt = (n: number) => Promise.all(Object.entries(gates).map(async ([k, xs]) => {
       // process.kill, not child.kill: Deno's ChildProcess sends one signal only (a second kill() returns false).
       const answer = (x: ReturnType<typeof run>) => new Promise<string>((resolve, reject) => {
@@ -332,22 +336,23 @@ async function orchestrate(): Promise<void> {
         void x.line(n).then((l) => (clearTimeout(timer), resolve(l)));
       });
       const lines = await Promise.all(xs.map((x) => (process.kill(x.child.pid!, "SIGUSR2"), answer(x))));
-      return [k, lines.map((l) => JSON.parse(l) as ForcedGc).reduce((a, b) => addForcedGc(a, b))] as const;
+      return [k, lines.map(parseForcedGc).reduce((a, b) => addForcedGc(a, b))] as const;
     }));
     const forced0 = Object.fromEntries(await forcedAt(1));
+    for (const [k, ps] of Object.entries(pids)) cpu0[k] = _procs(ps);
     const serversCpu = () => started.reduce((a, x) => a + (x.child.pid ? _proc(x.child.pid).cpu_s : 0), 0) + _selfCpu()[0];
     machine0 = _machineBusy();
     const servers0 = serversCpu();
     out = JSON.parse(await cli.line(1));
     machine1 = _machineBusy();
     serversAll = serversCpu() - servers0;
-    for (const [k, f] of await forcedAt(2)) forced[k] = addForcedGc(f, forced0[k]!, -1);
     for (const [k, ps] of Object.entries(pids)) {
       const p = _procs(ps);
       // (threads alive at the end only: one that ended during the rounds takes its CPU with it, hence the floor at 0)
       const byThread = Object.fromEntries(Object.entries(p.by_thread).map(([name, s]) => [name, Math.max(0, s - (cpu0[k]!.by_thread[name] ?? 0))]));
       procs[k] = { cpu_s: p.cpu_s - cpu0[k]!.cpu_s, sys_s: p.sys_s - cpu0[k]!.sys_s, peak_rss_mb: p.peak_rss_mb, switches: p.switches - cpu0[k]!.switches, by_thread: byThread };
     }
+    for (const [k, f] of await forcedAt(2)) forced[k] = addForcedGc(f, forced0[k]!, -1);
   } finally {
     for (const x of started) if (x.child.pid) process.kill(x.child.pid, "SIGKILL");
     redis?.stop();
@@ -374,6 +379,8 @@ async function orchestrate(): Promise<void> {
     ...(out.cpu_s ? { client_cpu_us_per_handshake: perHandshake(out.cpu_s) } : {}),
     ...(out.sys_s ? { client_sys_us_per_handshake: perHandshake(out.sys_s) } : {}),
     ...(noise ? { machine_cores_busy: noise } : {}),
+    // the heap governor's forced collections over the measured rounds, by trigger, and the loop time they took (Bun; 0 on Deno)
+    forced_gc_by_trigger: Object.fromEntries(Object.entries(forced).map(([k, f]) => [k, { ...f, ms: Math.round(f.ms) }])),
     ...(shape ? { shape_per_s: median(per.shape!), shape_vs_bare: median(vs("shape", "bare")), gate_vs_shape: median(vs("gate", "shape")) } : {}),
     ...(threads > 1 ? {
       threads, [`gate_t${threads}_per_s`]: median(per[`gate_t${threads}`]!), threads_vs_one: median(vs(`gate_t${threads}`, "gate")), threads_vs_one_rounds: vs(`gate_t${threads}`, "gate"),
@@ -381,8 +388,6 @@ async function orchestrate(): Promise<void> {
       sys_us_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.sys_s * 1e6) / Math.max(1, out.total[k] ?? 0))])),
       context_switches_per_handshake: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Math.round((p.switches * 100) / Math.max(1, out.total[k] ?? 0)) / 100])),
       peak_rss_mb: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.peak_rss_mb])),
-      // the heap governor's forced collections over the measured rounds, by trigger, and the loop time they took (Bun; 0 on Deno)
-      forced_gc_by_trigger: Object.fromEntries(Object.entries(forced).map(([k, f]) => [k, { ...f, ms: Math.round(f.ms) }])),
       // each thread name's share of the server's CPU over the measured rounds (names with 1 % or more)
       cpu_share_by_thread: Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, Object.fromEntries(Object.entries(p.by_thread)
         .filter(([, s]) => s / Math.max(1e-9, p.cpu_s) >= 0.01).sort((a, b) => b[1] - a[1]).map(([name, s]) => [name, round2(s / Math.max(1e-9, p.cpu_s))]))])),

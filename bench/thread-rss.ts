@@ -23,7 +23,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type ForcedGc, addForcedGc } from "./_forced-gc.ts";
+import { type ForcedGc, addForcedGc, parseForcedGc } from "./_forced-gc.ts";
 import { buildLoadgen } from "./go/loadgen.ts";
 import { statCpuS, statusMb } from "./_proc.ts";
 import { denoV8FlagsArg, parseDenoV8Flags } from "../src/shared/runtime/deno-v8-flags.ts";
@@ -84,11 +84,11 @@ async function forcedGc(s: Server): Promise<ForcedGc> {
   const before = lines();
   process.kill(s.pid, "SIGUSR2");
   for (let i = 0; i < 100 && lines() === before; i++) await new Promise((r) => setTimeout(r, 50));
-  const line = s.out().split("\n").at(-2) ?? "";
+  if (lines() === before) return _fail(`server (${s.n} threads) gave no forced-collection count 5 s after SIGUSR2`);
   try {
-    return JSON.parse(line) as ForcedGc;
-  } catch {
-    return _fail(`server (${s.n} threads) answered SIGUSR2 with ${JSON.stringify(line)}`);
+    return parseForcedGc(s.out().split("\n").at(-2) ?? "");
+  } catch (err) {
+    return _fail(`server (${s.n} threads): ${(err as Error).message}`);
   }
 }
 
