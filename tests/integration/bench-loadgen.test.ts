@@ -59,6 +59,21 @@ async function fakeServer(open: Uint8Array, reply?: Uint8Array) {
   return { port: l.port, [Symbol.asyncDispose]: () => l.stop() };
 }
 
+/** Runs bench/handshake.ts with `args` on this runtime; it must exit 0. Its output, and its JSON report (the last line). */
+async function handshakeBench(args: string[]): Promise<{ r: { code: number | null; out: string; err: string }; j: ReturnType<typeof JSON.parse> }> {
+  const script = fileURLToPath(new URL("../../bench/handshake.ts", import.meta.url));
+  const argv = [...(runtimeName() === "deno" ? ["run", "-A"] : []), script, ...args];
+  const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (err += d));
+    child.on("close", (code) => resolve({ code, out, err }));
+  });
+  assert.equal(r.code, 0, r.err);
+  return { r, j: JSON.parse(r.out.trim().split("\n").at(-1)!) };
+}
+
 describe("bench/go/loadgen: the native handshake load generator", () => {
   test("completes real handshakes with a gate at difficulty 1, no failures, and the gate served exactly as many quotes", async () => {
     await using srv = await testServer({ difficulty: 1, difficulty_max: 1, adaptive: "off", ...NO_LIMITS });
@@ -117,17 +132,7 @@ describe("bench/go/loadgen: the native handshake load generator", () => {
   });
 
   test("bench/handshake.ts --client-runtime go runs it as the generator and reports its CPU per handshake", async () => {
-    const script = fileURLToPath(new URL("../../bench/handshake.ts", import.meta.url));
-    const args = [...(runtimeName() === "deno" ? ["run", "-A"] : []), script, "--client-runtime", "go", "--seconds", "0.3", "--rounds", "2", "--warmup", "0", "--width", "8"];
-    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "", err = "";
-      child.stdout!.on("data", (d) => (out += d));
-      child.stderr!.on("data", (d) => (err += d));
-      child.on("close", (code) => resolve({ code, out, err }));
-    });
-    assert.equal(r.code, 0, r.err);
-    const j = JSON.parse(r.out.trim().split("\n").at(-1)!);
+    const { r, j } = await handshakeBench(["--client-runtime", "go", "--seconds", "0.3", "--rounds", "2", "--warmup", "0", "--width", "8"]);
     assert.equal(j.client_runtime, "go");
     assert.deepEqual(j.failed, { bare: 0, gate: 0 });
     assert.ok(j.gate_handshakes_per_s > 0 && j.bare_per_s > 0, r.out);
@@ -135,17 +140,7 @@ describe("bench/go/loadgen: the native handshake load generator", () => {
   });
 
   test("bench/handshake.ts --threads 2 --processes: two threads and, as the control, two one-thread processes; forced collections by trigger from each gate", async () => {
-    const script = fileURLToPath(new URL("../../bench/handshake.ts", import.meta.url));
-    const args = [...(runtimeName() === "deno" ? ["run", "-A"] : []), script, "--client-runtime", "go", "--threads", "2", "--processes", "--rate-per-thread", "200", "--seconds", "0.3", "--rounds", "2", "--warmup", "0", "--width", "8"];
-    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "", err = "";
-      child.stdout!.on("data", (d) => (out += d));
-      child.stderr!.on("data", (d) => (err += d));
-      child.on("close", (code) => resolve({ code, out, err }));
-    });
-    assert.equal(r.code, 0, r.err);
-    const j = JSON.parse(r.out.trim().split("\n").at(-1)!);
+    const { r, j } = await handshakeBench(["--client-runtime", "go", "--threads", "2", "--processes", "--rate-per-thread", "200", "--seconds", "0.3", "--rounds", "2", "--warmup", "0", "--width", "8"]);
     assert.deepEqual(j.failed, { bare: 0, gate: 0, gate_t2: 0, gate_p2: 0 });
     // Both processes of the control served (the generator takes their ports in turn) and are counted.
     assert.ok(j.cpu_us_per_handshake.gate_p2 > 0 && j.peak_rss_mb.gate_p2 > j.peak_rss_mb.gate, r.out);
