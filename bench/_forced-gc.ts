@@ -36,5 +36,5 @@ export function parseForcedGc(line: string): ForcedGc {
 
 /** a + k b (k = -1: what happened between two readings). */
 export function addForcedGc(a: ForcedGc, b: ForcedGc, k = 1): ForcedGc {
-  return { heap: a.heap + k * b.heap, rss: a.rss + k * b.rss, period: a.period + k * b.period, ms: a.ms + k * b.ms };
+  return Object.fromEntries([...GOVERNOR_TRIGGERS, "ms" as const].map((f) => [f, a[f] + k * b[f]])) as ForcedGc;
 }

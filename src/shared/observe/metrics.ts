@@ -53,7 +53,7 @@ export interface FirewallNumbers {
 }
 
 /** What /metrics reads of the heap governor. */
-type GovernorFigures = Pick<HeapGovernor, "budgetBytes" | "collections" | "pausedMs" | "byTrigger">;
+type GovernorFigures = Pick<HeapGovernor, "budgetBytes" | "pausedMs" | "byTrigger">;
 
 export class Metrics implements GateObserver {
   /** The server's own metrics, in the order a scrape lists them. */

@@ -50,8 +50,8 @@ export function governorBudgetBytes(threads: number): number {
 }
 
 /** What made a collection due (the first that holds, in this order). */
-export type GovernorTrigger = "heap" | "rss" | "period";
-export const GOVERNOR_TRIGGERS: readonly GovernorTrigger[] = ["heap", "rss", "period"];
+export const GOVERNOR_TRIGGERS = ["heap", "rss", "period"] as const;
+export type GovernorTrigger = (typeof GOVERNOR_TRIGGERS)[number];
 
 export interface HeapGovernor {
   /** The RSS over which it collects, bytes. */
@@ -96,7 +96,7 @@ export function startHeapGovernor(o: HeapGovernorOptions = {}): HeapGovernor | n
   let churnAtLast = churn?.() ?? 0;
   /** No collection before this: ten times the last collection's pause after it (at most about a tenth of loop time). */
   let notBefore = 0;
-  const byTrigger: Record<GovernorTrigger, number> = { heap: 0, rss: 0, period: 0 };
+  const byTrigger = Object.fromEntries(GOVERNOR_TRIGGERS.map((t) => [t, 0])) as Record<GovernorTrigger, number>;
   const g = { budgetBytes, collections: 0, pausedMs: 0, byTrigger, stop: () => clearInterval(timer) };
   const timer = setInterval(() => {
     const m = process.memoryUsage();
